@@ -1,0 +1,1 @@
+"""LCEL chains: question answering, comparison and weekly digests."""

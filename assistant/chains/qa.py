@@ -1,0 +1,177 @@
+"""Question answering: (rewrite follow-up) → retrieve → focused evidence → model → citation check.
+
+Called by `Assistant.ask_stream` (CLI `ask`, the chat page). Built from LCEL runnables over an
+injected chat model and retriever. The small local model is kept fast and honest: only the best
+sentences of the best papers go into the prompt, the app attaches and checks citations, and an
+answer with no supported sentence becomes a refusal that names the closest papers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from langchain_core.language_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.runnables import Runnable
+
+from assistant.citations import check_answer, is_bare_citation, split_sentences, strip_citations
+from assistant.papers import Answer, Citation, Hit, Sentence
+from assistant.prompts import CANNOT_ANSWER, load_prompt
+
+EmbedFn = Callable[[list[str]], np.ndarray]
+Turn = tuple[str, str]  # (role, text) with role "user" or "assistant"
+
+QA_VARS = frozenset({"evidence", "question"})
+CONDENSE_VARS = frozenset({"history", "question"})
+
+
+@dataclass
+class Evidence:
+    """The papers shown to the model, numbered from 1, each with its sentences closest to the question."""
+
+    hits: list[Hit]
+    sentences: list[list[str]] = field(default_factory=list)
+
+    def render(self) -> str:
+        lines = []
+        for n, (hit, sents) in enumerate(zip(self.hits, self.sentences), start=1):
+            date = hit.paper.dates[-1] if hit.paper.dates else "undated"
+            lines.append(f"[{n}] {hit.paper.title} ({date}): {' '.join(sents)}")
+        return "\n".join(lines)
+
+
+def focus_evidence(question: str, hits: Sequence[Hit], embed: EmbedFn, per_paper: int) -> Evidence:
+    """Keep each paper's `per_paper` abstract sentences most similar to the question, in text order."""
+    chosen: list[list[str]] = []
+    sentence_lists = [split_sentences(h.paper.abstract) or [h.paper.abstract] for h in hits]
+    flat = [s for sents in sentence_lists for s in sents]
+    if not flat:
+        return Evidence(list(hits), [[] for _ in hits])
+    vectors = embed([question, *flat])
+    q, rows = vectors[0], vectors[1:]
+    offset = 0
+    for sents in sentence_lists:
+        sims = rows[offset : offset + len(sents)] @ q
+        offset += len(sents)
+        keep = sorted(np.argsort(-sims)[:per_paper])
+        chosen.append([sents[i] for i in keep])
+    return Evidence(list(hits), chosen)
+
+
+def render_history(history: Sequence[Turn], max_turns: int = 4) -> str:
+    return "\n".join(f"{role}: {strip_citations(text)[:400]}" for role, text in history[-max_turns:])
+
+
+def condense_chain(llm: BaseChatModel) -> Runnable:
+    return load_prompt("condense", CONDENSE_VARS) | llm | StrOutputParser()
+
+
+def answer_chain(llm: BaseChatModel) -> Runnable:
+    return load_prompt("qa", QA_VARS) | llm | StrOutputParser()
+
+
+def standalone_question(question: str, history: Sequence[Turn], llm: BaseChatModel) -> str:
+    """Rewrite a follow-up into a standalone query; keeps the question when there is no history."""
+    if not history:
+        return question
+    rewritten = condense_chain(llm).invoke({"history": render_history(history), "question": question})
+    rewritten = rewritten.strip().strip('"').splitlines()[0].strip() if rewritten.strip() else ""
+    if not rewritten or CANNOT_ANSWER in rewritten or len(rewritten) > 300:
+        last_user = next((t for r, t in reversed(history) if r == "user"), "")
+        return f"{last_user} {question}".strip()
+    return rewritten
+
+
+def extractive_answer(evidence: Evidence, embed: EmbedFn, question: str) -> str:
+    """The answer the app writes itself when the model gives nothing usable: best sentence of paper [1]."""
+    if not evidence.hits:
+        return ""
+    sents = evidence.sentences[0] or split_sentences(evidence.hits[0].paper.abstract)
+    vecs = embed([question, *sents])
+    best = sents[int(np.argmax(vecs[1:] @ vecs[0]))]
+    best = best.rstrip()
+    if best and best[-1] in ".!?":
+        best = best[:-1]
+    return f"{evidence.hits[0].paper.title}: {best} [1]."
+
+
+def attach_citations(raw: str, evidence: Evidence, embed: EmbedFn) -> str:
+    """Give every uncited sentence the number of the evidence paper it is closest to.
+
+    The small model often drops markers; attaching them here lets the support check decide,
+    rather than throwing a correct sentence away.
+    """
+    from assistant.citations import parse_citations
+
+    sentences = split_sentences(raw)
+    uncited = [i for i, s in enumerate(sentences) if not parse_citations(s)]
+    if not uncited or not evidence.hits:
+        return raw
+    candidates = [(n, s) for n, sents in enumerate(evidence.sentences, start=1) for s in sents]
+    if not candidates:
+        return raw
+    vecs = embed([sentences[i] for i in uncited] + [s for _, s in candidates])
+    q, c = vecs[: len(uncited)], vecs[len(uncited) :]
+    best = np.argmax(q @ c.T, axis=1)
+    for row, i in enumerate(uncited):
+        n = candidates[int(best[row])][0]
+        s = sentences[i].rstrip()
+        end = s[-1] if s and s[-1] in ".!?" else ""
+        sentences[i] = f"{s[:-1] if end else s} [{n}]{end or '.'}"
+    return " ".join(sentences)
+
+
+def refusal(question: str, evidence: Evidence) -> str:
+    closest = "; ".join(f"{h.paper.title} [{n}]" for n, h in enumerate(evidence.hits, start=1))
+    topic = question.strip().rstrip("?")
+    if not evidence.hits:
+        return f"The ingested papers do not say: no paper matches “{topic}”."
+    return f"The ingested papers do not say ({topic}). Closest papers: {closest}."
+
+
+def finalize(
+    question: str, raw: str, evidence: Evidence, embed: EmbedFn, model: str, threshold: float | None = None
+) -> Answer:
+    """Check the model's draft and turn it into an `Answer` the user can trust."""
+    text = raw.strip()
+    declined = not text or CANNOT_ANSWER in text.upper().replace(" ", "_")
+    if not declined and is_bare_citation(text):
+        text = extractive_answer(evidence, embed, question)
+    if not declined:
+        text = attach_citations(text, evidence, embed)
+        kwargs = {} if threshold is None else {"threshold": threshold}
+        sentences, citations, removed = check_answer(text, evidence.hits, embed, **kwargs)
+        if any(s.supported for s in sentences):
+            return Answer(
+                answer=" ".join(s.text for s in sentences),
+                refused=False,
+                citations=citations,
+                model=model,
+                sentences=sentences,
+                evidence=evidence.hits,
+                removed_citations=removed,
+            )
+    closest = [
+        Citation(n=n, paper_id=h.paper.paper_id, title=h.paper.title, url=h.paper.link, supported=False)
+        for n, h in enumerate(evidence.hits, start=1)
+    ]
+    msg = refusal(question, evidence)
+    return Answer(
+        answer=msg,
+        refused=True,
+        citations=closest,
+        model=model,
+        sentences=[Sentence(text=msg, cites=[], supported=False)],
+        evidence=evidence.hits,
+    )
+
+
+def stream_answer(
+    question: str, evidence: Evidence, llm: BaseChatModel
+) -> Iterator[str]:
+    """Tokens of the model's draft answer (unchecked)."""
+    if not evidence.hits:
+        return iter(())
+    return answer_chain(llm).stream({"evidence": evidence.render(), "question": question})

@@ -1,0 +1,277 @@
+"""The `assistant` command: argument parsing and printing only; the work happens in `Assistant`.
+
+With `--json` every command prints exactly one JSON document on stdout (progress and logs go
+to stderr). Exit codes: 0 success, 2 bad input (one-line reason on stderr), 1 other failures.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from assistant.errors import AssistantError, InputError
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples" / "daily-papers"
+
+
+def _emit(payload: Any) -> None:
+    click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn our exceptions into one line on stderr and the contract's exit codes."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except InputError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except AssistantError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("interrupted; re-run the same command to finish (work done so far is kept)", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def _assistant(ctx: click.Context):  # type: ignore[no-untyped-def]
+    from assistant.config import Settings
+    from assistant.service import Assistant
+
+    if "assistant" not in ctx.obj:
+        try:
+            ctx.obj["assistant"] = Assistant(Settings())
+        except ValueError as exc:  # pydantic validation of the environment
+            raise InputError(f"invalid setting: {exc}".splitlines()[0]) from exc
+        ctx.call_on_close(ctx.obj["assistant"].close)
+    return ctx.obj["assistant"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("-v", "--verbose", is_flag=True, help="Log debug details to stderr.")
+@click.version_option(package_name="paper-digest-assistant")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
+    """Cited answers, comparisons and weekly digests over daily ML paper lists.
+
+    \b
+    Quick start:
+      assistant ingest examples/daily-papers --year 2025
+      assistant search "semi-supervised text spotting" --k 5
+      assistant ask "how does Nash-MP converge?"
+      assistant stats
+
+    Settings come from ASSISTANT_* environment variables or a .env file (see .env.example).
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("chromadb", "httpx", "httpcore", "openai", "bm25s"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.ERROR)
+    ctx.ensure_object(dict)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "daily-page", "hf-json", "jsonl", "csv"]),
+    default="auto",
+    show_default=True,
+    help="Input format; auto-detected from extension and content.",
+)
+@click.option("--year", type=int, help="Year of daily-page dates such as 'Jun 6' (default: this year).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+@handle_errors
+def ingest(ctx: click.Context, paths: tuple[Path, ...], fmt: str, year: int | None, as_json: bool) -> None:
+    """Parse, deduplicate, embed and store papers from files or directories.
+
+    Safe to re-run: unchanged papers are skipped, a killed run resumes where it stopped.
+
+    \b
+    Examples:
+      assistant ingest examples/daily-papers --year 2025
+      assistant ingest papers.jsonl.gz export.csv --json
+    """
+    if year is not None and not 1990 <= year <= 2100:
+        raise InputError(f"--year {year} is out of range; give a four-digit year such as 2025")
+    report = _assistant(ctx).ingest(list(paths), fmt=fmt, year=year, progress=not as_json or sys.stderr.isatty())
+    if as_json:
+        _emit(report.model_dump())
+    else:
+        click.echo(
+            f"{report.files} files, {report.parsed} entries parsed: {report.new} new, {report.updated} updated, "
+            f"{report.unchanged} unchanged, {report.skipped} skipped"
+        )
+        for err in report.errors:
+            where = f"{err.file}:{err.line}" if err.line else err.file
+            click.echo(f"  {where}: {err.reason}", err=True)
+    if not report.ingested_anything and report.errors:
+        sys.exit(2)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 200), help="Papers to return.")
+@click.option("--since", help="Only papers listed on or after this date (YYYY-MM-DD).")
+@click.option("--until", help="Only papers listed on or before this date (YYYY-MM-DD).")
+@click.option("--week", help="Only papers listed in this ISO week (YYYY-Www).")
+@click.option(
+    "--mode", type=click.Choice(["hybrid", "bm25", "dense"]), default="hybrid", show_default=True, help="Retriever."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.pass_context
+@handle_errors
+def search(
+    ctx: click.Context, query: str, k: int, since: str | None, until: str | None, week: str | None, mode: str, as_json: bool
+) -> None:
+    """Find the papers that best match QUERY (one entry per paper, best first).
+
+    \b
+    Examples:
+      assistant search "semi-supervised text spotting" --k 5
+      assistant search "LiDAR quantization" --since 2025-06-01 --json
+    """
+    from assistant.retrieve import parse_day, week_bounds
+
+    since, until = parse_day(since, "--since"), parse_day(until, "--until")
+    if week:
+        since, until = week_bounds(week)
+    hits = _assistant(ctx).search(query, k=k, since=since, until=until, mode=mode)  # type: ignore[arg-type]
+    results = [
+        {"paper_id": h.paper.paper_id, "title": h.paper.title, "score": h.score, "dates": h.paper.dates, "url": h.paper.link}
+        for h in hits
+    ]
+    if as_json:
+        _emit({"results": results})
+        return
+    if not results:
+        click.echo("no matching papers (is anything ingested? see `assistant stats`)")
+    for i, r in enumerate(results, 1):
+        dates = ", ".join(r["dates"][-2:])
+        click.echo(f"{i:>2}. {r['title']}\n    {r['paper_id']}  {dates}  score {r['score']:.4f}  {r['url'] or ''}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+@handle_errors
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """Show what the store holds: papers, chunks, date range, embedding model, store mode."""
+    data = _assistant(ctx).stats()
+    if as_json:
+        _emit(data)
+    else:
+        for key, value in data.items():
+            click.echo(f"{key:>16}: {value}")
+
+
+@cli.command()
+@click.option("--embeddings", is_flag=True, help="Also drop and re-embed every chunk (after changing the embedder).")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+@handle_errors
+def reindex(ctx: click.Context, embeddings: bool, as_json: bool) -> None:
+    """Rebuild derived indexes from the stored papers, without re-parsing any source file."""
+    from assistant.ingest import reindex as run
+
+    app = _assistant(ctx)
+    app.check_model = not embeddings
+    result = run(app.store, app.embedder, embeddings=embeddings, progress=not as_json)
+    if as_json:
+        _emit(result)
+    else:
+        click.echo(", ".join(f"{k}: {v}" for k, v in result.items()))
+
+
+def _answer_json(answer) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    return {
+        "answer": answer.answer,
+        "refused": answer.refused,
+        "citations": [c.model_dump(include={"n", "paper_id", "title", "supported"}) for c in answer.citations],
+        "model": answer.model,
+        "sentences": [s.model_dump() for s in answer.sentences],
+        "removed_citations": answer.removed_citations,
+    }
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--k", type=click.IntRange(1, 20), help="Papers retrieved as evidence (default ASSISTANT_TOP_K).")
+@click.option("--json", "as_json", is_flag=True, help="Print only the final checked answer as JSON.")
+@click.pass_context
+@handle_errors
+def ask(ctx: click.Context, question: str, k: int | None, as_json: bool) -> None:
+    """Answer QUESTION from the ingested papers, every sentence cited and checked.
+
+    The retrieved papers are shown first, then the model's draft streams, then the checked
+    answer: sentences the cited abstract does not support are marked.
+
+    \b
+    Examples:
+      assistant ask "how does Nash-MP converge?"
+      assistant ask "which papers use consistency regularization?" --k 5 --json
+    """
+    from assistant.citations import render_marked
+    from assistant.errors import LLMError
+
+    app = _assistant(ctx)
+    err = click.get_text_stream("stderr")
+    answer = None
+    try:
+        for kind, value in app.ask_stream(question, k=k):
+            if kind == "evidence" and not as_json:
+                click.echo("Evidence:")
+                for n, hit in enumerate(value.hits, 1):
+                    date = hit.paper.dates[-1] if hit.paper.dates else ""
+                    click.echo(f"  [{n}] {hit.paper.title} ({date}) {hit.paper.link or hit.paper.paper_id}")
+                if not value.hits:
+                    click.echo("  (no papers found: ingest some with `assistant ingest`)")
+                click.echo(f"Thinking with {app.model_label} ...", err=True)
+            elif kind == "token" and not as_json:
+                err.write(value)
+                err.flush()
+            elif kind == "answer":
+                answer = value
+    except LLMError:
+        if not as_json:
+            click.echo("", err=True)
+        raise
+    assert answer is not None
+    if as_json:
+        _emit(_answer_json(answer))
+        return
+    click.echo("", err=True)
+    click.echo("\nAnswer:" if not answer.refused else "\nNo answer:")
+    click.echo("  " + (answer.answer if answer.refused else render_marked(answer.sentences)))
+    if answer.removed_citations:
+        click.echo(f"  (removed citations outside the evidence: {answer.removed_citations})")
+    if not answer.refused:
+        click.echo("Sources:")
+        for c in answer.citations:
+            mark = "supported" if c.supported else "NOT supported by this abstract"
+            click.echo(f"  [{c.n}] {c.title} — {mark}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    cli(obj={})
+
+
+if __name__ == "__main__":
+    main()

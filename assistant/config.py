@@ -1,0 +1,97 @@
+"""All settings of the assistant, in one pydantic-settings object.
+
+Built once at the edge (CLI, UI, benchmarks) and passed down; nothing else reads the
+environment. Every field is an `ASSISTANT_*` variable and may also come from `.env`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "paper-digest"
+
+
+class Settings(BaseSettings):
+    """Everything a user can configure. See `.env.example` for the same list with comments."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    # --- storage ---------------------------------------------------------------------
+    data_dir: Path = Field(
+        DEFAULT_DATA_DIR,
+        description="Where the embedded Chroma store, the paper table, indexes and caches live.",
+    )
+    collection: str = Field("papers", description="Chroma collection holding the paper chunks.")
+    chroma_host: str | None = Field(
+        None, description="Host of a Chroma server (`chroma run`); unset = embedded store in data_dir."
+    )
+    chroma_port: int = Field(8000, description="Port of the Chroma server when chroma_host is set.")
+
+    # --- embeddings ------------------------------------------------------------------
+    embedding_backend: Literal["local", "openai"] = Field(
+        "local", description="`local`: packaged all-MiniLM-L6-v2 (offline); `openai`: an OpenAI-compatible endpoint."
+    )
+    embedding_base_url: str | None = Field(None, description="Base URL of the embeddings endpoint (backend `openai`).")
+    embedding_model: str = Field(
+        "text-embedding-3-small", description="Embedding model name at the endpoint (backend `openai`)."
+    )
+    embedding_api_key: SecretStr | None = Field(None, description="API key of the embeddings endpoint.")
+    embedding_batch_size: int = Field(32, ge=1, description="Texts embedded per batch during ingest.")
+
+    # --- chat model ------------------------------------------------------------------
+    llm_backend: Literal["embedded", "openai"] = Field(
+        "embedded", description="`embedded`: packaged local model; `openai`: any OpenAI-compatible endpoint."
+    )
+    llm_base_url: str | None = Field(
+        None, description="Base URL of the OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1 (Ollama)."
+    )
+    llm_model: str | None = Field(None, description="Model name at the endpoint (backend `openai`).")
+    llm_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("ASSISTANT_LLM_API_KEY", "OPENAI_API_KEY", "llm_api_key"),
+        description="API key of the endpoint; falls back to OPENAI_API_KEY.",
+    )
+    llm_timeout: float = Field(120.0, gt=0, description="Seconds before a model request is abandoned.")
+    llm_max_retries: int = Field(2, ge=0, description="Retries on connection errors, 429 and 5xx (with backoff).")
+    llm_temperature: float = Field(0.0, ge=0, description="Sampling temperature of answers.")
+    llm_max_tokens: int = Field(320, ge=16, description="Upper bound on tokens per model answer.")
+    llm_context_size: int = Field(4096, ge=512, description="Context window of the embedded model (tokens).")
+    llm_threads: int = Field(0, ge=0, description="CPU threads of the embedded model; 0 = all cores.")
+    model_cache_dir: Path | None = Field(
+        None, description="Where the assembled local model file is cached; default data_dir/models."
+    )
+
+    # --- retrieval -------------------------------------------------------------------
+    top_k: int = Field(3, ge=1, le=20, description="Papers retrieved per question and shown to the model as evidence.")
+    evidence_sentences: int = Field(
+        3, ge=1, le=20, description="Abstract sentences per paper put in the prompt (those closest to the question)."
+    )
+    bm25_weight: float = Field(0.5, ge=0, le=1, description="Weight of the keyword ranking in hybrid fusion.")
+    rrf_k: int = Field(20, ge=1, description="Rank offset of reciprocal rank fusion.")
+    candidates: int = Field(100, ge=10, description="Candidates taken from each retriever before fusion.")
+
+    # --- sources ---------------------------------------------------------------------
+    hf_api_base: str = Field(
+        "https://huggingface.co/api", description="Base URL of the Hugging Face API used by `assistant fetch`."
+    )
+
+    @property
+    def models_dir(self) -> Path:
+        return self.model_cache_dir or (self.data_dir / "models")
+
+    @property
+    def store_mode(self) -> str:
+        return "server" if self.chroma_host else "embedded"
+
+
+def get_settings(settings: Settings | None = None, **overrides: object) -> Settings:
+    """Return `settings` or build them from the environment, applying overrides."""
+    if settings is None:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    return settings.model_copy(update=overrides) if overrides else settings

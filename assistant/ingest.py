@@ -1,0 +1,201 @@
+"""Ingest: parse files → merge duplicates → compare with the store → chunk → embed → upsert.
+
+Called by `assistant ingest`, the UI's library page and `assistant fetch`. Idempotent and
+resumable: work is committed in batches, unchanged papers are never re-embedded, and a killed
+run is finished by simply running it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+from pydantic import BaseModel, Field
+from tqdm import tqdm
+
+from assistant.embeddings import MAX_TOKENS, Embedder
+from assistant.papers import Chunk, Paper, ParseIssue
+from assistant.sources import find_input_files, merge_papers, parse_file
+from assistant.store import Store
+
+log = logging.getLogger(__name__)
+
+BATCH_PAPERS = 64
+ProgressFn = Callable[[int, int], None]
+
+
+class IngestReport(BaseModel):
+    """The `assistant ingest --json` document."""
+
+    files: int = 0
+    parsed: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    errors: list[ParseIssue] = Field(default_factory=list)
+
+    @property
+    def ingested_anything(self) -> bool:
+        return self.parsed > 0
+
+
+def chunk_paper(paper: Paper, count_tokens: Callable[[str], int], window: int = MAX_TOKENS) -> list[Chunk]:
+    """Title + abstract as one chunk, split on sentence boundaries only when over the embedder's window.
+
+    Each piece of a split abstract is embedded with the title in front (so it stays findable by
+    topic); `start`/`end` index the piece in `paper.text` for later citation checks.
+    """
+    text = paper.text
+    if count_tokens(text) <= window:
+        return [Chunk(chunk_id=f"{paper.paper_id}#0", paper_id=paper.paper_id, text=text, start=0, end=len(text))]
+    offset = len(paper.title) + 2
+    budget = max(32, window - count_tokens(paper.title) - 4)
+    splitter = RecursiveCharacterTextSplitter(
+        separators=[r"(?<=[.!?])\s+", r"\s+"],
+        is_separator_regex=True,
+        keep_separator=False,
+        chunk_size=budget,
+        chunk_overlap=0,
+        length_function=count_tokens,
+        add_start_index=True,
+    )
+    chunks = []
+    for i, doc in enumerate(splitter.create_documents([paper.abstract])):
+        start = offset + int(doc.metadata["start_index"])
+        chunks.append(
+            Chunk(
+                chunk_id=f"{paper.paper_id}#{i}",
+                paper_id=paper.paper_id,
+                text=f"{paper.title}\n\n{doc.page_content}",
+                start=start,
+                end=start + len(doc.page_content),
+            )
+        )
+    return chunks
+
+
+def _merge_with_stored(new: Paper, old: Paper) -> Paper:
+    """Incoming values win where present; dates accumulate."""
+    data = old.model_dump()
+    for key, value in new.model_dump().items():
+        if value not in (None, "", [], {}):
+            data[key] = value
+    data["dates"] = sorted(set(old.dates) | set(new.dates))
+    data["extra"] = {**old.extra, **new.extra}
+    return Paper(**data)
+
+
+def ingest_papers(
+    papers: Iterable[Paper],
+    store: Store,
+    embedder: Embedder,
+    report: IngestReport | None = None,
+    progress: bool = True,
+    on_progress: ProgressFn | None = None,
+) -> IngestReport:
+    """Store `papers` (already parsed; duplicates are merged here). Safe to re-run at any point."""
+    report = report or IngestReport()
+    merged = merge_papers(papers)
+    bar = tqdm(
+        total=len(merged), unit="paper", desc="ingest", file=sys.stderr, disable=not progress, dynamic_ncols=True
+    )
+    done = 0
+    with store.writing():
+        for start in range(0, len(merged), BATCH_PAPERS):
+            batch = merged[start : start + BATCH_PAPERS]
+            _ingest_batch(batch, store, embedder, report)
+            done += len(batch)
+            bar.update(len(batch))
+            if on_progress:
+                on_progress(done, len(merged))
+        bar.close()
+        if report.new or report.updated:
+            store.rebuild_keyword_index()
+    return report
+
+
+def _ingest_batch(batch: list[Paper], store: Store, embedder: Embedder, report: IngestReport) -> None:
+    stored = store.stored_state(p.paper_id for p in batch)
+    old_counts = store.chunk_counts(stored)
+    to_embed: list[Paper] = []
+    to_save: list[tuple[Paper, int]] = []
+    for paper in batch:
+        if paper.paper_id not in stored:
+            report.new += 1
+            to_embed.append(paper)
+            continue
+        old_hash, old = stored[paper.paper_id]
+        merged = _merge_with_stored(paper, old)
+        if merged.content_hash != old_hash:
+            report.updated += 1
+            to_embed.append(merged)
+        elif merged.model_dump() != old.model_dump():
+            report.updated += 1
+            to_save.append((merged, old_counts[paper.paper_id]))
+        else:
+            report.unchanged += 1
+    if to_embed:
+        chunks = {p.paper_id: chunk_paper(p, embedder.count_tokens) for p in to_embed}
+        flat = [c for cs in chunks.values() for c in cs]
+        vectors = embedder.embed([c.text for c in flat])
+        stale = [
+            f"{pid}#{i}" for pid, cs in chunks.items() for i in range(len(cs), old_counts.get(pid, 0))
+        ]
+        store.delete_chunks(stale)
+        store.upsert_chunks(flat, vectors, {p.paper_id: p.content_hash for p in to_embed})
+        to_save.extend((p, len(chunks[p.paper_id])) for p in to_embed)
+    store.save_papers(to_save)
+
+
+def ingest_paths(
+    paths: list[Path],
+    store: Store,
+    embedder: Embedder,
+    fmt: str = "auto",
+    year: int | None = None,
+    progress: bool = True,
+    on_progress: ProgressFn | None = None,
+) -> IngestReport:
+    """Parse every file under `paths` and ingest what parsed; bad files become error entries."""
+    files, missing = find_input_files(paths)
+    report = IngestReport(files=len(files), errors=list(missing))
+    papers: list[Paper] = []
+    for path in tqdm(files, unit="file", desc="parse", file=sys.stderr, disable=not progress or len(files) < 3):
+        result = parse_file(path, fmt=fmt, year=year)
+        papers.extend(result.papers)
+        report.skipped += result.skipped
+        report.errors.extend(result.errors)
+    report.parsed = len(papers)
+    return ingest_papers(papers, store, embedder, report, progress=progress, on_progress=on_progress)
+
+
+def reindex(store: Store, embedder: Embedder, embeddings: bool = False, progress: bool = True) -> dict[str, int]:
+    """Make Chroma and the keyword index agree with the paper table, without re-parsing sources.
+
+    Papers whose chunks are missing or stale are re-embedded, orphan chunks are deleted; with
+    `embeddings=True` the collection is dropped and everything is re-embedded (new embedder).
+    """
+    with store.writing():
+        if embeddings:
+            store.reset_collection()
+        papers = store.paper_hashes()
+        chunks = store.chunk_hashes()
+        expected = {f"{pid}#{i}": h for pid, (h, n) in papers.items() for i in range(n)}
+        orphans = [cid for cid in chunks if cid not in expected]
+        stale = sorted({cid.rsplit("#", 1)[0] for cid, h in expected.items() if chunks.get(cid) != h})
+        store.delete_chunks(orphans)
+        bar = tqdm(total=len(stale), unit="paper", desc="re-embed", file=sys.stderr, disable=not progress)
+        for start in range(0, len(stale), BATCH_PAPERS):
+            batch = list(store.get_papers(stale[start : start + BATCH_PAPERS]).values())
+            chunked = {p.paper_id: chunk_paper(p, embedder.count_tokens) for p in batch}
+            flat = [c for cs in chunked.values() for c in cs]
+            store.upsert_chunks(flat, embedder.embed([c.text for c in flat]), {p.paper_id: p.content_hash for p in batch})
+            store.save_papers([(p, len(chunked[p.paper_id])) for p in batch])
+            bar.update(len(batch))
+        bar.close()
+        kw = store.rebuild_keyword_index()
+    return {"papers": len(papers), "reembedded": len(stale), "orphans_deleted": len(orphans), "keyword_docs": len(kw.ids)}

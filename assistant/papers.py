@@ -1,0 +1,149 @@
+"""The data types that flow between stages: Paper, Chunk, parse results, search hits, answers.
+
+Parsers produce `Paper`s, ingest turns them into `Chunk`s, retrieval returns `Hit`s, chains
+return `Answer`s. Also the two normalisation rules every stage must agree on: text and ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+from pydantic import BaseModel, Field
+
+_WS = re.compile(r"\s+")
+_ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$|^([a-z\-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$")
+
+
+def normalize_text(text: str) -> str:
+    """Unicode NFC and whitespace folding (undoes hard wraps). Keeps LaTeX artifacts as they are."""
+    return _WS.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def title_key(title: str) -> str:
+    """The form of a title used for identity: normalized and case-folded."""
+    return normalize_text(title).casefold()
+
+
+def clean_arxiv_id(raw: str | None) -> str | None:
+    """`2406.01234v2` -> `2406.01234`; anything that is not an arXiv id -> None."""
+    if not raw:
+        return None
+    raw = raw.strip()
+    for prefix in ("arXiv:", "arxiv:", "https://arxiv.org/abs/", "http://arxiv.org/abs/"):
+        if raw.startswith(prefix):
+            raw = raw[len(prefix) :]
+    m = _ARXIV_ID.match(raw)
+    if not m:
+        return None
+    return m.group(1) or m.group(3)
+
+
+def make_paper_id(title: str, arxiv_id: str | None = None) -> str:
+    """The arXiv id (without version) when known, else `t:` + 16 hex of sha256(normalized title)."""
+    clean = clean_arxiv_id(arxiv_id)
+    if clean:
+        return clean
+    return "t:" + hashlib.sha256(title_key(title).encode("utf-8")).hexdigest()[:16]
+
+
+class Paper(BaseModel):
+    """One paper, however many lists it appeared on. `dates` are ISO list dates, sorted."""
+
+    paper_id: str
+    title: str
+    abstract: str
+    authors: list[str] = Field(default_factory=list)
+    dates: list[str] = Field(default_factory=list)
+    published: str | None = None
+    url: str | None = None
+    upvotes: int | None = None
+    github: str | None = None
+    source: str = ""
+    extra: dict[str, object] = Field(default_factory=dict)
+
+    @property
+    def arxiv_id(self) -> str | None:
+        return None if self.paper_id.startswith("t:") else self.paper_id
+
+    @property
+    def link(self) -> str | None:
+        """Where a reader can open the paper."""
+        if self.url:
+            return self.url
+        return f"https://arxiv.org/abs/{self.paper_id}" if self.arxiv_id else None
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of what gets embedded: a change here means the chunks must be re-embedded."""
+        return hashlib.sha256(f"{self.title}\n\n{self.abstract}".encode("utf-8")).hexdigest()[:32]
+
+    @property
+    def text(self) -> str:
+        """Title and abstract as one document (what BM25 and the chunker see)."""
+        return f"{self.title}\n\n{self.abstract}"
+
+
+class Chunk(BaseModel):
+    """A piece of a paper's `text` that fits the embedder's window; offsets index into `Paper.text`."""
+
+    chunk_id: str
+    paper_id: str
+    text: str
+    start: int
+    end: int
+
+
+class ParseIssue(BaseModel):
+    """One problem found in an input file. `line` is 1-based, or None for the whole file."""
+
+    file: str
+    line: int | None = None
+    reason: str
+
+
+class ParseResult(BaseModel):
+    """What a parser found in one file: the papers (entries, not yet merged) and problems."""
+
+    papers: list[Paper] = Field(default_factory=list)
+    errors: list[ParseIssue] = Field(default_factory=list)
+    skipped: int = 0
+
+
+class Hit(BaseModel):
+    """One retrieved paper with its fused score and the passages that matched."""
+
+    paper: Paper
+    score: float
+    passages: list[str] = Field(default_factory=list)
+
+
+class Citation(BaseModel):
+    """A `[n]` in an answer, resolved to a retrieved paper and checked for support."""
+
+    n: int
+    paper_id: str
+    title: str
+    url: str | None = None
+    supported: bool
+
+
+class Sentence(BaseModel):
+    """One sentence of an answer with the evidence numbers it cites and whether they support it."""
+
+    text: str
+    cites: list[int] = Field(default_factory=list)
+    supported: bool = False
+
+
+class Answer(BaseModel):
+    """A checked answer: the text, per-sentence support, citations and the evidence it drew on."""
+
+    answer: str
+    refused: bool
+    citations: list[Citation] = Field(default_factory=list)
+    model: str = ""
+    sentences: list[Sentence] = Field(default_factory=list)
+    evidence: list[Hit] = Field(default_factory=list)
+    removed_citations: list[int] = Field(default_factory=list)

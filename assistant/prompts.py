@@ -1,0 +1,51 @@
+"""Prompt templates live as text files in `prompts/`; this module loads and checks them.
+
+A file holds a system part and a user part separated by a line `## user`. Variables are
+`{name}` fields; loading fails with a PromptError when a file's variables differ from what
+the calling chain supplies, so a typo never renders a blank into a prompt.
+"""
+
+from __future__ import annotations
+
+import string
+from functools import lru_cache
+from pathlib import Path
+
+from langchain_core.prompts import ChatPromptTemplate
+
+from assistant.errors import PromptError
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+USER_MARK = "## user"
+
+#: What the model must reply when the evidence does not answer the question.
+CANNOT_ANSWER = "NOT_IN_PAPERS"
+
+
+def variables_of(text: str) -> set[str]:
+    """The `{name}` fields of a template (`{{` and `}}` are literal braces)."""
+    return {field for _, field, _, _ in string.Formatter().parse(text) if field}
+
+
+@lru_cache(maxsize=32)
+def load_prompt(name: str, expected: frozenset[str], prompts_dir: Path = PROMPTS_DIR) -> ChatPromptTemplate:
+    """Load `prompts/<name>.md` as a chat prompt whose variables must be exactly `expected`."""
+    path = prompts_dir / f"{name}.md"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PromptError(f"prompt {name!r} not found at {path}; restore it from the repository") from exc
+    if USER_MARK not in text:
+        raise PromptError(f"prompt {name!r} ({path}) has no '{USER_MARK}' line separating system and user parts")
+    system, user = (part.strip() for part in text.split(USER_MARK, 1))
+    try:
+        found = variables_of(system) | variables_of(user)
+    except ValueError as exc:
+        raise PromptError(f"prompt {name!r} ({path}) has unbalanced braces: {exc}") from exc
+    if found != set(expected):
+        unknown, missing = sorted(found - expected), sorted(expected - found)
+        raise PromptError(
+            f"prompt {name!r} uses unknown variables {unknown} and lacks {missing}; "
+            f"it must use exactly {sorted(expected)}"
+        )
+    return ChatPromptTemplate.from_messages([("system", system), ("human", user)])

@@ -1,0 +1,161 @@
+"""The assistant as one object: settings, embedder, store, retriever and (lazily) the chat model.
+
+The CLI builds one per command and the Streamlit app one per server process; both call these
+methods and only render. Library users can do the same from Python.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any, TypeVar
+
+from langchain_core.language_models import BaseChatModel
+
+from assistant.chains.qa import Evidence, Turn, finalize, focus_evidence, standalone_question, stream_answer
+from assistant.config import Settings, get_settings
+from assistant.errors import AssistantError, InputError
+from assistant.embeddings import Embedder, make_embedder
+from assistant.ingest import IngestReport, ProgressFn, ingest_paths, ingest_papers
+from assistant.papers import Answer, Hit, Paper
+from assistant.retrieve import Mode, Retriever
+from assistant.store import Store
+
+T = TypeVar("T")
+AskEvent = tuple[str, Any]
+
+
+class Assistant:
+    """Owns the long-lived resources; thread-safe for concurrent readers."""
+
+    def __init__(
+        self, settings: Settings | None = None, chat_model: BaseChatModel | None = None, check_model: bool = True
+    ) -> None:
+        self.settings = get_settings(settings)
+        self.check_model = check_model  # False only to re-embed a store built with another embedder
+        self._chat_model = chat_model
+        self._injected = chat_model is not None
+        self._lock = threading.Lock()
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return make_embedder(self.settings)
+
+    @cached_property
+    def store(self) -> Store:
+        dim = getattr(self.embedder, "dim", 0)
+        return Store(self.settings, self.embedder.name, dim, check_model=self.check_model)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        return Retriever(self.store, self.embedder, self.settings)
+
+    @property
+    def chat_model(self) -> BaseChatModel:
+        """The configured chat model, started on first use (the embedded one takes seconds)."""
+        with self._lock:
+            if self._chat_model is None:
+                from assistant.llm import make_chat_model
+
+                self._chat_model = make_chat_model(self.settings)
+            return self._chat_model
+
+    @property
+    def model_label(self) -> str:
+        """What answered: the configured back end, or the class of an injected (test) model."""
+        if self._injected:
+            return f"injected:{type(self._chat_model).__name__}"
+        from assistant.llm import model_label
+
+        return model_label(self.settings)
+
+    # --- corpus ----------------------------------------------------------------------
+    def ingest(
+        self,
+        paths: list[Path],
+        fmt: str = "auto",
+        year: int | None = None,
+        progress: bool = True,
+        on_progress: ProgressFn | None = None,
+    ) -> IngestReport:
+        return ingest_paths(paths, self.store, self.embedder, fmt, year, progress, on_progress)
+
+    def ingest_papers(self, papers: list[Paper], progress: bool = True) -> IngestReport:
+        report = IngestReport(parsed=len(papers))
+        return ingest_papers(papers, self.store, self.embedder, report, progress=progress)
+
+    def search(
+        self, query: str, k: int = 10, since: str | None = None, until: str | None = None, mode: Mode = "hybrid"
+    ) -> list[Hit]:
+        return self.retriever.search(query, k=k, since=since, until=until, mode=mode)
+
+    # --- answers -----------------------------------------------------------------------
+    def evidence_for(self, question: str, k: int | None = None) -> Evidence:
+        """Retrieve and focus the evidence for a standalone question (shown before the model runs)."""
+        hits = self.search(question, k=k or self.settings.top_k)
+        return focus_evidence(question, hits, self.embedder.embed, self.settings.evidence_sentences)
+
+    def ask_stream(
+        self, question: str, history: Sequence[Turn] = (), k: int | None = None
+    ) -> Iterator[AskEvent]:
+        """Yield ("query", str) if rewritten, ("evidence", Evidence), ("token", str)..., then ("answer", Answer).
+
+        Model failures raise LLMError after the evidence was yielded, so callers can still show it.
+        """
+        question = question.strip()
+        if not question:
+            raise InputError("the question is empty; type a question about the papers")
+        query = question
+        if history:
+            query = self._guard(lambda: standalone_question(question, history, self.chat_model))
+            yield ("query", query)
+        evidence = self.evidence_for(query, k)
+        yield ("evidence", evidence)
+        parts: list[str] = []
+        if evidence.hits:
+            llm = self._guard(lambda: self.chat_model)
+            for token in self._guard_iter(stream_answer(query, evidence, llm)):
+                parts.append(token)
+                yield ("token", token)
+        yield ("answer", finalize(query, "".join(parts), evidence, self.embedder.embed, self.model_label))
+
+    def ask(self, question: str, history: Sequence[Turn] = (), k: int | None = None) -> Answer:
+        """The checked answer (non-streaming form of `ask_stream`)."""
+        answer: Answer | None = None
+        for kind, value in self.ask_stream(question, history, k):
+            if kind == "answer":
+                answer = value  # type: ignore[assignment]
+        assert answer is not None
+        return answer
+
+    @staticmethod
+    def _guard(fn: Callable[[], T]) -> T:
+        """Run a model call; any client failure becomes one clear LLMError."""
+        from assistant.llm import describe_error
+
+        try:
+            return fn()
+        except AssistantError:
+            raise
+        except Exception as exc:
+            raise describe_error(exc) from exc
+
+    @staticmethod
+    def _guard_iter(tokens: Iterator[str]) -> Iterator[str]:
+        from assistant.llm import describe_error
+
+        try:
+            yield from tokens
+        except AssistantError:
+            raise
+        except Exception as exc:
+            raise describe_error(exc) from exc
+
+    def stats(self) -> dict[str, object]:
+        return self.store.stats()
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()

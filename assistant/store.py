@@ -1,0 +1,479 @@
+"""All persistence: the paper table (SQLite), the chunk vectors (Chroma) and the keyword index (bm25s).
+
+Nothing else touches the data dir or imports chromadb. Write order keeps the three consistent
+after a crash: chunks are upserted to Chroma first (deterministic ids, so a redo is harmless),
+then the paper row commits with its content hash; derived indexes carry the generation of the
+paper table they were built from and are rebuilt when it moved on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from assistant.config import Settings
+from assistant.errors import StoreError
+from assistant.papers import Chunk, Paper
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS papers (
+    paper_id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    abstract TEXT NOT NULL,
+    authors TEXT NOT NULL DEFAULT '[]',
+    published TEXT,
+    url TEXT,
+    upvotes INTEGER,
+    github TEXT,
+    source TEXT NOT NULL DEFAULT '',
+    extra TEXT NOT NULL DEFAULT '{}',
+    content_hash TEXT NOT NULL,
+    n_chunks INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS paper_dates (
+    paper_id TEXT NOT NULL REFERENCES papers(paper_id) ON DELETE CASCADE,
+    date TEXT NOT NULL,
+    PRIMARY KEY (paper_id, date)
+);
+CREATE INDEX IF NOT EXISTS paper_dates_date ON paper_dates(date);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_PAPER_COLS = "paper_id, title, abstract, authors, published, url, upvotes, github, source, extra"
+
+
+def _row_to_paper(row: sqlite3.Row, dates: list[str]) -> Paper:
+    return Paper(
+        paper_id=row["paper_id"],
+        title=row["title"],
+        abstract=row["abstract"],
+        authors=json.loads(row["authors"]),
+        dates=dates,
+        published=row["published"],
+        url=row["url"],
+        upvotes=row["upvotes"],
+        github=row["github"],
+        source=row["source"],
+        extra=json.loads(row["extra"]),
+    )
+
+
+class KeywordIndex:
+    """BM25 over whole papers (title + abstract), English stemming and stop words."""
+
+    def __init__(self, retriever: object, ids: list[str]) -> None:
+        self.retriever = retriever
+        self.ids = ids
+        self._pos = {pid: i for i, pid in enumerate(ids)}
+
+    @staticmethod
+    def _stemmer() -> object:
+        import Stemmer
+
+        return Stemmer.Stemmer("english")
+
+    @classmethod
+    def build(cls, ids: list[str], texts: list[str]) -> KeywordIndex:
+        import bm25s
+
+        retriever = bm25s.BM25()
+        if texts:
+            tokens = bm25s.tokenize(texts, stopwords="en", stemmer=cls._stemmer(), show_progress=False)
+            retriever.index(tokens, show_progress=False)
+        return cls(retriever, ids)
+
+    def save(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        if self.ids:
+            self.retriever.save(str(path))  # type: ignore[attr-defined]
+        (path / "ids.json").write_text(json.dumps(self.ids))
+
+    @classmethod
+    def load(cls, path: Path) -> KeywordIndex:
+        import bm25s
+
+        ids = json.loads((path / "ids.json").read_text())
+        retriever = bm25s.BM25.load(str(path)) if ids else bm25s.BM25()
+        return cls(retriever, ids)
+
+    def search(self, query: str, n: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """Best `n` papers for `query` as (paper_id, score), restricted to `allowed` ids if given."""
+        import bm25s
+
+        if not self.ids:
+            return []
+        tokens = bm25s.tokenize([query], stopwords="en", stemmer=self._stemmer(), show_progress=False)
+        if not tokens.vocab or all(len(t) == 0 for t in tokens.ids):
+            return []
+        mask = None
+        if allowed is not None:
+            mask = np.zeros(len(self.ids), dtype=np.float32)
+            idx = [self._pos[p] for p in allowed if p in self._pos]
+            if not idx:
+                return []
+            mask[idx] = 1.0
+        k = min(n, len(self.ids) if allowed is None else int(mask.sum()))  # type: ignore[union-attr]
+        docs, scores = self.retriever.retrieve(  # type: ignore[attr-defined]
+            tokens, k=k, show_progress=False, weight_mask=mask, n_threads=1
+        )
+        return [(self.ids[d], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+
+
+class Store:
+    """The one owner of the data dir. Open it once per process and share it (it is thread-safe)."""
+
+    def __init__(self, settings: Settings, embedding_model: str, dim: int, check_model: bool = True) -> None:
+        self.settings = settings
+        self.dir = Path(settings.data_dir).expanduser()
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the data dir {self.dir}: {exc.strerror}; set ASSISTANT_DATA_DIR") from exc
+        self.embedding_model = embedding_model
+        self.dim = dim
+        self._check_model = check_model
+        self._lock = threading.RLock()
+        self._db = self._open_db()
+        self._collection = self._open_collection()
+        self._kw: KeywordIndex | None = None
+        self._kw_generation = -1
+
+    # --- opening -----------------------------------------------------------------------
+    def _open_db(self) -> sqlite3.Connection:
+        path = self.dir / "papers.sqlite"
+        try:
+            db = sqlite3.connect(path, check_same_thread=False, timeout=30)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA foreign_keys=ON")
+            with contextlib.suppress(sqlite3.OperationalError):  # read-only dirs keep their journal mode
+                db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the paper table {path}: {exc}; check ASSISTANT_DATA_DIR permissions") from exc
+        return db
+
+    def _open_collection(self) -> object:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        try:
+            if self.settings.chroma_host:
+                client = chromadb.HttpClient(
+                    host=self.settings.chroma_host, port=self.settings.chroma_port, settings=chroma_settings
+                )
+            else:
+                client = chromadb.PersistentClient(path=str(self.dir / "chroma"), settings=chroma_settings)
+            self._client = client
+            collection = client.get_or_create_collection(
+                self.settings.collection,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={"embedding_model": self.embedding_model, "dim": self.dim},
+            )
+        except Exception as exc:  # chromadb raises many types; all mean "store unusable"
+            where = (
+                f"the Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port} "
+                "(ASSISTANT_CHROMA_HOST/PORT; is `chroma run` up?)"
+                if self.settings.chroma_host
+                else f"the embedded Chroma store in {self.dir / 'chroma'}"
+            )
+            raise StoreError(f"cannot open {where}: {exc}") from exc
+        meta = collection.metadata or {}
+        stored_model, stored_dim = meta.get("embedding_model"), meta.get("dim")
+        if self._check_model and stored_model and (stored_model != self.embedding_model or (stored_dim and stored_dim != self.dim and self.dim)):
+            raise StoreError(
+                f"collection {self.settings.collection!r} was built with embedding model {stored_model} "
+                f"(dim {stored_dim}) but {self.embedding_model} (dim {self.dim}) is configured: run "
+                "`assistant reindex --embeddings` to re-embed, or point ASSISTANT_DATA_DIR/ASSISTANT_COLLECTION elsewhere"
+            )
+        return collection
+
+    def _chroma(self, what: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """Run one Chroma call; a server that went away gives a clear error, and a reconnect next time."""
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            if self.settings.chroma_host:
+                with contextlib.suppress(Exception):
+                    self._collection = self._open_collection()
+                    return getattr(self._collection, fn.__name__)(*args, **kwargs)
+                raise StoreError(
+                    f"the Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port} failed to {what}: "
+                    f"{exc}. Check that `chroma run` is up; nothing was changed"
+                ) from exc
+            raise StoreError(f"the Chroma store failed to {what}: {exc}") from exc
+
+    def write_lock(self, timeout: float = 600) -> FileLock:
+        """An exclusive lock for writers (ingest, reindex), shared across processes."""
+        return FileLock(str(self.dir / ".write.lock"), timeout=timeout)
+
+    @contextlib.contextmanager
+    def writing(self, timeout: float = 600) -> Iterator[None]:
+        lock = self.write_lock(timeout)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            log.warning("another ingest is writing to %s; waiting for it to finish", self.dir)
+            try:
+                lock.acquire()
+            except Timeout as exc:
+                raise StoreError(
+                    f"another process has held the write lock {lock.lock_file} for {timeout:.0f}s; try again later"
+                ) from exc
+        try:
+            yield
+        finally:
+            lock.release()
+
+    # --- paper table ---------------------------------------------------------------------
+    @property
+    def generation(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        return int(row["value"]) if row else 0
+
+    def stored_state(self, ids: Iterable[str]) -> dict[str, tuple[str, Paper]]:
+        """Content hash and stored record of those of `ids` that are in the table."""
+        ids = list(ids)
+        papers = self.get_papers(ids)
+        with self._lock:
+            out: dict[str, tuple[str, Paper]] = {}
+            for start in range(0, len(ids), 500):
+                part = ids[start : start + 500]
+                q = f"SELECT paper_id, content_hash FROM papers WHERE paper_id IN ({','.join('?' * len(part))})"
+                for row in self._db.execute(q, part):
+                    out[row["paper_id"]] = (row["content_hash"], papers[row["paper_id"]])
+        return out
+
+    def get_papers(self, ids: Iterable[str]) -> dict[str, Paper]:
+        ids = list(dict.fromkeys(ids))
+        out: dict[str, Paper] = {}
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                part = ids[start : start + 500]
+                marks = ",".join("?" * len(part))
+                dates: dict[str, list[str]] = {}
+                for row in self._db.execute(
+                    f"SELECT paper_id, date FROM paper_dates WHERE paper_id IN ({marks}) ORDER BY date", part
+                ):
+                    dates.setdefault(row["paper_id"], []).append(row["date"])
+                for row in self._db.execute(f"SELECT {_PAPER_COLS} FROM papers WHERE paper_id IN ({marks})", part):
+                    out[row["paper_id"]] = _row_to_paper(row, dates.get(row["paper_id"], []))
+        return out
+
+    def iter_papers(self) -> Iterator[Paper]:
+        """Every stored paper, in id order."""
+        with self._lock:
+            ids = [r[0] for r in self._db.execute("SELECT paper_id FROM papers ORDER BY paper_id")]
+        for start in range(0, len(ids), 1000):
+            batch = self.get_papers(ids[start : start + 1000])
+            yield from (batch[i] for i in ids[start : start + 1000])
+
+    def ids_between(self, since: str | None, until: str | None) -> set[str]:
+        """Ids of papers listed on a date in [since, until] (ISO strings, inclusive)."""
+        q, args = "SELECT DISTINCT paper_id FROM paper_dates WHERE 1=1", []
+        if since:
+            q, args = q + " AND date >= ?", [*args, since]
+        if until:
+            q, args = q + " AND date <= ?", [*args, until]
+        with self._lock:
+            return {r[0] for r in self._db.execute(q, args)}
+
+    def save_papers(self, rows: list[tuple[Paper, int]]) -> None:
+        """Write papers (with their chunk counts) in one transaction and bump the generation."""
+        if not rows:
+            return
+        with self._lock:
+            try:
+                with self._db:
+                    for paper, n_chunks in rows:
+                        self._db.execute(
+                            f"INSERT INTO papers ({_PAPER_COLS}, content_hash, n_chunks) "
+                            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(paper_id) DO UPDATE SET "
+                            "title=excluded.title, abstract=excluded.abstract, authors=excluded.authors, "
+                            "published=excluded.published, url=excluded.url, upvotes=excluded.upvotes, "
+                            "github=excluded.github, source=excluded.source, extra=excluded.extra, "
+                            "content_hash=excluded.content_hash, n_chunks=excluded.n_chunks",
+                            (
+                                paper.paper_id, paper.title, paper.abstract, json.dumps(paper.authors),
+                                paper.published, paper.url, paper.upvotes, paper.github, paper.source,
+                                json.dumps(paper.extra, default=str), paper.content_hash, n_chunks,
+                            ),
+                        )
+                        self._db.executemany(
+                            "INSERT OR IGNORE INTO paper_dates (paper_id, date) VALUES (?, ?)",
+                            [(paper.paper_id, d) for d in paper.dates],
+                        )
+                    self._db.execute(
+                        "INSERT INTO meta (key, value) VALUES ('generation', '1') ON CONFLICT(key) "
+                        "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+                    )
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot write the paper table in {self.dir}: {exc}; nothing was changed") from exc
+
+    def chunk_counts(self, ids: Iterable[str]) -> dict[str, int]:
+        ids = list(ids)
+        out: dict[str, int] = {}
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                part = ids[start : start + 500]
+                q = f"SELECT paper_id, n_chunks FROM papers WHERE paper_id IN ({','.join('?' * len(part))})"
+                out.update({r[0]: r[1] for r in self._db.execute(q, part)})
+        return out
+
+    # --- chunks (Chroma) -------------------------------------------------------------------
+    def upsert_chunks(self, chunks: list[Chunk], vectors: np.ndarray, hashes: dict[str, str]) -> None:
+        """Upsert chunk vectors; ids are deterministic so repeating this after a crash is harmless."""
+        if not chunks:
+            return
+        self._chroma(
+            "store chunks",
+            self._collection.upsert,  # type: ignore[attr-defined]
+            ids=[c.chunk_id for c in chunks],
+            embeddings=vectors,
+            documents=[c.text for c in chunks],
+            metadatas=[
+                {"paper_id": c.paper_id, "start": c.start, "end": c.end, "content_hash": hashes[c.paper_id]}
+                for c in chunks
+            ],
+        )
+
+    def delete_chunks(self, chunk_ids: list[str]) -> None:
+        if chunk_ids:
+            self._chroma("delete stale chunks", self._collection.delete, ids=chunk_ids)  # type: ignore[attr-defined]
+
+    def query_chunks(
+        self, vector: np.ndarray, n: int, allowed: set[str] | None = None
+    ) -> list[tuple[str, str, float]]:
+        """Nearest chunks as (paper_id, chunk text, cosine similarity); only chunks of current paper rows."""
+        count = self.chunk_total()
+        if count == 0:
+            return []
+        where = None
+        if allowed is not None:
+            if not allowed:
+                return []
+            if len(allowed) <= 2000:
+                where = {"paper_id": {"$in": sorted(allowed)}}
+        n_fetch = min(count, n if where or allowed is None else n * 4)
+        res = self._chroma(
+            "search",
+            self._collection.query,  # type: ignore[attr-defined]
+            query_embeddings=[vector],
+            n_results=n_fetch,
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        rows = zip(res["metadatas"][0], res["documents"][0], res["distances"][0])
+        hits = [(m["paper_id"], doc, 1.0 - float(d), m.get("content_hash")) for m, doc, d in rows]
+        if allowed is not None:
+            hits = [h for h in hits if h[0] in allowed]
+        current = self._current_hashes({h[0] for h in hits})
+        return [(pid, doc, sim) for pid, doc, sim, h in hits if current.get(pid) == h]
+
+    def _current_hashes(self, ids: set[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        ids_l = list(ids)
+        with self._lock:
+            for start in range(0, len(ids_l), 500):
+                part = ids_l[start : start + 500]
+                q = f"SELECT paper_id, content_hash FROM papers WHERE paper_id IN ({','.join('?' * len(part))})"
+                out.update({r[0]: r[1] for r in self._db.execute(q, part)})
+        return out
+
+    def chunk_total(self) -> int:
+        return int(self._chroma("count chunks", self._collection.count))  # type: ignore[attr-defined]
+
+    def chunk_hashes(self) -> dict[str, str]:
+        """Every chunk id in the collection with the content hash it was embedded from."""
+        out: dict[str, str] = {}
+        total = self.chunk_total()
+        for offset in range(0, total, 5000):
+            res = self._chroma(
+                "list chunks", self._collection.get, include=["metadatas"], limit=5000, offset=offset  # type: ignore[attr-defined]
+            )
+            out.update({cid: (m or {}).get("content_hash", "") for cid, m in zip(res["ids"], res["metadatas"])})
+        return out
+
+    def paper_hashes(self) -> dict[str, tuple[str, int]]:
+        """Content hash and chunk count of every stored paper."""
+        with self._lock:
+            return {r[0]: (r[1], r[2]) for r in self._db.execute("SELECT paper_id, content_hash, n_chunks FROM papers")}
+
+    def reset_collection(self) -> None:
+        """Drop and recreate the chunk collection (reindex with another embedder)."""
+        with contextlib.suppress(Exception):
+            self._client.delete_collection(self.settings.collection)  # type: ignore[attr-defined]
+        self._check_model = True
+        self._collection = self._open_collection()
+
+    # --- keyword index -------------------------------------------------------------------
+    @property
+    def _kw_dir(self) -> Path:
+        return self.dir / "bm25"
+
+    def keyword_index(self) -> KeywordIndex:
+        """The BM25 index of the current paper table; loaded from disk or rebuilt when stale."""
+        with self._lock:
+            gen = self.generation
+            if self._kw is not None and self._kw_generation == gen:
+                return self._kw
+            stamp = self._kw_dir / "generation"
+            if stamp.exists() and stamp.read_text().strip() == str(gen):
+                try:
+                    self._kw, self._kw_generation = KeywordIndex.load(self._kw_dir), gen
+                    return self._kw
+                except Exception as exc:  # a torn index file: rebuild below
+                    log.warning("keyword index unreadable (%s); rebuilding", exc)
+            return self.rebuild_keyword_index()
+
+    def rebuild_keyword_index(self) -> KeywordIndex:
+        with self._lock:
+            gen = self.generation
+            papers = list(self.iter_papers())
+            kw = KeywordIndex.build([p.paper_id for p in papers], [p.text for p in papers])
+            try:
+                tmp = self.dir / "bm25.tmp"
+                if tmp.exists():
+                    import shutil
+
+                    shutil.rmtree(tmp)
+                kw.save(tmp)
+                (tmp / "generation").write_text(str(gen))
+                if self._kw_dir.exists():
+                    import shutil
+
+                    shutil.rmtree(self._kw_dir)
+                tmp.rename(self._kw_dir)
+            except OSError as exc:
+                log.warning("could not save the keyword index in %s: %s (kept in memory)", self.dir, exc)
+            self._kw, self._kw_generation = kw, gen
+            return kw
+
+    # --- stats -------------------------------------------------------------------------
+    def stats(self) -> dict[str, object]:
+        with self._lock:
+            papers = self._db.execute("SELECT COUNT(*) FROM papers").fetchone()[0]
+            first, last = self._db.execute("SELECT MIN(date), MAX(date) FROM paper_dates").fetchone()
+        return {
+            "papers": papers,
+            "chunks": self.chunk_total(),
+            "first_date": first,
+            "last_date": last,
+            "embedding_model": self.embedding_model,
+            "store": self.settings.store_mode,
+        }
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._db.close()
