@@ -54,13 +54,15 @@ def chunk_paper(paper: Paper, count_tokens: Callable[[str], int], window: int = 
         return [Chunk(chunk_id=f"{paper.paper_id}#0", paper_id=paper.paper_id, text=text, start=0, end=len(text))]
     offset = len(paper.title) + 2
     budget = max(32, window - count_tokens(paper.title) - 4)
+    pieces = count_tokens(paper.abstract) - 2
+    # Balanced pieces: 300 tokens become 2 × 150, not 230 + 70 (fewer, fuller chunks).
+    size = min(budget, -(-pieces // -(-pieces // budget)) + 16)
     splitter = RecursiveCharacterTextSplitter(
-        separators=[r"(?<=[.!?])\s+", r"\s+"],
-        is_separator_regex=True,
-        keep_separator=False,
-        chunk_size=budget,
+        separators=[". ", "? ", "! ", "; ", " "],
+        keep_separator="end",  # pieces stay exact substrings, so offsets hold
+        chunk_size=size,
         chunk_overlap=0,
-        length_function=count_tokens,
+        length_function=lambda t: count_tokens(t) - 2,  # without [CLS]/[SEP]
         add_start_index=True,
     )
     chunks = []
@@ -173,6 +175,28 @@ def ingest_paths(
     return ingest_papers(papers, store, embedder, report, progress=progress, on_progress=on_progress)
 
 
+def _chunk_diff(store: Store) -> tuple[dict[str, tuple[str, int]], list[str], list[str]]:
+    """(papers, orphan chunk ids, ids of papers whose chunks are missing or stale)."""
+    papers = store.paper_hashes()
+    chunks = store.chunk_hashes()
+    expected = {f"{pid}#{i}": h for pid, (h, n) in papers.items() for i in range(n)}
+    orphans = [cid for cid in chunks if cid not in expected]
+    stale = sorted({cid.rsplit("#", 1)[0] for cid, h in expected.items() if chunks.get(cid) != h})
+    return papers, orphans, stale
+
+
+def check_consistency(store: Store) -> dict[str, int]:
+    """Count disagreements between the paper table, Chroma and the keyword index (all 0 when healthy)."""
+    papers, orphans, stale = _chunk_diff(store)
+    kw = store.keyword_index()
+    return {
+        "papers": len(papers),
+        "orphan_chunks": len(orphans),
+        "papers_missing_chunks": len(stale),
+        "keyword_index_mismatch": len(set(kw.ids) ^ set(papers)),
+    }
+
+
 def reindex(store: Store, embedder: Embedder, embeddings: bool = False, progress: bool = True) -> dict[str, int]:
     """Make Chroma and the keyword index agree with the paper table, without re-parsing sources.
 
@@ -182,11 +206,7 @@ def reindex(store: Store, embedder: Embedder, embeddings: bool = False, progress
     with store.writing():
         if embeddings:
             store.reset_collection()
-        papers = store.paper_hashes()
-        chunks = store.chunk_hashes()
-        expected = {f"{pid}#{i}": h for pid, (h, n) in papers.items() for i in range(n)}
-        orphans = [cid for cid in chunks if cid not in expected]
-        stale = sorted({cid.rsplit("#", 1)[0] for cid, h in expected.items() if chunks.get(cid) != h})
+        papers, orphans, stale = _chunk_diff(store)
         store.delete_chunks(orphans)
         bar = tqdm(total=len(stale), unit="paper", desc="re-embed", file=sys.stderr, disable=not progress)
         for start in range(0, len(stale), BATCH_PAPERS):

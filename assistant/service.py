@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 
@@ -22,6 +22,12 @@ from assistant.ingest import IngestReport, ProgressFn, ingest_paths, ingest_pape
 from assistant.papers import Answer, Hit, Paper
 from assistant.retrieve import Mode, Retriever
 from assistant.store import Store
+
+if TYPE_CHECKING:  # imported lazily at call time: most commands never compare or digest
+    from datetime import date
+
+    from assistant.chains.compare import Comparison
+    from assistant.chains.digest import Digest
 
 T = TypeVar("T")
 AskEvent = tuple[str, Any]
@@ -159,3 +165,59 @@ class Assistant:
     def close(self) -> None:
         if "store" in self.__dict__:
             self.store.close()
+
+    # --- comparisons and digests (assistant/chains/compare.py, digest.py) --------------------
+    def _model_workers(self) -> int:
+        """Concurrent per-paper calls: several for remote endpoints, one for the local model or a fake."""
+        return 4 if self.settings.llm_backend == "openai" and not self._injected else 1
+
+    def compare(
+        self,
+        items: Sequence[str],
+        n: int = 4,
+        since: str | None = None,
+        until: str | None = None,
+        progress: bool = False,
+    ) -> Comparison:
+        """Compare 2-6 papers given by id, or the best diverse matches of a query (ITEMS joined).
+
+        Per paper a cached extraction (problem, method, data, result) fills a table whose every
+        cell cites its paper and is checked; then one call writes the comparison, every sentence
+        checked like an answer.
+        """
+        from assistant.chains.compare import choose_papers, compare
+
+        papers, query = choose_papers(items, self.store, self.search, n=n, since=since, until=until)
+        return compare(
+            papers, lambda: self.chat_model, self.store, self.embedder.embed, self.model_label, query=query,
+            guard=self._guard, progress=progress, workers=self._model_workers(),
+        )
+
+    def digest(
+        self,
+        week: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        extract: str = "auto",
+        topics: int | None = None,
+        progress: bool = False,
+        today: date | None = None,
+    ) -> Digest:
+        """The digest of an ISO week (`2024-W23` or `last`) or of since..until (list dates, inclusive).
+
+        `extract`: `model` = one cached model call per paper for its notes; `quick` = abstract
+        sentences picked by cue words (plus extractions already cached); `auto` = `quick` for the
+        embedded local model (a 120-paper week stays within minutes), `model` otherwise.
+        """
+        from assistant.chains.digest import build_digest, resolve_period
+
+        if extract not in ("auto", "model", "quick"):
+            raise InputError(f"extract must be auto, model or quick; got {extract!r}")
+        if extract == "auto":
+            extract = "quick" if self.settings.llm_backend == "embedded" and not self._injected else "model"
+        period = resolve_period(self.store, week, since, until, today)
+        return build_digest(
+            period, self.store, lambda: self.chat_model, self.embedder.embed, self.model_label,
+            embedder_name=self.embedder.name, extract=extract, k=topics,  # type: ignore[arg-type]
+            guard=self._guard, progress=progress, workers=self._model_workers(),
+        )

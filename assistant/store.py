@@ -47,6 +47,12 @@ CREATE TABLE IF NOT EXISTS paper_dates (
 );
 CREATE INDEX IF NOT EXISTS paper_dates_date ON paper_dates(date);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cache (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
+);
 """
 
 _PAPER_COLS = "paper_id, title, abstract, authors, published, url, upvotes, github, source, extra"
@@ -68,6 +74,14 @@ def _row_to_paper(row: sqlite3.Row, dates: list[str]) -> Paper:
     )
 
 
+def _bm25s():  # type: ignore[no-untyped-def]
+    """Import bm25s lazily (it is slow to import) and undo the DEBUG level it sets on import."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
 class KeywordIndex:
     """BM25 over whole papers (title + abstract), English stemming and stop words."""
 
@@ -84,7 +98,7 @@ class KeywordIndex:
 
     @classmethod
     def build(cls, ids: list[str], texts: list[str]) -> KeywordIndex:
-        import bm25s
+        bm25s = _bm25s()
 
         retriever = bm25s.BM25()
         if texts:
@@ -100,7 +114,7 @@ class KeywordIndex:
 
     @classmethod
     def load(cls, path: Path) -> KeywordIndex:
-        import bm25s
+        bm25s = _bm25s()
 
         ids = json.loads((path / "ids.json").read_text())
         retriever = bm25s.BM25.load(str(path)) if ids else bm25s.BM25()
@@ -108,7 +122,7 @@ class KeywordIndex:
 
     def search(self, query: str, n: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         """Best `n` papers for `query` as (paper_id, score), restricted to `allowed` ids if given."""
-        import bm25s
+        bm25s = _bm25s()
 
         if not self.ids:
             return []
@@ -459,6 +473,45 @@ class Store:
                 log.warning("could not save the keyword index in %s: %s (kept in memory)", self.dir, exc)
             self._kw, self._kw_generation = kw, gen
             return kw
+
+    def paper_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """One vector per paper (mean of its chunk vectors, re-normalised), for clustering and MMR."""
+        if not ids:
+            return {}
+        res = self._chroma(
+            "read vectors",
+            self._collection.get,  # type: ignore[attr-defined]
+            where={"paper_id": {"$in": list(ids)}} if len(ids) > 1 else {"paper_id": ids[0]},
+            include=["embeddings", "metadatas"],
+        )
+        current = self._current_hashes(set(ids))
+        groups: dict[str, list[np.ndarray]] = {}
+        for vec, meta in zip(res["embeddings"], res["metadatas"]):
+            if current.get(meta["paper_id"]) == meta.get("content_hash"):
+                groups.setdefault(meta["paper_id"], []).append(np.asarray(vec, dtype=np.float32))
+        out = {}
+        for pid, vecs in groups.items():
+            v = np.mean(vecs, axis=0)
+            out[pid] = v / max(float(np.linalg.norm(v)), 1e-12)
+        return out
+
+    # --- cache of model outputs (extractions, summaries) ------------------------------------
+    def cache_get(self, kind: str, key: str) -> object | None:
+        """A cached JSON value, e.g. a per-paper extraction keyed by content hash + model."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM cache WHERE kind=? AND key=?", (kind, key)).fetchone()
+        return json.loads(row["value"]) if row else None
+
+    def cache_put(self, kind: str, key: str, value: object) -> None:
+        with self._lock:
+            try:
+                with self._db:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO cache (kind, key, value) VALUES (?, ?, ?)",
+                        (kind, key, json.dumps(value, default=str)),
+                    )
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot write the cache in {self.dir}: {exc}") from exc
 
     # --- stats -------------------------------------------------------------------------
     def stats(self) -> dict[str, object]:
