@@ -12,7 +12,6 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
 from pydantic import BaseModel, Field
 from tqdm import tqdm
 
@@ -49,6 +48,8 @@ def chunk_paper(paper: Paper, count_tokens: Callable[[str], int], window: int = 
     Each piece of a split abstract is embedded with the title in front (so it stays findable by
     topic); `start`/`end` index the piece in `paper.text` for later citation checks.
     """
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
     text = paper.text
     if count_tokens(text) <= window:
         return [Chunk(chunk_id=f"{paper.paper_id}#0", paper_id=paper.paper_id, text=text, start=0, end=len(text))]

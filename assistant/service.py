@@ -12,9 +12,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING
 
-from assistant.chains.qa import Evidence, Turn, finalize, focus_evidence, standalone_question, stream_answer
 from assistant.config import Settings, get_settings
 from assistant.errors import AssistantError, InputError
 from assistant.embeddings import Embedder, make_embedder
@@ -28,6 +27,12 @@ if TYPE_CHECKING:  # imported lazily at call time: most commands never compare o
 
     from assistant.chains.compare import Comparison
     from assistant.chains.digest import Digest
+    from assistant.fetch import FetchReport, ProgressFn as FetchProgressFn
+
+if TYPE_CHECKING:  # the chains import LangChain (~1 s): only when a question is asked
+    from langchain_core.language_models import BaseChatModel
+
+    from assistant.chains.qa import Evidence, Turn
 
 T = TypeVar("T")
 AskEvent = tuple[str, Any]
@@ -100,6 +105,8 @@ class Assistant:
     # --- answers -----------------------------------------------------------------------
     def evidence_for(self, question: str, k: int | None = None) -> Evidence:
         """Retrieve and focus the evidence for a standalone question (shown before the model runs)."""
+        from assistant.chains.qa import focus_evidence
+
         hits = self.search(question, k=k or self.settings.top_k)
         return focus_evidence(question, hits, self.embedder.embed, self.settings.evidence_sentences)
 
@@ -110,6 +117,8 @@ class Assistant:
 
         Model failures raise LLMError after the evidence was yielded, so callers can still show it.
         """
+        from assistant.chains.qa import finalize, standalone_question, stream_answer
+
         question = question.strip()
         if not question:
             raise InputError("the question is empty; type a question about the papers")
@@ -220,4 +229,30 @@ class Assistant:
             period, self.store, lambda: self.chat_model, self.embedder.embed, self.model_label,
             embedder_name=self.embedder.name, extract=extract, k=topics,  # type: ignore[arg-type]
             guard=self._guard, progress=progress, workers=self._model_workers(),
+        )
+
+    # --- daily feeds (assistant/fetch.py) ---------------------------------------------------
+    def fetch(
+        self,
+        day: str | None = None,
+        week: str | None = None,
+        month: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        arxiv: str | list[str] | None = None,
+        refresh: bool = False,
+        progress: bool = False,
+        on_progress: FetchProgressFn | None = None,
+    ) -> FetchReport:
+        """Fetch daily lists from the HF API (or the arXiv categories in `arxiv`) and ingest them.
+
+        No period = the latest days (the UI's "Fetch latest"). Days fetched completely before are
+        skipped unless `refresh` (to update upvotes). `on_progress(done, total, message)` per day.
+        Raises FetchError when the source cannot be reached (then nothing was changed).
+        """
+        from assistant.fetch import fetch_papers
+
+        return fetch_papers(
+            self.settings, lambda: self, day=day, week=week, month=month, since=since, until=until,
+            arxiv=arxiv, refresh=refresh, progress=progress, on_progress=on_progress,
         )
