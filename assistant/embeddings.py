@@ -101,7 +101,7 @@ def torch_available() -> bool:
 class LocalEmbedder(Embeddings):
     """all-MiniLM-L6-v2, offline: int8 ONNX for queries (fast start), PyTorch for bulk batches if installed.
 
-    Mean pooling, L2-normalised. Bulk batches (≥ `bulk_min` texts) use the torch path when
+    Mean pooling, L2-normalised. Bulk calls (ingest, ≥ `bulk_min` texts) use the torch path when
     `torch` is importable and `bulk` allows it; it loads once, on the first bulk batch.
     """
 
@@ -137,12 +137,12 @@ class LocalEmbedder(Embeddings):
             finally:
                 self._tok.enable_truncation(max_length=MAX_TOKENS)
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """Rows are L2-normalised float32 vectors, one per text."""
+    def embed(self, texts: list[str], bulk: bool = False) -> np.ndarray:
+        """Rows are L2-normalised float32 vectors, one per text; `bulk` (ingest) may use the torch engine."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         out = []
-        forward = self._bulk_forward() if len(texts) >= self.bulk_min else None
+        forward = self._bulk_forward() if bulk and len(texts) >= self.bulk_min else None
         # Sorting by length keeps padding small inside each batch.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(texts), self.batch_size):
@@ -202,7 +202,7 @@ class OpenAIEmbedder(Embeddings):
     def count_tokens(self, text: str) -> int:
         return len(text.split()) * 4 // 3 + 2
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str], bulk: bool = False) -> np.ndarray:
         from openai import OpenAIError
 
         if not texts:

@@ -144,7 +144,7 @@ def _ingest_batch(batch: list[Paper], store: Store, embedder: Embedder, report: 
     if to_embed:
         chunks = {p.paper_id: chunk_paper(p, embedder.count_tokens) for p in to_embed}
         flat = [c for cs in chunks.values() for c in cs]
-        vectors = embedder.embed([c.text for c in flat])
+        vectors = embedder.embed([c.text for c in flat], bulk=True)
         stale = [
             f"{pid}#{i}" for pid, cs in chunks.items() for i in range(len(cs), old_counts.get(pid, 0))
         ]
@@ -214,7 +214,7 @@ def reindex(store: Store, embedder: Embedder, embeddings: bool = False, progress
             batch = list(store.get_papers(stale[start : start + BATCH_PAPERS]).values())
             chunked = {p.paper_id: chunk_paper(p, embedder.count_tokens) for p in batch}
             flat = [c for cs in chunked.values() for c in cs]
-            store.upsert_chunks(flat, embedder.embed([c.text for c in flat]), {p.paper_id: p.content_hash for p in batch})
+            store.upsert_chunks(flat, embedder.embed([c.text for c in flat], bulk=True), {p.paper_id: p.content_hash for p in batch})
             store.save_papers([(p, len(chunked[p.paper_id])) for p in batch])
             bar.update(len(batch))
         bar.close()

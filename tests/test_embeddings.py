@@ -27,5 +27,5 @@ def test_onnx_vectors_are_unit_and_semantic() -> None:
 @pytest.mark.skipif(not torch_available(), reason="torch is not installed (the `bulk` extra)")
 def test_bulk_engine_matches_onnx() -> None:
     onnx = LocalEmbedder(bulk="onnx").embed(TEXTS)
-    bulk = LocalEmbedder(bulk="torch", bulk_min=4).embed(TEXTS)
+    bulk = LocalEmbedder(bulk="torch", bulk_min=4).embed(TEXTS, bulk=True)
     assert (onnx * bulk).sum(1).min() > 0.99

@@ -1,0 +1,331 @@
+"""The Streamlit front end, driven with `streamlit.testing.v1.AppTest` through the real assistant.
+
+Each test points the app at a private copy of the seeded store and answers with a fake chat model
+(the `ASSISTANT_UI_FAKE_ANSWERS` test hook) or a dead/faulty OpenAI-compatible endpoint on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from digest_fakes import respond_messages
+from fake_openai import FakeOpenAI, cut_stream
+
+sys.path.insert(0, str(ROOT / "ui"))
+import uikit  # noqa: E402
+
+from assistant.papers import Citation, Sentence  # noqa: E402
+
+APP = ROOT / "ui" / "app.py"
+TIMEOUT = 180  # seconds per script run: the first one opens the store and loads the embedder
+
+QUESTION = "How does ShrinkMatch handle uncertain samples?"
+SUPPORTED = "ShrinkMatch adaptively seeks a shrunk class space for each uncertain sample [1]."
+UNSUPPORTED = "It was tested on the moon with 42 astronauts [1]."
+SHRINK_TITLE = "Shrinking Class Space for Enhanced Certainty in Semi-Supervised Learning"
+
+
+@pytest.fixture
+def ui_env(seeded_copy: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[pytest.MonkeyPatch]:
+    """Env for `Settings()` inside the app: the seeded copy, the shared model cache, no `.env` (cwd = tmp)."""
+    from conftest import make_settings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(seeded_copy))
+    monkeypatch.setenv("ASSISTANT_MODEL_CACHE_DIR", str(make_settings(seeded_copy).models_dir))
+    st.cache_resource.clear()  # one Assistant per process: never reuse another test's
+    st.cache_data.clear()
+    yield monkeypatch
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def fake_answers(monkeypatch: pytest.MonkeyPatch, *answers: str) -> None:
+    monkeypatch.setenv(uikit.FAKE_ANSWERS_ENV, json.dumps(list(answers)))
+
+
+def start(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- chat ------------------------------------------------------------------------------------------
+
+
+def test_chat_answer_has_citation_links_sources_and_status(ui_env: pytest.MonkeyPatch) -> None:
+    fake_answers(ui_env, f"{SUPPORTED} {UNSUPPORTED}")
+    at = ask(start(), QUESTION)
+    text = markdown(at)
+    # the citation is a Markdown link whose hover text is the paper's title
+    assert f'[\\[1\\]](https://arxiv.org/search/?searchtype=title&query=Shrinking+Class' in text
+    assert f'"{SHRINK_TITLE}")' in text
+    assert "ShrinkMatch adaptively seeks a shrunk class space" in text
+    assert "**Sources**" in text
+    # the unsupported sentence is flagged and explained
+    assert "⚠ :orange[*It was tested on the moon" in text
+    assert any("not supported by the cited abstract" in c.value for c in at.caption)
+    # the retrieved papers are shown in an expander, numbered as the model saw them
+    assert any(e.label.startswith("Retrieved papers (3)") for e in at.expander)
+    assert "Shrinking Class Space for Enhanced Certainty in Semi\\-Supervised Learning" in text
+    assert not at.error
+    # the sidebar reports the model back end, the store and the corpus
+    side = "\n".join(m.value for m in at.sidebar.markdown)
+    assert "injected:FakeListChatModel" in side and "embedded" in side
+    assert [m.value for m in at.sidebar.metric][:1] == ["310"]
+
+
+def test_follow_up_is_rewritten_with_history_and_clear_resets(ui_env: pytest.MonkeyPatch) -> None:
+    # answers are consumed in order: first answer, the condensed follow-up query, second answer
+    fake_answers(ui_env, SUPPORTED, "ShrinkMatch reweighting principles for uncertain loss", SUPPORTED)
+    at = ask(start(), QUESTION)
+    at = ask(at, "And how is the loss weighted?")
+    assert any("Searched for: ShrinkMatch reweighting principles" in c.value for c in at.caption)
+    assert len([m for m in at.chat_message if m.name == "assistant"]) == 2
+    at.button(key="clear_chat").click().run()
+    assert not at.chat_message
+    assert not at.exception
+
+
+def test_refusal_shows_as_info_with_closest_papers(ui_env: pytest.MonkeyPatch) -> None:
+    fake_answers(ui_env, "NOT_IN_PAPERS")
+    at = ask(start(), "What is the boiling point of tungsten on Mars?")
+    assert at.info, "a refusal is an st.info"
+    assert "do not say" in at.info[0].value
+    assert "Closest papers" in at.info[0].value and "[\\[1\\]](" in at.info[0].value
+    assert not at.error
+
+
+def test_unreachable_model_shows_error_and_keeps_evidence(ui_env: pytest.MonkeyPatch) -> None:
+    ui_env.setenv("ASSISTANT_LLM_BACKEND", "openai")
+    ui_env.setenv("ASSISTANT_LLM_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")  # nothing listens there
+    ui_env.setenv("ASSISTANT_LLM_MODEL", "fake-model")
+    ui_env.setenv("ASSISTANT_LLM_MAX_RETRIES", "0")
+    at = ask(start(), QUESTION)
+    assert at.error, "a model failure is an st.error"
+    assert "could not connect" in at.error[0].value and "ASSISTANT_LLM_BASE_URL" in at.error[0].value
+    assert "Traceback" not in at.error[0].value
+    assert any(e.label.startswith("Retrieved papers (3)") for e in at.expander)
+
+
+def test_stream_cut_midway_shows_error_and_keeps_evidence(ui_env: pytest.MonkeyPatch) -> None:
+    with FakeOpenAI() as fake:
+        fake.script(cut_stream(chunks=2))
+        ui_env.setenv("ASSISTANT_LLM_BACKEND", "openai")
+        ui_env.setenv("ASSISTANT_LLM_BASE_URL", fake.base_url)
+        ui_env.setenv("ASSISTANT_LLM_MODEL", "fake-model")
+        ui_env.setenv("ASSISTANT_LLM_MAX_RETRIES", "0")
+        at = ask(start(), QUESTION)
+    assert at.error and "dropped the connection" in at.error[0].value
+    assert any(e.label.startswith("Retrieved papers") for e in at.expander)
+
+
+def test_bad_test_hook_is_an_error_not_a_traceback(ui_env: pytest.MonkeyPatch) -> None:
+    ui_env.setenv(uikit.FAKE_ANSWERS_ENV, "not json")
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.error and "could not start" in at.error[0].value
+
+
+# --- library ---------------------------------------------------------------------------------------
+
+JSONL = "\n".join(
+    [
+        json.dumps(
+            {
+                "arxiv_id": "2501.00001",
+                "title": "Quantum Gardening with <script>alert(1)</script> *Bold* [Agents] $x$",
+                "abstract": "We grow quantum gardens with language agents. The agents prune qubits daily and "
+                "report a fourfold increase in coherent tomatoes over classical gardening baselines.",
+                "date": "2025-01-06",
+            }
+        ),
+        json.dumps(
+            {
+                "arxiv_id": "2501.00002",
+                "title": "Orbital Beekeeping at Scale",
+                "abstract": "We study beekeeping in low orbit. Microgravity hives produce more honey per bee than "
+                "hives on the ground, and robotic keepers reduce stings by ninety percent.",
+                "date": "2025-01-07",
+            }
+        ),
+        "{this line is not json",
+    ]
+).encode()
+
+PAGE = """Jan 8
+
+Underwater Basket Weaving with Diffusion Models
+
+We train a diffusion model to plan underwater basket weaving. Divers who follow its plans finish
+baskets twice as fast as divers who follow printed patterns.
+"""
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.main.metric}
+
+
+def test_upload_ingest_shows_counts_errors_and_is_searchable(ui_env: pytest.MonkeyPatch) -> None:
+    fake_answers(ui_env, "unused")
+    at = start("library_page.py")
+    assert at.button(key="ingest").disabled
+    at.file_uploader(key="uploads").set_value(("papers.jsonl", JSONL, "application/json"))
+    at.run()
+    at.button(key="ingest").click().run()
+    assert not at.exception
+    got = metrics(at)
+    assert (got["files"], got["parsed"], got["new"], got["updated"], got["unchanged"]) == ("1", "2", "2", "0", "0")
+    problems = next(e for e in at.expander if e.label == "Problems (1)")
+    assert problems.markdown[0].value.startswith("- **papers\\.jsonl, line 3**: ")  # the user's name, not a temp path
+    assert got["papers"] == "312"
+
+    at.text_input(key="search_query").input("quantum gardening tomatoes").run()
+    text = markdown(at)
+    assert "[Quantum Gardening with \\<script\\>alert\\(1\\)\\</script\\> \\*Bold\\* \\[Agents\\] \\$x\\$]" in text
+    assert "(https://arxiv.org/abs/2501.00001 " in text
+    outside_hover_titles = re.sub(r' "[^"]*"\)', ")", text)  # hover text is an attribute, not markup
+    assert "<script>" not in outside_hover_titles.replace("\\<script\\>", "")
+
+    # the date filter excludes it
+    import datetime as dt
+
+    at.date_input(key="since").set_value(dt.date(2025, 1, 7)).run()
+    assert "2501.00001" not in markdown(at)
+
+
+def test_paste_ingest_uses_the_year_and_is_idempotent(ui_env: pytest.MonkeyPatch) -> None:
+    fake_answers(ui_env, "unused")
+    at = start("library_page.py")
+    at.text_area(key="pasted").input(PAGE)
+    at.number_input(key="year").set_value(2024)
+    at.run()
+    at.button(key="ingest").click().run()
+    got = metrics(at)
+    assert (got["parsed"], got["new"]) == ("1", "1")
+    at.button(key="ingest").click().run()
+    got = metrics(at)
+    assert (got["new"], got["unchanged"]) == ("0", "1")
+    at.text_input(key="search_query").input("underwater basket weaving").run()
+    assert "2024\\-01\\-08" in markdown(at)
+    assert not at.error and not at.exception
+
+
+def test_garbage_upload_lists_the_problem(ui_env: pytest.MonkeyPatch) -> None:
+    fake_answers(ui_env, "unused")
+    at = start("library_page.py")
+    at.file_uploader(key="uploads").set_value(("notes.csv", b"just,some\n,,\n", "text/csv"))
+    at.run()
+    at.button(key="ingest").click().run()
+    assert not at.exception
+    assert metrics(at)["new"] == "0"
+    assert at.warning, "problems are listed"
+
+
+# --- compare and digest ------------------------------------------------------------------------------
+
+
+def use_fake_endpoint(monkeypatch: pytest.MonkeyPatch, fake: FakeOpenAI) -> None:
+    """Answer through the real OpenAI-compatible path, with a fake that reads the prompt like a small model."""
+    monkeypatch.setenv("ASSISTANT_LLM_BACKEND", "openai")
+    monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", fake.base_url)
+    monkeypatch.setenv("ASSISTANT_LLM_MODEL", "fake-model")
+    monkeypatch.setenv("ASSISTANT_LLM_MAX_RETRIES", "0")
+
+
+def test_compare_page_shows_checked_table_summary_and_exports(ui_env: pytest.MonkeyPatch) -> None:
+    with FakeOpenAI(responder=respond_messages) as fake:
+        use_fake_endpoint(ui_env, fake)
+        at = start("compare_page.py")
+        assert at.button(key="compare_go").disabled
+        at.text_input(key="compare_items").input("semi-supervised learning with pseudo labels")
+        at.slider(key="compare_n").set_value(3)
+        at.run()
+        at.button(key="compare_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    text = markdown(at)
+    assert "| Paper | Problem | Method | Data / benchmarks | Key result |" in text
+    table = next(m.value for m in at.markdown if m.value.startswith("| Paper |"))
+    assert len(table.splitlines()) == 2 + 3
+    assert '[\\[1\\]](' in table  # every cell cites its paper, as a link
+    assert [s.label for s in at.status] == ["Compared 3 papers"]
+    assert len(at.get("download_button")) == 4
+
+
+def test_compare_unknown_ids_is_an_error_with_the_fix(ui_env: pytest.MonkeyPatch) -> None:
+    fake_answers(ui_env, "unused")
+    at = start("compare_page.py")
+    at.text_input(key="compare_items").input("2401.99999 2401.99998").run()
+    at.button(key="compare_go").click().run()
+    assert not at.exception
+    assert at.error and "unknown paper id(s)" in at.error[0].value and "assistant search" in at.error[0].value
+
+
+def test_digest_page_builds_a_week(ui_env: pytest.MonkeyPatch) -> None:
+    with FakeOpenAI(responder=respond_messages) as fake:
+        use_fake_endpoint(ui_env, fake)
+        at = start("digest_page.py")
+        assert at.selectbox(key="digest_week").options == ["2025-W34", "2025-W23", "2025-W11"]
+        at.selectbox(key="digest_week").select("2025-W23")
+        at.selectbox(key="digest_extract").select("quick")
+        at.run()
+        at.button(key="digest_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.subheader[0].value.startswith("2025-W23: 54 papers in ")
+    text = markdown(at)
+    assert "#### 1\\. " in text
+    assert "https://arxiv.org/search/?searchtype=title&query=" in text  # summaries cite papers as links
+    assert any(e.label.startswith("Papers (") for e in at.expander)
+    assert len(at.get("download_button")) == 4
+
+
+# --- rendering helpers -----------------------------------------------------------------------------
+
+
+def test_md_escape_neutralises_markdown_html_and_math() -> None:
+    assert uikit.md_escape("<b>x</b> *y* [z](u) $a$") == "\\<b\\>x\\</b\\> \\*y\\* \\[z\\]\\(u\\) \\$a\\$"
+    assert uikit.md_escape("a\n\nb") == "a b"
+
+
+def test_only_http_links_are_kept() -> None:
+    assert uikit.safe_url("javascript:alert(1)") is None
+    assert uikit.safe_url("https://arxiv.org/abs/2501.00001") == "https://arxiv.org/abs/2501.00001"
+    assert "(" not in (uikit.safe_url("https://x.org/a (b)") or "")
+    link = uikit.paper_link('A "quoted" title', "javascript:alert(1)")
+    assert "javascript" not in link and 'A \\"quoted\\" title' in link
+
+
+def test_linkify_and_unsupported_sentence() -> None:
+    cites = [Citation(n=1, paper_id="2501.00001", title="T1", url="https://arxiv.org/abs/2501.00001", supported=True)]
+    assert uikit.linkify("Works [1].", cites) == 'Works [\\[1\\]](https://arxiv.org/abs/2501.00001 "T1")\\.'
+    assert uikit.linkify("Unknown [7].", cites) == "Unknown \\[7\\]\\."
+    md = uikit.sentence_md(Sentence(text="Wrong claim [1].", cites=[1], supported=False), cites)
+    assert md.startswith("⚠ :orange[*Wrong claim\\.*]") and "arxiv.org/abs/2501.00001" in md

@@ -1,0 +1,101 @@
+"""Compare page: 2-6 papers side by side (problem, method, data, result) with a cited summary.
+
+Calls `Assistant.compare` with a topic or paper ids and renders its checked table and summary;
+quoted cells and ⚠ sentences come from the chain's support check. Exports via `assistant.export`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from assistant.chains.compare import MAX_PAPERS, MIN_PAPERS, Cell, Comparison
+from assistant.chains.extract import ASPECT_LABELS, ASPECTS
+from uikit import (
+    Runtime,
+    download_buttons,
+    linkify,
+    md_escape,
+    paper_link,
+    render_sentences,
+    runtime_or_stop,
+    show_error,
+    sources_md,
+    start_model,
+)
+
+RESULT_KEY = "comparison"
+
+
+def cell_md(cell: Cell, comparison: Comparison) -> str:
+    """One table cell: cited text; an abstract sentence shown in quotes; ⚠ when unsupported."""
+    if cell.source == "none" or not cell.text.strip():
+        return "—"
+    text = linkify(cell.text, comparison.citations)
+    if cell.source == "abstract":
+        text = f"“{text}” *(quoted)*"
+    return text if cell.supported else f"⚠ {text}"
+
+
+def table_md(comparison: Comparison) -> str:
+    header = "| Paper | " + " | ".join(ASPECT_LABELS[a] for a in ASPECTS) + " |"
+    lines = [header, "|" + " --- |" * (len(ASPECTS) + 1)]
+    for row in comparison.table:
+        cells = " | ".join(cell_md(row.cells[a], comparison) for a in ASPECTS if a in row.cells)
+        lines.append(f"| \\[{row.n}\\] {paper_link(row.title, row.url)} | {cells} |")
+    return "\n".join(lines)
+
+
+def render_comparison(comparison: Comparison) -> None:
+    if comparison.query:
+        st.caption(f"Papers chosen for: {md_escape(comparison.query)}")
+    st.subheader("Summary")
+    render_sentences(comparison.sentences, comparison.citations)
+    if comparison.fallback:
+        st.caption("The model's comparison did not pass the support check; this summary is built from the abstracts.")
+    st.subheader("Side by side")
+    st.markdown(table_md(comparison))
+    st.caption("Quoted cells are abstract sentences, shown where an extracted phrase was not supported.")
+    st.markdown("**Papers**\n\n" + sources_md(comparison.citations))
+    st.caption(f"Model: {md_escape(comparison.model)}")
+    download_buttons(comparison, "comparison")
+
+
+def run_compare(runtime: Runtime, items: list[str], n: int, since: dt.date | None, until: dt.date | None) -> None:
+    try:
+        start_model(runtime)
+        label = f"Comparing papers ({n} at most): one short model call per paper, then one to compose…"
+        with st.status(label) as box:
+            result = runtime.assistant.compare(
+                items, n=n, since=since.isoformat() if since else None, until=until.isoformat() if until else None
+            )
+            box.update(label=f"Compared {len(result.table)} papers", state="complete")
+    except Exception as exc:  # noqa: BLE001 - shown by show_error, never as a traceback
+        show_error(exc, "compare the papers")
+        return
+    st.session_state[RESULT_KEY] = result
+
+
+def compare_page() -> None:
+    runtime = runtime_or_stop()
+    st.title("Compare papers")
+    text = st.text_input(
+        "A topic, or 2 to 6 paper ids",
+        placeholder="e.g. semi-supervised learning   or   2406.01234 2406.05678",
+        key="compare_items",
+    )
+    a, b, c = st.columns([2, 2, 2])
+    n = a.slider("Papers (for a topic)", MIN_PAPERS, MAX_PAPERS, 4, key="compare_n")
+    since = b.date_input("Listed since", value=None, key="compare_since")
+    until = c.date_input("Listed until", value=None, key="compare_until")
+    go = st.button(
+        "Compare", type="primary", icon=":material/compare_arrows:", disabled=not text.strip(), key="compare_go"
+    )
+    if go:
+        run_compare(runtime, text.split(), int(n), since, until)
+    if RESULT_KEY in st.session_state:
+        render_comparison(st.session_state[RESULT_KEY])
+
+
+compare_page()

@@ -1,0 +1,135 @@
+"""Weekly digest page: one week's papers grouped into topics, each with a cited, checked summary.
+
+Calls `Assistant.digest` for a week that has papers and renders topics, what changed since the
+previous week and the most upvoted papers; exports via `assistant.export`.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from assistant.chains.digest import Digest, DigestPaper, Topic, available_weeks
+from assistant.papers import Citation
+from assistant.service import Assistant
+from uikit import (
+    Runtime,
+    download_buttons,
+    md_escape,
+    paper_link,
+    render_sentences,
+    runtime_or_stop,
+    show_error,
+    start_model,
+)
+
+RESULT_KEY = "digest"
+EXTRACTION_HELP = (
+    "How each paper is summarised before the topic summaries: `quick` picks abstract sentences "
+    "(fast), `model` asks the model once per paper (slow with the local model, cached), `auto` "
+    "is `quick` for the local model and `model` otherwise."
+)
+STATUS_BADGE = {"new": ":green-badge[new]", "grew": ":blue-badge[grew]", "shrank": ":gray-badge[shrank]"}
+
+
+@st.cache_data(ttl=600, show_spinner="Listing the weeks…")
+def weeks_with_papers(_assistant: Assistant, data_dir: str, papers: int, last_date: object) -> list[str]:
+    """ISO weeks with papers, newest first; re-read whenever the corpus changes."""
+    return available_weeks(_assistant.store)
+
+
+def paper_citations(topic: Topic) -> list[Citation]:
+    """The topic's citations plus its papers, so every `[n]` in the summary can link."""
+    known = {c.n for c in topic.citations}
+    extra = [Citation(n=p.n, paper_id=p.paper_id, title=p.title, url=p.url, supported=True) for p in topic.papers]
+    return [*topic.citations, *(c for c in extra if c.n not in known)]
+
+
+def paper_line(p: DigestPaper) -> str:
+    votes = f" · {p.upvotes} upvotes" if p.upvotes is not None else ""
+    return f"- \\[{p.n}\\] {paper_link(p.title, p.url)}{votes}"
+
+
+def render_topic(i: int, topic: Topic) -> None:
+    badge = STATUS_BADGE.get(topic.status or "", "")
+    heading = md_escape(topic.title) if topic.other else f"{i}\\. {md_escape(topic.title)}"
+    st.markdown(f"#### {heading} {badge}")
+    if topic.keywords and ", ".join(topic.keywords).casefold() != topic.title.casefold():
+        st.caption("Keywords: " + md_escape(", ".join(topic.keywords)))
+    if topic.sentences:
+        render_sentences(topic.sentences, paper_citations(topic))
+    if topic.fallback:
+        st.caption("Extractive summary: the model's summary did not pass the support check.")
+    with st.expander(f"Papers ({len(topic.papers)})"):
+        st.markdown("\n".join(paper_line(p) for p in topic.papers))
+
+
+def render_change(digest: Digest) -> None:
+    change = digest.new_vs_last_week
+    if change is None:
+        return
+    if not change.previous_papers:
+        st.caption(f"No papers are stored for the previous period ({md_escape(change.previous)}).")
+        return
+    appeared = md_escape(", ".join(change.appeared)) or "none"
+    grew = md_escape(", ".join(f"{g.title} ({g.last_week} → {g.this_week})" for g in change.grew)) or "none"
+    st.markdown(
+        f"**New vs {md_escape(change.previous)}** ({change.previous_papers} papers) · "
+        f"new topics: {appeared} · grew: {grew}"
+    )
+
+
+def render_digest(digest: Digest) -> None:
+    topics = sum(not t.other for t in digest.topics)
+    st.subheader(f"{digest.week}: {digest.n_papers} papers in {topics} topics")
+    st.caption(
+        f"Lists {digest.since} → {digest.until} · summaries by {md_escape(digest.model)} · "
+        f"extraction: {digest.extraction} · {digest.model_calls} model calls"
+    )
+    if not digest.n_papers:
+        st.info("No papers were listed in this period.", icon=":material/event_busy:")
+        return
+    render_change(digest)
+    if digest.top_upvoted:
+        with st.expander("Most upvoted"):
+            st.markdown("\n".join(paper_line(p) for p in digest.top_upvoted))
+    for i, topic in enumerate(digest.topics, start=1):
+        render_topic(i, topic)
+    download_buttons(digest, f"digest-{digest.week}")
+
+
+def run_digest(runtime: Runtime, week: str, topics: int, extract: str) -> None:
+    try:
+        start_model(runtime)
+        with st.status(f"Building the digest of {week}: grouping papers, then one model call per topic…") as box:
+            result = runtime.assistant.digest(week=week, topics=topics or None, extract=extract)
+            box.update(label=f"Digest of {week} ready", state="complete")
+    except Exception as exc:  # noqa: BLE001 - shown by show_error, never as a traceback
+        show_error(exc, "build the digest")
+        return
+    st.session_state[RESULT_KEY] = result
+
+
+def digest_page() -> None:
+    runtime = runtime_or_stop()
+    st.title("Weekly digest")
+    try:
+        stats = runtime.assistant.stats()
+        data_dir = str(runtime.assistant.settings.data_dir)
+        weeks = weeks_with_papers(runtime.assistant, data_dir, int(str(stats["papers"])), stats.get("last_date"))
+    except Exception as exc:  # noqa: BLE001 - shown by show_error
+        show_error(exc, "list the weeks")
+        return
+    if not weeks:
+        st.info("No dated papers yet: add Daily Papers lists on the Library page.", icon=":material/event_busy:")
+        return
+    left, mid, right = st.columns([2, 1, 1])
+    week = left.selectbox("Week (ISO)", weeks, key="digest_week", help="Weeks that have papers, newest first.")
+    topics = mid.number_input("Topics (0 = auto)", min_value=0, max_value=30, value=0, key="digest_topics")
+    extract = right.selectbox("Extraction", ["auto", "quick", "model"], key="digest_extract", help=EXTRACTION_HELP)
+    if st.button("Build digest", type="primary", icon=":material/newspaper:", key="digest_go"):
+        run_digest(runtime, str(week), int(topics), str(extract))
+    if RESULT_KEY in st.session_state:
+        render_digest(st.session_state[RESULT_KEY])
+
+
+digest_page()

@@ -1,0 +1,261 @@
+"""Shared pieces of the Streamlit pages: the one `Assistant` per server process and safe rendering.
+
+Imported by `ui/app.py` and every page script. Renders paper text only through escaped Markdown
+(never `unsafe_allow_html`), turns `[n]` markers into links, and shows every failure as an `st.error`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import quote, quote_plus, urlsplit
+
+import streamlit as st
+from langchain_core.language_models import BaseChatModel
+from streamlit.delta_generator import DeltaGenerator
+
+from assistant.citations import CITE_RE, parse_citations
+from assistant.config import Settings
+from assistant.errors import AssistantError
+from assistant.papers import Answer, Citation, Hit, Paper, Sentence
+from assistant.service import Assistant
+
+if TYPE_CHECKING:
+    from assistant.chains.compare import Comparison
+    from assistant.chains.digest import Digest
+
+log = logging.getLogger(__name__)
+
+FAKE_ANSWERS_ENV = "ASSISTANT_UI_FAKE_ANSWERS"
+"""Test hook, not a setting: a JSON list of strings. When set, the app answers with LangChain's
+`FakeListChatModel` (the answers in turn, cycling) instead of the configured model. Used by
+tests/test_ui.py and tests/test_browser.py, which cannot reach into a `streamlit run` process."""
+
+LOADING_LABEL = "Loading the local model (first question only)…"
+EXPORTS = {
+    "md": ("Markdown", "text/markdown"),
+    "html": ("HTML", "text/html"),
+    "json": ("JSON", "application/json"),
+    "bib": ("BibTeX", "application/x-bibtex"),
+}
+ARXIV_TITLE_SEARCH = "https://arxiv.org/search/?searchtype=title&query="
+UNSUPPORTED_NOTE = "⚠ marks a sentence not supported by the cited abstract: check the paper before relying on it."
+
+
+# --- the shared assistant ----------------------------------------------------------------------
+
+
+@dataclass
+class Runtime:
+    """What all sessions of one server process share."""
+
+    assistant: Assistant
+    model_ready: bool = False  # True once the chat model has been started (first answer)
+
+
+def _fake_chat_model(raw: str) -> BaseChatModel:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    try:
+        answers = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise AssistantError(f"{FAKE_ANSWERS_ENV} is not JSON ({exc}); give a JSON list of strings") from exc
+    if not isinstance(answers, list) or not answers or not all(isinstance(a, str) for a in answers):
+        raise AssistantError(f"{FAKE_ANSWERS_ENV} must be a non-empty JSON list of strings")
+    return FakeListChatModel(responses=answers)
+
+
+def _release(runtime: Runtime) -> None:
+    runtime.assistant.close()
+
+
+@st.cache_resource(show_spinner="Opening the paper store…", on_release=_release)
+def get_runtime() -> Runtime:
+    """One `Assistant(Settings())` per server process, shared by every session."""
+    fake = os.environ.get(FAKE_ANSWERS_ENV)  # test hook only, see FAKE_ANSWERS_ENV
+    chat_model = _fake_chat_model(fake) if fake else None
+    return Runtime(Assistant(Settings(), chat_model=chat_model))
+
+
+def runtime_or_stop() -> Runtime:
+    """The shared runtime, or an error with the fix and a stopped page."""
+    try:
+        return get_runtime()
+    except AssistantError as exc:
+        st.error(f"The assistant could not start: {exc}")
+    except Exception as exc:  # the UI edge: a traceback helps nobody here
+        log.exception("assistant failed to start")
+        st.error(f"The assistant could not start ({type(exc).__name__}: {exc}). Check the settings (ASSISTANT_*).")
+    st.stop()
+    raise AssertionError("unreachable")  # st.stop() raises
+
+
+def show_error(exc: BaseException, doing: str) -> None:
+    """An `st.error` with the assistant's actionable message; unexpected errors are logged, not dumped."""
+    if isinstance(exc, AssistantError):
+        st.error(f"Could not {doing}: {exc}", icon=":material/error:")
+    else:
+        log.exception("unexpected error while trying to %s", doing)
+        st.error(
+            f"Could not {doing}: unexpected {type(exc).__name__}: {exc}. The server log has the details.",
+            icon=":material/error:",
+        )
+
+
+# --- safe Markdown ------------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|$~:&=^])")
+_WS = re.compile(r"\s+")
+
+
+def md_escape(text: str, strip: bool = True) -> str:
+    """Paper or model text as literal Markdown: no markup, no math, no HTML, one line."""
+    text = _WS.sub(" ", text)
+    return _MD_SPECIAL.sub(r"\\\1", text.strip() if strip else text)
+
+
+def safe_url(url: str | None) -> str | None:
+    """`url` if it is an http(s) link, quoted so it cannot break a Markdown link; else None."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return quote(url.strip(), safe=":/?#@!$&'*+,;=%~")
+
+
+def _hover(title: str) -> str:
+    return _WS.sub(" ", title).replace("\\", "\\\\").replace('"', '\\"').strip()
+
+
+def paper_href(title: str, url: str | None) -> str:
+    """Where a click on a paper goes: its own http(s) link, else an arXiv title search (page lists have no ids)."""
+    return safe_url(url) or ARXIV_TITLE_SEARCH + quote_plus(_WS.sub(" ", title).strip())
+
+
+def paper_link(title: str, url: str | None) -> str:
+    """`[Title](url "Title")` with the title escaped."""
+    href = paper_href(title, url)
+    text = md_escape(title) or "untitled"
+    return f'[{text}]({href} "{_hover(title)}")'
+
+
+def cite_link(n: int, by_n: dict[int, Citation]) -> str:
+    """`[[n]](url "Title")` for a resolved citation; a plain `[n]` for an unknown number."""
+    cit = by_n.get(n)
+    if cit is None:
+        return f"\\[{n}\\]"
+    return f'[\\[{n}\\]]({paper_href(cit.title, cit.url)} "{_hover(cit.title)}")'
+
+
+def linkify(text: str, citations: Sequence[Citation]) -> str:
+    """Escape `text` and turn its `[n]` markers into links to the cited papers."""
+    by_n = {c.n: c for c in citations}
+    out: list[str] = []
+    pos = 0
+    for m in CITE_RE.finditer(text):
+        out.append(md_escape(text[pos : m.start()], strip=False))
+        out.append("".join(cite_link(n, by_n) for n in parse_citations(m.group())))
+        pos = m.end()
+    out.append(md_escape(text[pos:], strip=False))
+    return "".join(out).strip()
+
+
+def sentence_md(sentence: Sentence, citations: Sequence[Citation]) -> str:
+    """One answer sentence; an unsupported one gets ⚠ and an orange, italic style (links kept outside)."""
+    if sentence.supported:
+        return linkify(sentence.text, citations)
+    by_n = {c.n: c for c in citations}
+    words = md_escape(re.sub(r"\s+([.,;:!?])", r"\1", CITE_RE.sub(" ", sentence.text)))
+    links = "".join(cite_link(n, by_n) for n in parse_citations(sentence.text))
+    return f"⚠ :orange[*{words}*] {links}".rstrip()
+
+
+# --- papers, hits and answers --------------------------------------------------------------------
+
+
+def paper_date(paper: Paper) -> str:
+    return paper.dates[-1] if paper.dates else (paper.published or "undated")
+
+
+def hit_lines(hits: Sequence[Hit]) -> str:
+    """A numbered Markdown list: linked title, list dates and fused score."""
+    lines = []
+    for n, hit in enumerate(hits, start=1):
+        dates = ", ".join(hit.paper.dates) or paper_date(hit.paper)
+        link = paper_link(hit.paper.title, hit.paper.link)
+        lines.append(f"{n}. {link} · {md_escape(dates)} · score {hit.score:.3f}")
+    return "\n".join(lines)
+
+
+def render_evidence(hits: Sequence[Hit], expanded: bool) -> None:
+    """The retrieved papers, in an expander, numbered as the model sees them."""
+    label = f"Retrieved papers ({len(hits)})" if hits else "Retrieved papers (none)"
+    with st.expander(label, expanded=expanded, icon=":material/library_books:"):
+        if hits:
+            st.markdown(hit_lines(hits))
+        else:
+            st.caption("No ingested paper matches this question. Add papers on the Library page.")
+
+
+def sources_md(citations: Sequence[Citation]) -> str:
+    lines = []
+    for c in sorted(citations, key=lambda c: c.n):
+        flag = "" if c.supported else " · ⚠ not supported by this abstract"
+        lines.append(f"- \\[{c.n}\\] {paper_link(c.title, c.url)}{flag}")
+    return "\n".join(lines)
+
+
+def sentences_md(sentences: Sequence[Sentence], citations: Sequence[Citation]) -> str:
+    return " ".join(sentence_md(s, citations) for s in sentences)
+
+
+def render_sentences(sentences: Sequence[Sentence], citations: Sequence[Citation]) -> None:
+    """Checked sentences as one paragraph, with the ⚠ explanation when one is unsupported."""
+    st.markdown(sentences_md(sentences, citations))
+    if any(not s.supported for s in sentences):
+        st.caption(UNSUPPORTED_NOTE)
+
+
+def render_answer(answer: Answer) -> None:
+    """The checked answer: linked citations, ⚠ on unsupported sentences, the sources; refusals as such."""
+    if answer.refused:
+        st.info(linkify(answer.answer, answer.citations), icon=":material/search_off:")
+        st.caption(f"Model: {md_escape(answer.model)}")
+        return
+    render_sentences(answer.sentences or [Sentence(text=answer.answer, supported=True)], answer.citations)
+    if answer.citations:
+        st.markdown("**Sources**\n\n" + sources_md(answer.citations))
+    if answer.removed_citations:
+        removed = ", ".join(f"\\[{n}\\]" for n in answer.removed_citations)
+        st.caption(f"Removed citations of papers that were not retrieved: {removed}")
+    st.caption(f"Model: {md_escape(answer.model)}")
+
+
+def start_model(runtime: Runtime, slot: DeltaGenerator | None = None) -> None:
+    """Start the chat model under a status box the first time (the embedded model takes seconds)."""
+    if runtime.model_ready:
+        return
+    embedded = runtime.assistant.settings.llm_backend == "embedded"
+    slot = slot if slot is not None else st.empty()
+    with slot.container(), st.status(LOADING_LABEL if embedded else "Connecting to the model…"):
+        runtime.assistant.chat_model  # noqa: B018 - the property starts the model
+    slot.empty()
+    runtime.model_ready = True
+
+
+def download_buttons(obj: Digest | Comparison, stem: str) -> None:
+    """Markdown, HTML, JSON and BibTeX exports of a digest or comparison, side by side."""
+    from assistant.export import render
+
+    cols = st.columns(len(EXPORTS))
+    for col, (fmt, (label, mime)) in zip(cols, EXPORTS.items()):
+        col.download_button(
+            label, render(obj, fmt), file_name=f"{stem}.{fmt}", mime=mime, on_click="ignore",
+            icon=":material/download:", key=f"download-{stem}-{fmt}",
+        )  # fmt: skip
