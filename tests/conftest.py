@@ -102,3 +102,6 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (shared evaluation data is not redistributed with the repo)")
     return path
+
+
+from fake_openai import FakeOpenAI, fake_openai  # noqa: E402,F401  (shared fixture: a local OpenAI-compatible server)

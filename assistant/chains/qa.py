@@ -125,7 +125,7 @@ def attach_citations(raw: str, evidence: Evidence, embed: EmbedFn) -> str:
 
 def refusal(question: str, evidence: Evidence) -> str:
     closest = "; ".join(f"{h.paper.title} [{n}]" for n, h in enumerate(evidence.hits, start=1))
-    topic = question.strip().rstrip("?")
+    topic = question.strip().rstrip("?.!; ")
     if not evidence.hits:
         return f"The ingested papers do not say: no paper matches “{topic}”."
     return f"The ingested papers do not say ({topic}). Closest papers: {closest}."
