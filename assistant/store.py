@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -82,6 +83,22 @@ def _bm25s():  # type: ignore[no-untyped-def]
     return bm25s
 
 
+_COMPOUND = re.compile(r"\w+(?:[-/]\w+)+")
+# Bump when the analysis below changes: an index saved by another version is rebuilt on load.
+KEYWORD_ANALYZER = "en-stem-stop+compounds-1"
+
+
+def keyword_text(text: str) -> str:
+    """What BM25 indexes and queries: the text plus each hyphenated name joined into one token.
+
+    The tokenizer splits `LiDAR-PTQ` into `lidar` + `ptq`; the joined `lidarptq` (and
+    `mobileagentv2` for `Mobile-Agent-v2`) also matches, so an exact name outranks papers that
+    merely mention both halves.
+    """
+    joined = [m.replace("-", "").replace("/", "") for m in _COMPOUND.findall(text)]
+    return f"{text} {' '.join(joined)}" if joined else text
+
+
 class KeywordIndex:
     """BM25 over whole papers (title + abstract), English stemming and stop words."""
 
@@ -102,7 +119,9 @@ class KeywordIndex:
 
         retriever = bm25s.BM25()
         if texts:
-            tokens = bm25s.tokenize(texts, stopwords="en", stemmer=cls._stemmer(), show_progress=False)
+            tokens = bm25s.tokenize(
+                [keyword_text(t) for t in texts], stopwords="en", stemmer=cls._stemmer(), show_progress=False
+            )
             retriever.index(tokens, show_progress=False)
         return cls(retriever, ids)
 
@@ -111,11 +130,15 @@ class KeywordIndex:
         if self.ids:
             self.retriever.save(str(path))  # type: ignore[attr-defined]
         (path / "ids.json").write_text(json.dumps(self.ids))
+        (path / "analyzer").write_text(KEYWORD_ANALYZER)
 
     @classmethod
     def load(cls, path: Path) -> KeywordIndex:
         bm25s = _bm25s()
 
+        analyzer = path / "analyzer"
+        if not analyzer.exists() or analyzer.read_text().strip() != KEYWORD_ANALYZER:
+            raise ValueError("keyword index built with another analyzer")
         ids = json.loads((path / "ids.json").read_text())
         retriever = bm25s.BM25.load(str(path)) if ids else bm25s.BM25()
         return cls(retriever, ids)
@@ -126,7 +149,7 @@ class KeywordIndex:
 
         if not self.ids:
             return []
-        tokens = bm25s.tokenize([query], stopwords="en", stemmer=self._stemmer(), show_progress=False)
+        tokens = bm25s.tokenize([keyword_text(query)], stopwords="en", stemmer=self._stemmer(), show_progress=False)
         if not tokens.vocab or all(len(t) == 0 for t in tokens.ids):
             return []
         mask = None
@@ -495,6 +518,38 @@ class Store:
             out[pid] = v / max(float(np.linalg.norm(v)), 1e-12)
         return out
 
+    def chunk_vectors(self, paper_ids: Iterable[str]) -> dict[str, tuple[np.ndarray, list[str]]]:
+        """(chunk vectors in chunk order, chunk texts) of current papers, read by their deterministic chunk ids.
+
+        A lookup by id, not a `where` scan, so it stays fast at 100k chunks; used for exact dense
+        scoring of date-filtered searches and for MMR paper vectors.
+        """
+        ids = list(dict.fromkeys(paper_ids))
+        rows: dict[str, tuple[str, int]] = {}
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                part = ids[start : start + 500]
+                q = f"SELECT paper_id, content_hash, n_chunks FROM papers WHERE paper_id IN ({','.join('?' * len(part))})"
+                rows.update({r[0]: (r[1], r[2]) for r in self._db.execute(q, part)})
+        chunk_ids = [f"{pid}#{i}" for pid, (_h, n) in rows.items() for i in range(n)]
+        groups: dict[str, list[tuple[int, np.ndarray, str]]] = {}
+        for start in range(0, len(chunk_ids), 5000):
+            res = self._chroma(
+                "read vectors",
+                self._collection.get,  # type: ignore[attr-defined]
+                ids=chunk_ids[start : start + 5000],
+                include=["embeddings", "documents", "metadatas"],
+            )
+            for cid, vec, doc, meta in zip(res["ids"], res["embeddings"], res["documents"], res["metadatas"]):
+                pid = (meta or {}).get("paper_id", "")
+                if pid in rows and rows[pid][0] == meta.get("content_hash"):
+                    groups.setdefault(pid, []).append((int(cid.rsplit("#", 1)[1]), vec, doc))
+        out: dict[str, tuple[np.ndarray, list[str]]] = {}
+        for pid, items in groups.items():
+            items.sort(key=lambda t: t[0])
+            out[pid] = (np.asarray([v for _, v, _ in items], dtype=np.float32), [d for _, _, d in items])
+        return out
+
     # --- cache of model outputs (extractions, summaries) ------------------------------------
     def cache_get(self, kind: str, key: str) -> object | None:
         """A cached JSON value, e.g. a per-paper extraction keyed by content hash + model."""
@@ -530,3 +585,89 @@ class Store:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._db.close()
+
+
+class FetchLog:
+    """What `assistant fetch` fetched: one row per (source, day) in the paper table's database, and
+    the raw responses under data_dir/raw/<source>/ (so the store can be rebuilt offline).
+
+    Light on purpose (SQLite only, no Chroma, no embedder): fetch reads it first, so a re-run with
+    nothing new never opens the vector store. Sources are `hf` and `arxiv:<category>`.
+    """
+
+    DDL = (
+        "CREATE TABLE IF NOT EXISTS fetch_log (source TEXT NOT NULL, day TEXT NOT NULL, "
+        "fetched_at TEXT NOT NULL, papers INTEGER NOT NULL, complete INTEGER NOT NULL, PRIMARY KEY (source, day))"
+    )
+
+    def __init__(self, data_dir: Path) -> None:
+        self.dir = Path(data_dir).expanduser()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.dir / "papers.sqlite", timeout=30)
+        db.row_factory = sqlite3.Row
+        return db
+
+    def days(self, source: str) -> dict[str, dict[str, object]]:
+        """Recorded days of `source`: ISO day -> {"fetched_at", "papers", "complete"}; {} before any fetch."""
+        if not (self.dir / "papers.sqlite").exists():
+            return {}
+        try:
+            db = self._connect()
+            try:
+                rows = db.execute(
+                    "SELECT day, fetched_at, papers, complete FROM fetch_log WHERE source=?", (source,)
+                ).fetchall()
+            finally:
+                db.close()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return {}
+            raise StoreError(f"cannot read the fetch log in {self.dir}: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the fetch log in {self.dir}: {exc}") from exc
+        return {
+            r["day"]: {"fetched_at": r["fetched_at"], "papers": r["papers"], "complete": bool(r["complete"])}
+            for r in rows
+        }
+
+    def record(self, source: str, days: list[tuple[str, int, bool]], fetched_at: str) -> None:
+        """Record (day, papers, complete) rows of `source` in one transaction; later records win."""
+        if not days:
+            return
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            db = self._connect()
+            try:
+                with db:
+                    db.execute(self.DDL)
+                    db.executemany(
+                        "INSERT OR REPLACE INTO fetch_log (source, day, fetched_at, papers, complete) VALUES (?,?,?,?,?)",
+                        [(source, day, fetched_at, papers, int(complete)) for day, papers, complete in days],
+                    )
+            finally:
+                db.close()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot record fetched days in {self.dir}: {exc}") from exc
+
+    def raw_path(self, source: str, name: str) -> Path:
+        return self.dir / "raw" / source.replace(":", "-") / name
+
+    def save_raw(self, source: str, name: str, body: bytes) -> Path:
+        """Write a response verbatim, atomically (a crash leaves the old file or the new one, never half)."""
+        import os
+
+        path = self.raw_path(source, name)
+        tmp = path.with_name(f".{name}.{os.getpid()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as fh:
+                fh.write(body)
+                fh.flush()
+                os.fsync(fh.fileno())
+            tmp.replace(path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise StoreError(f"cannot save {path}: {exc.strerror or exc}; check the data dir's free space") from exc
+        return path

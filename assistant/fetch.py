@@ -1,0 +1,646 @@
+"""Fetch daily paper lists from the Hugging Face Daily Papers API (or arXiv listings) and ingest them.
+
+Called by `assistant fetch` and `Assistant.fetch` (the UI's "Fetch latest"). One polite request per
+day, retried with backoff on 429/5xx; each day's raw JSON is kept in the data dir and the day is
+recorded (`store.FetchLog`), and the papers go through the same idempotent ingest as `assistant ingest`.
+"""
+
+from __future__ import annotations
+
+import calendar
+import email.utils
+import json
+import logging
+import re
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Protocol
+
+import httpx
+from pydantic import BaseModel, Field
+
+from assistant.config import Settings
+from assistant.errors import ConfigError, FetchError, InputError
+from assistant.papers import Paper, clean_arxiv_id, normalize_text
+from assistant.sources.hf_json import papers_from_items
+from assistant.sources.tabular import paper_from_record
+from assistant.store import FetchLog
+
+if TYPE_CHECKING:
+    from assistant.ingest import IngestReport
+
+log = logging.getLogger(__name__)
+
+
+def _version() -> str:
+    # From the installed metadata, like `assistant --version`: an editable install can leave
+    # `assistant` a namespace package whose __init__ (and __version__) is never run.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("paper-digest-assistant")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+USER_AGENT = f"paper-digest-assistant/{_version()}"
+HF_SOURCE = "hf"
+LATEST_DAYS = 7  # no period given: this many days back from today ...
+CATCH_UP_DAYS = 31  # ... or back to the day after the last complete fetch, at most this far
+# A daily list is final once this many UTC days have started after it (late additions land on the
+# next day); until then it is fetched again by every run.
+HF_SETTLE_DAYS = 2
+# arXiv announces a submission 1-4 days later (weekends): only older days are final.
+ARXIV_SETTLE_DAYS = 4
+ARXIV_MAX_RESULTS = 30000  # the API does not page beyond this
+_CATEGORY = re.compile(r"^[a-z][a-z\-]*(\.[A-Za-z][A-Za-z\-]*)?$")
+_ATOM = {
+    "atom": "http://www.w3.org/2005/Atom",
+    "opensearch": "http://a9.com/-/spec/opensearch/1.1/",
+    "arxiv": "http://arxiv.org/schemas/atom",
+}
+
+ProgressFn = Callable[[int, int, str], None]  # (days done, days to fetch, message)
+
+
+class App(Protocol):
+    """What fetch needs from `assistant.service.Assistant`: the shared, idempotent ingest path."""
+
+    def ingest_papers(self, papers: list[Paper], progress: bool = True) -> IngestReport: ...
+
+
+class FetchIssue(BaseModel):
+    """One problem: a day that could not be fetched (nothing changed for it) or an unusable item."""
+
+    day: str | None = None
+    reason: str
+
+
+class FetchReport(BaseModel):
+    """The `assistant fetch --json` document (the fields excluded below are not part of the contract)."""
+
+    days: int = Field(0, description="Days in the period up to today (future days are not counted).")
+    fetched: int = Field(0, description="Days requested and ingested in this run.")
+    skipped_days: int = Field(0, description="Days fetched completely before (re-fetch with refresh).")
+    new: int = 0
+    updated: int = 0
+    errors: list[FetchIssue] = Field(default_factory=list)
+    unchanged: int = Field(0, exclude=True)
+    papers: int = Field(0, exclude=True, description="Papers parsed from the fetched days.")
+    future_days: int = Field(0, exclude=True)
+    failed_days: list[str] = Field(default_factory=list, exclude=True)
+    requests: int = Field(0, exclude=True)
+    seconds: dict[str, float] = Field(default_factory=dict, exclude=True, description="fetch, ingest")
+
+    @property
+    def ok(self) -> bool:
+        """True when no day failed (item-level problems alone do not count)."""
+        return not self.failed_days
+
+    def add_ingest(self, report: IngestReport) -> None:
+        self.new += report.new
+        self.updated += report.updated
+        self.unchanged += report.unchanged
+
+
+# ----------------------------------------------------------------------------------- periods
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise InputError(f"{option} {value!r} is not a date; use YYYY-MM-DD, e.g. 2025-03-05") from exc
+
+
+def _span(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def period_days(
+    day: str | None = None,
+    week: str | None = None,
+    month: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    today: date | None = None,
+) -> list[date] | None:
+    """The days a period names (future days included); None when no period is given (= latest).
+
+    `week` is an ISO week (`2025-W10`) or `last` (the week before today's); `month` is `YYYY-MM`;
+    `since` runs to `until` or today.
+    """
+    today = today or utc_now().date()
+    given = [name for name, value in (("--date", day), ("--week", week), ("--month", month), ("--since", since)) if value]
+    if len(given) > 1:
+        raise InputError(f"give one period, not {' and '.join(given)}")
+    if until and not since:
+        raise InputError("--until needs --since (e.g. --since 2025-03-01 --until 2025-03-07)")
+    if day:
+        return [_day(day, "--date")]
+    if week:
+        text = week.strip()
+        if text.lower() == "last":
+            monday = today - timedelta(days=today.isoweekday() - 1 + 7)
+            return _span(monday, monday + timedelta(days=6))
+        try:
+            year, num = text.upper().split("-W")
+            monday = date.fromisocalendar(int(year), int(num), 1)
+        except ValueError as exc:
+            raise InputError(f"--week {week!r} is not an ISO week; use YYYY-Www (e.g. 2025-W10) or 'last'") from exc
+        return _span(monday, monday + timedelta(days=6))
+    if month:
+        try:
+            year, num = (int(part) for part in month.strip().split("-"))
+            last = calendar.monthrange(year, num)[1]
+        except (ValueError, calendar.IllegalMonthError) as exc:
+            raise InputError(f"--month {month!r} is not a month; use YYYY-MM, e.g. 2025-03") from exc
+        return _span(date(year, num, 1), date(year, num, last))
+    if since:
+        first = _day(since, "--since")
+        last = _day(until, "--until") if until else today
+        if first > last:
+            raise InputError(f"--since {first} is after {'--until ' + str(last) if until else 'today (' + str(last) + ')'}")
+        return _span(first, last)
+    return None
+
+
+def latest_days(recorded: dict[str, dict[str, object]], today: date) -> list[date]:
+    """No period given: the last LATEST_DAYS days, reaching back to the day after the newest complete
+    fetch when that is older (a laptop that was off), but at most CATCH_UP_DAYS."""
+    first = today - timedelta(days=LATEST_DAYS - 1)
+    complete = [d for d, info in recorded.items() if info.get("complete")]
+    if complete:
+        after = date.fromisoformat(max(complete)) + timedelta(days=1)
+        first = max(min(first, after), today - timedelta(days=CATCH_UP_DAYS - 1))
+    return _span(first, today)
+
+
+# -------------------------------------------------------------------------------------- HTTP
+
+
+class _Stop(Exception):
+    """Continuing is pointless (host unreachable, or it keeps failing); the message is a full phrase."""
+
+
+class _DayFailed(Exception):
+    """This day (or page) could not be used; other days may still work."""
+
+
+def retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None if absent/garbled."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or utc_now())).total_seconds())
+
+
+def _check_base(base: str, setting: str) -> str:
+    base = base.strip().rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise ConfigError(f"{setting}={base!r} is not an http(s) URL; set it to e.g. https://huggingface.co/api")
+    return base
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+class Http:
+    """One client with the retry policy: polite User-Agent, timeouts, backoff on 429/5xx/timeouts,
+    Retry-After honoured, and at least `min_interval` seconds between requests (arXiv)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        base: str,
+        min_interval: float = 0.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base = base
+        self.retries = settings.fetch_retries
+        self.backoff = settings.fetch_backoff
+        self.max_wait = settings.fetch_max_wait
+        self.min_interval = min_interval
+        self.sleep = sleep
+        self.clock = clock
+        self.requests = 0
+        self._last: float | None = None
+        timeout = httpx.Timeout(settings.fetch_timeout, connect=min(settings.fetch_timeout, 10.0))
+        self.client = httpx.Client(
+            headers={"User-Agent": USER_AGENT},
+            timeout=timeout,
+            follow_redirects=True,
+            transport=httpx.HTTPTransport(retries=1),  # one quick reconnect; refused twice = unreachable
+        )
+
+    def __enter__(self) -> Http:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+
+    def _throttle(self) -> None:
+        if self.min_interval > 0 and self._last is not None:
+            wait = self.min_interval - (self.clock() - self._last)
+            if wait > 0:
+                self.sleep(wait)
+        self._last = self.clock()
+
+    def get(self, url: str, params: dict[str, Any]) -> httpx.Response:
+        """The response (any status below 500 except 429), after bounded retries; raises _Stop."""
+        attempt = 0
+        while True:
+            self._throttle()
+            self.requests += 1
+            wait: float | None = None
+            try:
+                response = self.client.get(url, params=params)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                raise _Stop(f"could not reach {self.base}: {_reason(exc)}") from exc
+            except httpx.UnsupportedProtocol as exc:
+                raise _Stop(f"cannot request {url}: {_reason(exc)}") from exc
+            except httpx.TransportError as exc:  # read timeout, connection dropped mid-body, ...
+                problem = f"{type(exc).__name__}: {_reason(exc)}"
+            else:
+                status = response.status_code
+                if status != 429 and status < 500:
+                    return response
+                problem = f"HTTP {status}"
+                if status in (429, 503):
+                    wait = retry_after(response.headers.get("Retry-After"))
+            if wait is None:
+                wait = self.backoff * 2**attempt
+            if attempt >= self.retries:
+                raise _Stop(f"{self.base} kept failing ({problem} after {attempt + 1} attempts); try again later")
+            if wait > self.max_wait:
+                raise _Stop(
+                    f"{self.base} asks to wait {wait:.0f}s ({problem}), more than ASSISTANT_FETCH_MAX_WAIT="
+                    f"{self.max_wait:.0f}s; try again later"
+                )
+            log.warning("%s: %s; retrying in %.1fs (%d/%d)", url, problem, wait, attempt + 1, self.retries)
+            self.sleep(wait)
+            attempt += 1
+
+
+def _snippet(body: bytes, n: int = 60) -> str:
+    text = body[:n].decode("utf-8", "replace").strip()
+    return repr(text + ("..." if len(body) > n else ""))
+
+
+# ------------------------------------------------------------------------------ Hugging Face
+
+
+def _hf_day(http: Http, base: str, day: date) -> tuple[bytes, list[Paper], list[FetchIssue]]:
+    """One day's list: (raw body, papers, item problems); raises _DayFailed for an unusable response."""
+    iso = day.isoformat()
+    url = f"{base}/daily_papers"
+    response = http.get(url, {"date": iso})
+    body = response.content
+    where = f"{url}?date={iso}"
+    if response.status_code >= 400:
+        raise _DayFailed(f"{where} answered HTTP {response.status_code} {_snippet(body)}; nothing was changed for this day")
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        size = f"{len(body)} bytes"
+        raise _DayFailed(
+            f"{where} sent a response that is not valid JSON ({exc.msg}: line {exc.lineno}, column {exc.colno}; "
+            f"{size}, starts with {_snippet(body, 30)}): truncated or not the API; nothing was changed for this "
+            "day, re-run to retry"
+        ) from exc
+    except (ValueError, RecursionError) as exc:
+        raise _DayFailed(f"{where} sent unreadable JSON ({type(exc).__name__}); nothing was changed for this day") from exc
+    result = papers_from_items(data, label=where, name=f"{iso}.json", list_date=iso)
+    issues = [FetchIssue(day=iso, reason=e.reason) for e in result.errors]
+    if issues and not result.papers and not result.skipped:  # the response itself has the wrong shape
+        raise _DayFailed(f"{where}: {issues[0].reason}; nothing was changed for this day")
+    return body, result.papers, issues
+
+
+def _notify(on_progress: ProgressFn | None, bar: Any, done: int, total: int, message: str) -> None:
+    if bar is not None:
+        bar.set_postfix_str(message, refresh=False)
+        bar.update(1)
+    if on_progress is not None:
+        on_progress(done, total, message)
+
+
+def _bar(total: int, progress: bool, desc: str) -> Any:
+    if not progress or total < 2:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="day", desc=desc, file=sys.stderr, dynamic_ncols=True)
+
+
+def fetch_hf(
+    settings: Settings,
+    open_app: Callable[[], App],
+    days: list[date] | None = None,
+    refresh: bool = False,
+    progress: bool = False,
+    on_progress: ProgressFn | None = None,
+    now: datetime | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> FetchReport:
+    """Fetch the HF daily lists of `days` (None = latest) not fetched completely before, and ingest them.
+
+    `open_app` is called only when there is something to ingest (a re-run with nothing new stays fast).
+    Raises FetchError when the host cannot be reached before anything was fetched.
+    """
+    started = time.perf_counter()
+    ledger = FetchLog(settings.data_dir)
+    now = now or utc_now()
+    today = now.date()
+    recorded = ledger.days(HF_SOURCE)
+    wanted = days if days is not None else latest_days(recorded, today)
+    current = [d for d in wanted if d <= today]
+    report = FetchReport(days=len(current), future_days=len(wanted) - len(current))
+    todo = [d for d in current if refresh or not recorded.get(d.isoformat(), {}).get("complete")]
+    report.skipped_days = len(current) - len(todo)
+    if not todo:
+        return report
+    base = _check_base(settings.hf_api_base, "ASSISTANT_HF_API_BASE")
+    got: list[tuple[date, bytes, list[Paper]]] = []
+    stopped: tuple[str, list[date]] | None = None
+    bar = _bar(len(todo), progress, "fetch")
+    with Http(settings, base, sleep=sleep) as http:
+        for i, day in enumerate(todo):
+            iso = day.isoformat()
+            try:
+                body, papers, issues = _hf_day(http, base, day)
+            except _Stop as exc:
+                stopped = (str(exc), todo[i:])
+                break
+            except _DayFailed as exc:
+                report.errors.append(FetchIssue(day=iso, reason=str(exc)))
+                report.failed_days.append(iso)
+                _notify(on_progress, bar, i + 1, len(todo), f"{iso}: failed")
+                continue
+            got.append((day, body, papers))
+            report.errors.extend(issues)
+            _notify(on_progress, bar, i + 1, len(todo), f"{iso}: {len(papers)} papers")
+        report.requests = http.requests
+    if bar is not None:
+        bar.close()
+    report.seconds["fetch"] = round(time.perf_counter() - started, 3)
+    if stopped and not got:
+        raise FetchError(f"{stopped[0]}; nothing was changed")
+    if got:
+        _ingest(report, got, ledger, open_app, progress, on_progress, today, now)
+    if stopped:
+        reason, rest = stopped
+        report.failed_days.extend(d.isoformat() for d in rest)
+        kept = f"the {len(got)} days fetched before were kept" if got else "nothing was changed"
+        report.errors.append(
+            FetchIssue(
+                day=rest[0].isoformat(),
+                reason=f"{reason}; {len(rest)} days from {rest[0]} were not fetched ({kept}): re-run to fetch them",
+            )
+        )
+    return report
+
+
+def _ingest(
+    report: FetchReport,
+    got: list[tuple[date, bytes, list[Paper]]],
+    ledger: FetchLog,
+    open_app: Callable[[], App],
+    progress: bool,
+    on_progress: ProgressFn | None,
+    today: date,
+    now: datetime,
+) -> None:
+    """Keep the raw responses, ingest every paper at once (one keyword-index rebuild), then record the days.
+
+    The days are recorded last: a crash before that only means they are fetched again next time.
+    """
+    started = time.perf_counter()
+    for day, body, _ in got:
+        ledger.save_raw(HF_SOURCE, f"{day.isoformat()}.json", body)
+    papers = [p for _, _, ps in got for p in ps]
+    report.papers = len(papers)
+    if papers:
+        if on_progress is not None:
+            on_progress(len(got), len(got), f"ingesting {len(papers)} papers")
+        report.add_ingest(open_app().ingest_papers(papers, progress=progress))
+    final = today - timedelta(days=HF_SETTLE_DAYS - 1)
+    ledger.record(
+        HF_SOURCE, [(d.isoformat(), len(ps), d < final) for d, _, ps in got], fetched_at=now.isoformat(timespec="seconds")
+    )
+    report.fetched = len(got)
+    report.seconds["ingest"] = round(time.perf_counter() - started, 3)
+
+
+# ------------------------------------------------------------------------------------- arXiv
+
+
+def parse_categories(text: str) -> list[str]:
+    """`"cs.CL, cs.LG"` -> ["cs.CL", "cs.LG"]; raises InputError for anything that is not a category."""
+    cats = list(dict.fromkeys(c.strip() for c in text.split(",") if c.strip()))
+    bad = [c for c in cats if not _CATEGORY.match(c)]
+    if not cats or bad:
+        shown = ", ".join(repr(c) for c in bad) or repr(text)
+        raise InputError(f"--arxiv: {shown} is not an arXiv category list; use e.g. cs.CL,cs.LG")
+    return cats
+
+
+def _text(node: ET.Element | None) -> str:
+    return normalize_text(node.text or "") if node is not None else ""
+
+
+def parse_atom(body: bytes) -> tuple[int | None, list[dict[str, Any]]]:
+    """An arXiv API Atom page -> (opensearch:totalResults, one flat record per entry).
+
+    Raises _DayFailed for XML that does not parse or for the API's own error entry.
+    """
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise _DayFailed(f"the arXiv API sent a response that is not Atom XML ({exc}; starts with {_snippet(body, 30)})") from exc
+    total_node = root.find("opensearch:totalResults", _ATOM)
+    total = int(total_node.text) if total_node is not None and (total_node.text or "").strip().isdigit() else None
+    records = []
+    for entry in root.findall("atom:entry", _ATOM):
+        raw_id = _text(entry.find("atom:id", _ATOM))
+        if "/api/errors" in raw_id:
+            raise _DayFailed(f"the arXiv API refused the query: {_text(entry.find('atom:summary', _ATOM))}")
+        arxiv_id = clean_arxiv_id(raw_id.replace("https://", "http://"))
+        published = _text(entry.find("atom:published", _ATOM))[:10]
+        primary = entry.find("arxiv:primary_category", _ATOM)
+        records.append(
+            {
+                "id": arxiv_id or raw_id,
+                "title": _text(entry.find("atom:title", _ATOM)),
+                "summary": _text(entry.find("atom:summary", _ATOM)),
+                "authors": [_text(a.find("atom:name", _ATOM)) for a in entry.findall("atom:author", _ATOM)],
+                "published": published,
+                "list_date": published,
+                "url": f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else None,
+                "categories": [c.get("term", "") for c in entry.findall("atom:category", _ATOM) if c.get("term")],
+                "primary_category": primary.get("term") if primary is not None else None,
+            }
+        )
+    return total, records
+
+
+def _arxiv_pages(
+    http: Http, base: str, query: str, settings: Settings, on_progress: ProgressFn | None, n_days: int
+) -> list[dict[str, Any]]:
+    """Every entry of `query`, page by page (oldest first); raises _DayFailed or _Stop."""
+    size = settings.arxiv_page_size
+    records: list[dict[str, Any]] = []
+    start, total, empty = 0, None, 0
+    while True:
+        params = {
+            "search_query": query, "start": start, "max_results": size,
+            "sortBy": "submittedDate", "sortOrder": "ascending",
+        }
+        response = http.get(f"{base}/query", params)
+        if response.status_code >= 400:
+            raise _DayFailed(f"the arXiv API answered HTTP {response.status_code} {_snippet(response.content)}")
+        page_total, page = parse_atom(response.content)
+        total = page_total if page_total is not None else total
+        if total is not None and total > ARXIV_MAX_RESULTS:
+            raise _DayFailed(
+                f"the query matches {total} papers, more than the {ARXIV_MAX_RESULTS} the arXiv API lists; "
+                "fetch a shorter period or fewer categories"
+            )
+        if not page:
+            if total is None or start >= total:
+                return records
+            # The API sometimes answers an empty page mid-listing; asking again usually works.
+            empty += 1
+            if empty > settings.fetch_retries:
+                raise _DayFailed(f"the arXiv API kept returning empty pages at {start} of {total} results")
+            continue
+        records.extend(page)
+        start += len(page)
+        if on_progress is not None:
+            on_progress(0, n_days, f"arXiv: {start} of {total if total is not None else '?'} entries")
+        if (start >= total) if total is not None else len(page) < size:
+            return records
+
+
+def fetch_arxiv(
+    settings: Settings,
+    open_app: Callable[[], App],
+    categories: list[str],
+    days: list[date] | None = None,
+    refresh: bool = False,
+    progress: bool = False,
+    on_progress: ProgressFn | None = None,
+    now: datetime | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> FetchReport:
+    """Papers of `categories` first submitted on `days` (None = latest), via the arXiv API, ingested.
+
+    One query covers the first to the last day not fetched completely for every category, paginated
+    with at least `settings.arxiv_delay` seconds between requests. Paper ids have no version; the
+    paper's date is its published (v1) date. Any failure raises FetchError and changes nothing.
+    """
+    started = time.perf_counter()
+    ledger = FetchLog(settings.data_dir)
+    now = now or utc_now()
+    today = now.date()
+    recorded = {c: ledger.days(f"arxiv:{c}") for c in categories}
+    if days is None:
+        days = min((latest_days(r, today) for r in recorded.values()), key=lambda ds: ds[0])
+    current = [d for d in days if d <= today]
+    report = FetchReport(days=len(current), future_days=len(days) - len(current))
+    todo = [
+        d for d in current
+        if refresh or not all(recorded[c].get(d.isoformat(), {}).get("complete") for c in categories)
+    ]
+    if not todo:
+        report.skipped_days = len(current)
+        return report
+    first, last = min(todo), max(todo)
+    covered = [d for d in current if first <= d <= last]
+    report.skipped_days = len(current) - len(covered)
+    base = _check_base(settings.arxiv_api_base, "ASSISTANT_ARXIV_API_BASE")
+    query = "(" + " OR ".join(f"cat:{c}" for c in categories) + ")"
+    query += f" AND submittedDate:[{first:%Y%m%d}0000 TO {last:%Y%m%d}2359]"
+    with Http(settings, base, min_interval=settings.arxiv_delay, sleep=sleep, clock=clock) as http:
+        try:
+            records = _arxiv_pages(http, base, query, settings, on_progress, len(covered))
+        except _Stop as exc:
+            raise FetchError(f"{exc}; nothing was changed") from exc
+        except _DayFailed as exc:
+            raise FetchError(f"{exc} (query {query!r}); nothing was changed, re-run to retry") from exc
+        finally:
+            report.requests = http.requests
+    report.seconds["fetch"] = round(time.perf_counter() - started, 3)
+    started = time.perf_counter()
+    papers: list[Paper] = []
+    for record in records:
+        if not (first.isoformat() <= record["published"] <= last.isoformat()):
+            continue  # the query's date filter is the authority; this only guards against surprises
+        paper, problems = paper_from_record(record, source=f"arxiv:{record['primary_category'] or categories[0]}")
+        report.errors.extend(FetchIssue(day=record["published"] or None, reason=f"{record['id']}: {p}") for p in problems)
+        if paper is not None:
+            papers.append(paper)
+    report.papers = len(papers)
+    if papers:
+        report.add_ingest(open_app().ingest_papers(papers, progress=progress))
+    final = today - timedelta(days=ARXIV_SETTLE_DAYS - 1)
+    stamp = now.isoformat(timespec="seconds")
+    for cat in categories:
+        counts = {d.isoformat(): 0 for d in covered}
+        for paper in papers:
+            if cat in paper.extra.get("categories", []) and paper.published in counts:  # type: ignore[operator]
+                counts[paper.published] += 1  # type: ignore[index]
+        ledger.record(f"arxiv:{cat}", [(d, n, date.fromisoformat(d) < final) for d, n in counts.items()], stamp)
+    report.fetched = len(covered)
+    report.seconds["ingest"] = round(time.perf_counter() - started, 3)
+    if on_progress is not None:
+        on_progress(len(covered), len(covered), f"arXiv: {len(papers)} papers")
+    return report
+
+
+# --------------------------------------------------------------------------------- one entry
+
+
+def fetch_papers(
+    settings: Settings,
+    open_app: Callable[[], App],
+    *,
+    day: str | None = None,
+    week: str | None = None,
+    month: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    arxiv: str | list[str] | None = None,
+    refresh: bool = False,
+    progress: bool = False,
+    on_progress: ProgressFn | None = None,
+    now: datetime | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> FetchReport:
+    """Resolve the period (none = latest) and fetch from Hugging Face, or from arXiv when `arxiv`
+    names categories (`"cs.CL,cs.LG"` or a list)."""
+    now = now or utc_now()
+    days = period_days(day, week, month, since, until, today=now.date())
+    if arxiv:
+        cats = parse_categories(arxiv if isinstance(arxiv, str) else ",".join(arxiv))
+        return fetch_arxiv(settings, open_app, cats, days, refresh, progress, on_progress, now, sleep)
+    return fetch_hf(settings, open_app, days, refresh, progress, on_progress, now, sleep)
