@@ -329,3 +329,14 @@ def test_linkify_and_unsupported_sentence() -> None:
     assert uikit.linkify("Unknown [7].", cites) == "Unknown \\[7\\]\\."
     md = uikit.sentence_md(Sentence(text="Wrong claim [1].", cites=[1], supported=False), cites)
     assert md.startswith("⚠ :orange[*Wrong claim\\.*]") and "arxiv.org/abs/2501.00001" in md
+
+
+def test_fetch_latest_offline_is_a_clear_error(ui_env: pytest.MonkeyPatch) -> None:
+    fake_answers(ui_env, "unused")
+    ui_env.setenv("ASSISTANT_HF_API_BASE", f"http://127.0.0.1:{free_port()}/api")
+    ui_env.setenv("ASSISTANT_FETCH_RETRIES", "0")
+    at = start("library_page.py")
+    at.button(key="fetch").click().run()
+    assert not at.exception
+    assert at.error and "could not reach" in at.error[0].value
+    assert "nothing was changed" in at.error[0].value

@@ -132,6 +132,34 @@ def add_papers_section(runtime: Runtime) -> None:
         render_report(st.session_state[REPORT_KEY])
 
 
+def fetch_section(runtime: Runtime) -> None:
+    st.subheader("Fetch the latest daily lists")
+    st.caption(
+        "Pulls the Hugging Face Daily Papers lists of the days not fetched yet (the last week by default) "
+        "from ASSISTANT_HF_API_BASE. Nothing is changed when the site cannot be reached."
+    )
+    if not st.button("Fetch latest", icon=":material/download:", key="fetch"):
+        return
+    bar = st.progress(0.0, text="Contacting the Daily Papers API…")
+
+    def on_progress(done: int, total: int, message: str) -> None:
+        bar.progress(done / total if total else 0.0, text=message)
+
+    try:
+        report = runtime.assistant.fetch(on_progress=on_progress)
+    except Exception as exc:  # noqa: BLE001 - shown by show_error, never as a traceback
+        bar.empty()
+        show_error(exc, "fetch the daily lists")
+        return
+    bar.progress(1.0, text="Done")
+    st.success(
+        f"{report.fetched} days fetched, {report.skipped_days} already stored: "
+        f"{report.new} new papers, {report.updated} updated."
+    )
+    for err in report.errors:
+        st.warning(f"{err.day}: {err.reason}")
+
+
 def search_section(runtime: Runtime) -> None:
     st.subheader("Search")
     query = st.text_input("Search the papers", placeholder="e.g. semi-supervised text spotting", key="search_query")
@@ -178,6 +206,8 @@ def library_page() -> None:
     runtime = runtime_or_stop()
     st.title("Library")
     add_papers_section(runtime)
+    st.divider()
+    fetch_section(runtime)
     st.divider()
     search_section(runtime)
     st.divider()
