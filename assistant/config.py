@@ -79,10 +79,12 @@ class Settings(BaseSettings):
     )
     fusion: Literal["convex", "rrf"] = Field(
         "convex",
-        description="Hybrid fusion: `convex` = weighted sum of min-max normalised BM25 and dense scores (tuned "
-        "default); `rrf` = weighted reciprocal rank fusion.",
+        description="Hybrid fusion: `convex` = bm25_weight x BM25/best BM25 + (1 - bm25_weight) x cosine (tuned "
+        "default); `rrf` = weighted reciprocal rank fusion with rrf_k.",
     )
-    bm25_weight: float = Field(0.5, ge=0, le=1, description="Weight of the keyword (BM25) side in hybrid fusion.")
+    bm25_weight: float = Field(
+        0.3, ge=0, le=1, description="Weight of the keyword (BM25) side in hybrid fusion (tuned on SciFact train)."
+    )
     rrf_k: int = Field(20, ge=1, description="Rank offset of reciprocal rank fusion (fusion `rrf` only).")
     candidates: int = Field(100, ge=10, description="Candidates taken from each retriever before fusion.")
     mmr_lambda: float = Field(

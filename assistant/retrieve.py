@@ -1,14 +1,22 @@
 """Hybrid retrieval: BM25 over papers + dense search over chunks, fused per paper, date-filtered.
 
-Used by `assistant search`, the answer/compare chains and the UI. Dates are resolved in the
-paper table and passed down as an id set, never as slow Chroma `where` clauses on dates.
+Used by `assistant search`, the answer/compare chains, the UI and `assistant eval`. Each retriever
+yields (paper_id, score) candidates; a paper's dense score is its best chunk's cosine similarity.
+Hybrid fusion is a convex combination of BM25 scaled by its best score and raw cosine (default;
+tuned on SciFact train and our seed questions, see benchmarks/results/retrieval.md) or weighted
+reciprocal rank fusion. Dates are resolved in the paper table and passed down as an id set, never as slow Chroma
+`where` clauses on dates. `diverse=True` re-ranks with MMR over paper vectors.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
+
+import numpy as np
 
 from assistant.config import Settings
 from assistant.embeddings import Embedder
@@ -16,11 +24,14 @@ from assistant.errors import InputError
 from assistant.papers import Hit
 from assistant.store import Store
 
+log = logging.getLogger(__name__)
+
 Mode = Literal["hybrid", "bm25", "dense"]
+MODES: tuple[Mode, ...] = ("hybrid", "bm25", "dense")
 
 
 def parse_day(value: str | None, field: str) -> str | None:
-    """Validate an ISO date (YYYY-MM-DD) or ISO week (YYYY-Www, its Monday/Sunday) given by a user."""
+    """Validate an ISO date (YYYY-MM-DD) given by a user."""
     if value is None:
         return None
     try:
@@ -40,6 +51,7 @@ def week_bounds(week: str) -> tuple[str, str]:
     return monday.isoformat(), sunday.isoformat()
 
 
+# --------------------------------------------------------------------------- fusion
 def fuse(rankings: Sequence[Sequence[str]], weights: Sequence[float], k: int) -> dict[str, float]:
     """Weighted reciprocal rank fusion: sum of weight / (k + rank) over the rankings a doc appears in."""
     scores: dict[str, float] = {}
@@ -47,6 +59,77 @@ def fuse(rankings: Sequence[Sequence[str]], weights: Sequence[float], k: int) ->
         for rank, doc in enumerate(ranking, start=1):
             scores[doc] = scores.get(doc, 0.0) + weight / (k + rank)
     return scores
+
+
+def minmax(scores: Mapping[str, float]) -> dict[str, float]:
+    """Scores rescaled to [0, 1] within one candidate list (all equal → all 1)."""
+    if not scores:
+        return {}
+    lo, hi = min(scores.values()), max(scores.values())
+    span = hi - lo
+    return {d: (s - lo) / span if span > 0 else 1.0 for d, s in scores.items()}
+
+
+def convex_fuse(bm25: Mapping[str, float], dense: Mapping[str, float], bm25_weight: float) -> dict[str, float]:
+    """Hybrid score: bm25_weight · BM25 / best BM25 + (1 − bm25_weight) · cosine of the paper's best chunk.
+
+    BM25 is scaled by the best score of the query (its natural floor is 0: no query term), so
+    a paper holding a rare term the others lack (an acronym) keeps its whole lead; cosines are
+    used as they are, so a flat, uninformative dense list cannot outvote it. A candidate the
+    dense side did not return gets that list's lowest cosine (it was at most that similar);
+    callers pass exact BM25 scores for dense-only candidates (0 when no term matches).
+    Tuned on SciFact train and the seed questions: see benchmarks/results/retrieval.md.
+    """
+    top = max(bm25.values(), default=0.0)
+    floor = min(dense.values(), default=0.0)
+    return {
+        doc: bm25_weight * (max(bm25.get(doc, 0.0), 0.0) / top if top > 0 else 0.0)
+        + (1 - bm25_weight) * dense.get(doc, floor)
+        for doc in {*bm25, *dense}
+    }
+
+
+def mmr(
+    ranked: Sequence[str],
+    relevance: Mapping[str, float],
+    vectors: Mapping[str, np.ndarray],
+    k: int,
+    lam: float,
+    duplicate: float = 0.92,
+) -> list[str]:
+    """Maximal marginal relevance: greedily pick lam·relevance − (1−lam)·(max cosine to the papers already picked).
+
+    Relevance is min-max normalised over `ranked`. A paper whose cosine to a picked one reaches
+    `duplicate` (a re-post, a v2 under another title) is only taken when nothing else is left.
+    Papers without a vector keep their relevance and count as different from everything.
+    """
+    rel = minmax({d: relevance.get(d, 0.0) for d in ranked})
+    chosen: list[str] = []
+    left = list(ranked)
+    while left and len(chosen) < k:
+        best, best_key = left[0], (True, -np.inf)
+        for doc in left:
+            v = vectors.get(doc)
+            sim = max((float(v @ vectors[c]) for c in chosen if c in vectors), default=0.0) if v is not None else 0.0
+            key = (sim < duplicate, lam * rel[doc] - (1 - lam) * sim)
+            if best_key[1] == -np.inf or key > best_key:
+                best, best_key = doc, key
+        chosen.append(best)
+        left.remove(best)
+    return chosen
+
+
+# --------------------------------------------------------------------------- retrieval
+@dataclass
+class DenseResult:
+    """Papers ranked by their best chunk: cosine similarity per paper and the matching chunk texts."""
+
+    scores: dict[str, float] = field(default_factory=dict)
+    passages: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def ranking(self) -> list[str]:
+        return sorted(self.scores, key=lambda p: -self.scores[p])
 
 
 class Retriever:
@@ -57,18 +140,69 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings
 
-    def dense(self, query: str, n: int, allowed: set[str] | None = None) -> tuple[list[str], dict[str, list[str]]]:
-        """Papers ranked by their best chunk, and the matching chunk texts per paper."""
-        vector = self.embedder.embed([query])[0]
-        ranking: list[str] = []
-        passages: dict[str, list[str]] = {}
-        for pid, text, _sim in self.store.query_chunks(vector, n * 3, allowed):
-            if pid not in passages:
-                ranking.append(pid)
-                passages[pid] = []
-            passages[pid].append(text)
-        return ranking[:n], passages
+    # --- the two retrievers ------------------------------------------------------------
+    def keyword(self, query: str, n: int, allowed: set[str] | None = None) -> dict[str, float]:
+        """BM25 scores of the best `n` papers (restricted to `allowed` through bm25s' weight mask)."""
+        return dict(self.store.keyword_index().search(query, n, allowed))
 
+    def dense(self, query: str, n: int, allowed: set[str] | None = None) -> DenseResult:
+        """The best `n` papers by their best chunk's cosine similarity to `query`.
+
+        Unfiltered: the HNSW index, over-fetching chunks so that `n` distinct papers remain.
+        Filtered to a set whose chunks are few (`exact_dense_limit`): every allowed chunk is
+        read by id and scored exactly, which is both faster and exact. Larger filtered sets:
+        over-fetch from the HNSW index in proportion to how much the filter removes.
+        """
+        vector = self.embedder.embed([query])[0]
+        result = DenseResult()
+        if allowed is not None:
+            counts = self.store.chunk_counts(allowed)
+            n_allowed = sum(counts.values())
+            if n_allowed <= self.settings.exact_dense_limit:
+                self._exact_dense(vector, list(counts), n, result)
+                return result
+        for pid, text, sim in self._hnsw(vector, n, allowed):
+            if pid not in result.scores:
+                if len(result.scores) >= n:
+                    continue
+                result.scores[pid] = sim
+                result.passages[pid] = []
+            result.passages[pid].append(text)
+        return result
+
+    def _hnsw(self, vector: np.ndarray, n: int, allowed: set[str] | None) -> list[tuple[str, str, float]]:
+        fetch = n * 3
+        if allowed is not None:
+            share = max(len(allowed) / max(len(self.store.keyword_index().ids), 1), 1e-3)
+            fetch = int(fetch / share)
+        fetch = min(max(fetch, n), self.settings.max_chunk_fetch)
+        hits = self.store.query_chunks(vector, fetch)
+        return hits if allowed is None else [h for h in hits if h[0] in allowed]
+
+    def _exact_dense(self, vector: np.ndarray, ids: list[str], n: int, result: DenseResult) -> None:
+        chunks = self.store.chunk_vectors(ids)
+        scored: list[tuple[float, str]] = []
+        for pid, (vecs, texts) in chunks.items():
+            sims = vecs @ vector
+            order = np.argsort(-sims)
+            scored.append((float(sims[order[0]]), pid))
+            result.passages[pid] = [texts[i] for i in order]
+        scored.sort(reverse=True)
+        for sim, pid in scored[:n]:
+            result.scores[pid] = sim
+        for pid in list(result.passages):
+            if pid not in result.scores:
+                del result.passages[pid]
+
+    def paper_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """One unit vector per paper: the mean of its chunk vectors (read by chunk id, no `where` scan)."""
+        out = {}
+        for pid, (vecs, _texts) in self.store.chunk_vectors(ids).items():
+            v = vecs.mean(axis=0)
+            out[pid] = v / max(float(np.linalg.norm(v)), 1e-12)
+        return out
+
+    # --- search ------------------------------------------------------------------------
     def search(
         self,
         query: str,
@@ -76,32 +210,44 @@ class Retriever:
         since: str | None = None,
         until: str | None = None,
         mode: Mode = "hybrid",
+        diverse: bool = False,
     ) -> list[Hit]:
-        """The `k` best papers for `query`, best first, optionally listed within [since, until]."""
+        """The `k` best papers for `query`, best first, one per paper, optionally listed within [since, until].
+
+        `diverse=True` (comparisons): MMR over paper vectors among the best candidates, so that
+        near-duplicate papers do not crowd out different ones.
+        """
         query = query.strip()
         if not query:
             raise InputError("the query is empty; type a few words")
+        if mode not in MODES:
+            raise InputError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
         allowed = self.store.ids_between(since, until) if (since or until) else None
         if allowed is not None and not allowed:
             return []
-        n = max(self.settings.candidates, k)
-        bm25: list[str] = []
-        dense: list[str] = []
-        passages: dict[str, list[str]] = {}
-        if mode in ("hybrid", "bm25"):
-            bm25 = [pid for pid, _ in self.store.keyword_index().search(query, n, allowed)]
-        if mode in ("hybrid", "dense"):
-            dense, passages = self.dense(query, n, allowed)
-        w = self.settings.bm25_weight
-        scores = fuse([bm25, dense], [w if mode != "dense" else 0.0, 1 - w if mode != "bm25" else 0.0], self.settings.rrf_k)
+        s = self.settings
+        n = max(s.candidates, k * 3 if diverse else k)
+        bm25 = self.keyword(query, n, allowed) if mode != "dense" else {}
+        dense = self.dense(query, n, allowed) if mode != "bm25" else DenseResult()
         if mode == "bm25":
-            scores = fuse([bm25], [1.0], self.settings.rrf_k)
+            scores = bm25
         elif mode == "dense":
-            scores = fuse([dense], [1.0], self.settings.rrf_k)
-        best = sorted(scores, key=lambda pid: -scores[pid])[:k]
+            scores = dense.scores
+        elif s.fusion == "rrf":
+            ranking = sorted(bm25, key=lambda p: -bm25[p])
+            scores = fuse([ranking, dense.ranking], [s.bm25_weight, 1 - s.bm25_weight], s.rrf_k)
+        else:
+            missing = [p for p in dense.scores if p not in bm25]
+            bm25 = {**bm25, **self.store.keyword_index().scores_for(query, missing)}
+            scores = convex_fuse(bm25, dense.scores, s.bm25_weight)
+        ranked = sorted(scores, key=lambda p: (-scores[p], p))
+        if diverse and len(ranked) > 1:
+            pool = ranked[: max(k * 3, k + 5)]
+            ranked = mmr(pool, scores, self.paper_vectors(pool), k, s.mmr_lambda)
+        best = ranked[:k]
         papers = self.store.get_papers(best)
         return [
-            Hit(paper=papers[pid], score=round(scores[pid], 6), passages=passages.get(pid, []))
+            Hit(paper=papers[pid], score=round(float(scores[pid]), 6), passages=dense.passages.get(pid, []))
             for pid in best
             if pid in papers
         ]

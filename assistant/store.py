@@ -165,6 +165,26 @@ class KeywordIndex:
         )
         return [(self.ids[d], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
 
+    def scores_for(self, query: str, ids: Iterable[str]) -> dict[str, float]:
+        """BM25 scores of the given papers for `query` (0.0 when no query term occurs; unknown ids left out).
+
+        Hybrid search uses it to score dense-only candidates exactly instead of guessing.
+        """
+        bm25s = _bm25s()
+
+        wanted = [p for p in ids if p in self._pos]
+        if not wanted:
+            return {}
+        words = bm25s.tokenize(
+            [keyword_text(query)], stopwords="en", stemmer=self._stemmer(), show_progress=False, return_ids=False
+        )[0]
+        vocab = getattr(self.retriever, "vocab_dict", None) or {}
+        words = [w for w in words if w in vocab]
+        if not words:
+            return {p: 0.0 for p in wanted}
+        scores = self.retriever.get_scores(words)  # type: ignore[attr-defined]
+        return {p: float(scores[self._pos[p]]) for p in wanted}
+
 
 class Store:
     """The one owner of the data dir. Open it once per process and share it (it is thread-safe)."""

@@ -1,0 +1,313 @@
+"""Comparative summaries: pick 2-6 papers, extract their aspects, compose a cited comparison.
+
+Called by `Assistant.compare` (CLI `compare`, the UI's compare page). Extract-then-compose:
+one short cached model call per paper (see `extract.py`), the app attaches `[n]` to every
+table cell and checks it against the abstract (an unsupported cell is replaced by the closest
+abstract sentence, marked as quoted), then one compose call writes the comparison, whose every
+sentence is citation-checked like an answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from langchain_core.output_parsers import StrOutputParser
+from pydantic import BaseModel, Field
+
+from assistant.chains.extract import (
+    ASPECT_LABELS,
+    ASPECTS,
+    EmbedFn,
+    Extraction,
+    Guard,
+    LLMFactory,
+    _no_guard,
+    check_aspects,
+    extract_many,
+    prompt_version,
+    quick_extraction,
+)
+from assistant.chains.qa import Evidence, attach_citations
+from assistant.citations import check_answer, render_marked, split_sentences
+from assistant.errors import InputError
+from assistant.papers import Citation, Hit, Paper, Sentence, clean_arxiv_id
+from assistant.prompts import CANNOT_ANSWER, load_prompt
+from assistant.store import Store
+
+COMPARE_VARS = frozenset({"focus", "papers"})
+MIN_PAPERS, MAX_PAPERS = 2, 6
+MAX_SUMMARY_SENTENCES = 6
+MAX_CELL_CHARS = 240
+COMPOSE_CACHE_KIND = "compare"
+
+SearchFn = Callable[..., list[Hit]]
+
+
+class Cell(BaseModel):
+    """One table cell. `source`: `model` (extracted, checked), `abstract` (the closest abstract
+    sentence, quoted because the extracted phrase was not supported) or `none` (not stated)."""
+
+    text: str
+    supported: bool
+    source: str
+
+
+class Row(BaseModel):
+    """One compared paper: its number, identity and one cell per aspect (see `ASPECTS`)."""
+
+    n: int
+    paper_id: str
+    title: str
+    url: str | None = None
+    cells: dict[str, Cell]
+
+
+class Comparison(BaseModel):
+    """The result of `assistant compare`; `to_json()` is the CLI's JSON document."""
+
+    query: str | None = None
+    summary: str
+    sentences: list[Sentence] = Field(default_factory=list)
+    table: list[Row] = Field(default_factory=list)
+    citations: list[Citation] = Field(default_factory=list)
+    model: str = ""
+    fallback: bool = False
+    removed_citations: list[int] = Field(default_factory=list)
+    papers: list[Paper] = Field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "summary": self.summary,
+            "table": [r.model_dump() for r in self.table],
+            "citations": [c.model_dump() for c in self.citations],
+            "model": self.model,
+            "query": self.query,
+            "columns": [{"key": a, "label": ASPECT_LABELS[a]} for a in ASPECTS],
+            "sentences": [s.model_dump() for s in self.sentences],
+            "fallback": self.fallback,
+            "removed_citations": self.removed_citations,
+        }
+
+
+# ---------------------------------------------------------------------------- choosing papers
+
+
+def looks_like_id(item: str) -> bool:
+    return item.startswith("t:") or clean_arxiv_id(item) is not None
+
+
+def mmr(ranked: Sequence[str], vectors: dict[str, np.ndarray], n: int, weight: float = 0.7) -> list[str]:
+    """Maximal marginal relevance: relevant (by rank) yet different from those already picked."""
+    pool = [pid for pid in ranked if pid in vectors] + [pid for pid in ranked if pid not in vectors]
+    if len(pool) <= n:
+        return list(pool)
+    relevance = {pid: 1.0 - i / len(ranked) for i, pid in enumerate(ranked)}
+    picked = [pool[0]]
+    while len(picked) < n:
+        best, best_score = None, -np.inf
+        for pid in pool:
+            if pid in picked:
+                continue
+            if pid in vectors:
+                sim = max(float(vectors[pid] @ vectors[q]) for q in picked if q in vectors) if any(
+                    q in vectors for q in picked
+                ) else 0.0
+            else:
+                sim = 1.0  # unknown vector: assume redundant, prefer papers we can reason about
+            score = weight * relevance[pid] - (1 - weight) * sim
+            if score > best_score:
+                best, best_score = pid, score
+        assert best is not None
+        picked.append(best)
+    return picked
+
+
+def choose_papers(
+    items: Sequence[str],
+    store: Store,
+    search: SearchFn,
+    n: int = 4,
+    since: str | None = None,
+    until: str | None = None,
+) -> tuple[list[Paper], str | None]:
+    """The papers to compare and the query (None when ids were given).
+
+    Every item looks like a paper id → those papers (2-6, all must be stored). Otherwise the
+    items are one query: its best matches, diversified with MMR on the paper vectors.
+    """
+    items = [i.strip() for i in items if i.strip()]
+    if not items:
+        raise InputError("give a query or 2 to 6 paper ids, e.g. `assistant compare 2406.01234 2406.05678`")
+    if all(looks_like_id(i) for i in items):
+        ids = list(dict.fromkeys(i if i.startswith("t:") else clean_arxiv_id(i) or i for i in items))
+        if not MIN_PAPERS <= len(ids) <= MAX_PAPERS:
+            raise InputError(f"compare takes {MIN_PAPERS} to {MAX_PAPERS} distinct paper ids; got {len(ids)}")
+        papers = store.get_papers(ids)
+        unknown = [i for i in ids if i not in papers]
+        if unknown:
+            raise InputError(
+                f"unknown paper id(s) {', '.join(unknown)}; find ids with `assistant search QUERY`"
+            )
+        return [papers[i] for i in ids], None
+    if not MIN_PAPERS <= n <= MAX_PAPERS:
+        raise InputError(f"--n must be between {MIN_PAPERS} and {MAX_PAPERS}; got {n}")
+    query = " ".join(items)
+    hits = search(query, k=max(12, 3 * n), since=since, until=until)
+    if len(hits) < MIN_PAPERS:
+        raise InputError(
+            f"only {len(hits)} paper(s) match {query!r}; a comparison needs at least {MIN_PAPERS} "
+            "(widen the dates, or ingest more papers)"
+        )
+    ranked = [h.paper.paper_id for h in hits]
+    vectors = store.paper_vectors(ranked)
+    chosen = mmr(ranked, vectors, n)
+    by_id = {h.paper.paper_id: h.paper for h in hits}
+    return [by_id[pid] for pid in chosen], query
+
+
+# ---------------------------------------------------------------------------- the table
+
+
+def short_title(title: str, max_words: int = 6) -> str:
+    """`ConvLLaVA: Hierarchical Backbones ...` → `ConvLLaVA`; long titles are cut."""
+    head = title.split(":", 1)[0].strip()
+    if ":" in title and 0 < len(head.split()) <= 4:
+        return head
+    words = title.split()
+    return title if len(words) <= max_words else " ".join(words[:max_words]) + " …"
+
+
+def _cap(text: str, limit: int = MAX_CELL_CHARS) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
+def _cite(text: str, n: int) -> str:
+    return f"{text.rstrip().rstrip('.')} [{n}]"
+
+
+def build_table(
+    papers: Sequence[Paper], extractions: dict[str, Extraction], embed: EmbedFn
+) -> list[Row]:
+    """Rows = papers, columns = aspects; every cell cites its paper and is checked against it."""
+    rows: list[Row] = []
+    for n, paper in enumerate(papers, start=1):
+        ext = extractions.get(paper.paper_id) or quick_extraction(paper)
+        quick = quick_extraction(paper)
+        values = {a: ext.get(a) for a in ASPECTS}
+        checks = check_aspects(paper, values, embed) if ext.source == "model" else {}
+        cells: dict[str, Cell] = {}
+        for aspect in ASPECTS:
+            value = values[aspect].strip()
+            if ext.source != "model":
+                cells[aspect] = (
+                    Cell(text=_cite(_cap(value), n), supported=True, source="abstract")
+                    if value
+                    else Cell(text=f"not stated [{n}]", supported=False, source="none")
+                )
+                continue
+            check = checks.get(aspect)
+            if value and check is not None and check.supported:
+                cells[aspect] = Cell(text=_cite(_cap(value), n), supported=True, source="model")
+            elif value and check is not None and check.best_sentence != paper.title:
+                cells[aspect] = Cell(text=_cite(_cap(check.best_sentence), n), supported=True, source="abstract")
+            elif quick.get(aspect):
+                cells[aspect] = Cell(text=_cite(_cap(quick.get(aspect)), n), supported=True, source="abstract")
+            else:
+                cells[aspect] = Cell(text=f"not stated [{n}]", supported=False, source="none")
+        rows.append(Row(n=n, paper_id=paper.paper_id, title=paper.title, url=paper.link, cells=cells))
+    return rows
+
+
+def render_notes(papers: Sequence[Paper], rows: Sequence[Row]) -> str:
+    """The compose prompt's input: per paper, its number, title and checked aspects."""
+    lines = []
+    for paper, row in zip(papers, rows):
+        lines.append(f"[{row.n}] {paper.title}")
+        for aspect in ASPECTS:
+            cell = row.cells[aspect]
+            if cell.source != "none":
+                text = re.sub(r"\s*\[\d+\]$", "", cell.text)
+                lines.append(f"    {ASPECT_LABELS[aspect]}: {text}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- the comparison
+
+
+def _fallback_summary(papers: Sequence[Paper], rows: Sequence[Row]) -> str:
+    """The app's own summary when the model's has no supported sentence: each paper's method cell."""
+    parts = []
+    for paper, row in zip(papers, rows):
+        cell = row.cells["method"] if row.cells["method"].source != "none" else row.cells["problem"]
+        if cell.source == "none":
+            continue
+        body = re.sub(r"\s*\[\d+\]$", "", cell.text).rstrip(" .…")
+        parts.append(f"{short_title(paper.title)}: {body} [{row.n}].")
+    return " ".join(parts)
+
+
+def _compose_key(model_label: str, inputs: dict[str, str]) -> str:
+    blob = json.dumps([model_label, prompt_version("compare"), inputs], sort_keys=True)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+
+def compare(
+    papers: Sequence[Paper],
+    llm_factory: LLMFactory,
+    store: Store,
+    embed: EmbedFn,
+    model_label: str,
+    query: str | None = None,
+    guard: Guard = _no_guard,
+    progress: bool = False,
+    workers: int = 1,
+) -> Comparison:
+    """Extract (cached) → table with checked cells → compose → check every summary sentence."""
+    papers = list(papers)
+    extractions = extract_many(papers, llm_factory, store, model_label, guard, progress, workers)
+    rows = build_table(papers, extractions, embed)
+    hits = [Hit(paper=p, score=0.0) for p in papers]
+    evidence = Evidence(hits, [split_sentences(p.abstract) or [p.abstract] for p in papers])
+    focus = query or "how these papers relate: their problems, methods, data and results"
+    inputs = {"focus": focus, "papers": render_notes(papers, rows)}
+    key = _compose_key(model_label, inputs)
+    cached = store.cache_get(COMPOSE_CACHE_KIND, key)
+    if isinstance(cached, str):
+        raw = cached
+    else:
+        chain = load_prompt("compare", COMPARE_VARS) | guard(llm_factory) | StrOutputParser()
+        raw = guard(lambda: chain.invoke(inputs)).strip()
+        store.cache_put(COMPOSE_CACHE_KIND, key, raw)
+    sentences: list[Sentence] = []
+    citations: list[Citation] = []
+    removed: list[int] = []
+    if raw and CANNOT_ANSWER not in raw.upper().replace(" ", "_"):
+        drafted = " ".join(split_sentences(attach_citations(raw, evidence, embed))[:MAX_SUMMARY_SENTENCES])
+        sentences, citations, removed = check_answer(drafted, hits, embed)
+    fallback = not any(s.supported for s in sentences)
+    if fallback:
+        sentences, citations, removed = check_answer(_fallback_summary(papers, rows), hits, embed)
+    supported_n = {c.n for c in citations if c.supported} | {
+        r.n for r in rows if any(c.source == "model" and c.supported for c in r.cells.values())
+    }
+    all_citations = [
+        Citation(n=r.n, paper_id=r.paper_id, title=r.title, url=r.url, supported=r.n in supported_n) for r in rows
+    ]
+    return Comparison(
+        query=query,
+        summary=render_marked(sentences),
+        sentences=sentences,
+        table=rows,
+        citations=all_citations,
+        model=model_label,
+        fallback=fallback,
+        removed_citations=removed,
+        papers=papers,
+    )

@@ -1,0 +1,386 @@
+"""Per-paper extraction: problem, method, data/benchmarks and key result of one paper.
+
+Shared by the compare and digest chains. One short model call per paper (prompts/extract.md),
+parsed robustly and cached in the store by (content hash, model, prompt version), so an
+interrupted digest resumes and a re-run makes no model call. `quick_extraction` is the
+model-free fallback: the abstract sentence that best matches each aspect, picked by cue words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal, TypeVar
+
+import numpy as np
+from langchain_core.language_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+from pydantic import BaseModel
+from tqdm import tqdm
+
+from assistant.citations import DEFAULT_THRESHOLD, missing_terms, split_sentences
+from assistant.papers import Paper
+from assistant.prompts import PROMPTS_DIR, load_prompt
+from assistant.store import Store
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+EmbedFn = Callable[[list[str]], np.ndarray]
+Guard = Callable[[Callable[[], T]], T]
+LLMFactory = Callable[[], BaseChatModel]
+
+ASPECTS: tuple[str, ...] = ("problem", "method", "data", "result")
+ASPECT_LABELS = {"problem": "Problem", "method": "Method", "data": "Data / benchmarks", "result": "Key result"}
+NOT_STATED = "not stated"
+EXTRACT_VARS = frozenset({"title", "abstract"})
+CACHE_KIND = "extract"
+
+Source = Literal["model", "quick"]
+
+
+class Extraction(BaseModel):
+    """The four aspects of one paper; an empty string means "not stated in the abstract"."""
+
+    paper_id: str
+    problem: str = ""
+    method: str = ""
+    data: str = ""
+    result: str = ""
+    source: Source = "quick"
+
+    def get(self, aspect: str) -> str:
+        return str(getattr(self, aspect))
+
+
+def _no_guard(fn: Callable[[], T]) -> T:
+    return fn()
+
+
+def prompt_version(name: str) -> str:
+    """A short hash of a prompt file: editing the prompt invalidates cached model outputs."""
+    try:
+        return hashlib.sha256((PROMPTS_DIR / f"{name}.md").read_bytes()).hexdigest()[:8]
+    except OSError:
+        return "missing"
+
+
+def cache_key(paper: Paper, model_label: str) -> str:
+    return f"{paper.content_hash}|{model_label}|{prompt_version('extract')}"
+
+
+# ---------------------------------------------------------------------------- parsing
+
+_KEYS = {
+    "problem": "problem",
+    "problems": "problem",
+    "task": "problem",
+    "challenge": "problem",
+    "gap": "problem",
+    "motivation": "problem",
+    "method": "method",
+    "methods": "method",
+    "approach": "method",
+    "proposed method": "method",
+    "solution": "method",
+    "contribution": "method",
+    "data": "data",
+    "datasets": "data",
+    "dataset": "data",
+    "benchmarks": "data",
+    "benchmark": "data",
+    "data/benchmarks": "data",
+    "data / benchmarks": "data",
+    "data and benchmarks": "data",
+    "evaluation": "data",
+    "result": "result",
+    "results": "result",
+    "key result": "result",
+    "key results": "result",
+    "main result": "result",
+    "finding": "result",
+    "findings": "result",
+    "key finding": "result",
+}
+_LINE = re.compile(r"^[\s>*\-\u2022\d.)#]*\**\s*([A-Za-z][A-Za-z /]{1,24}?)\s*\**\s*[:\uff1a\-\u2013\u2014]\s*\**\s*(.*)$")
+_EMPTY = re.compile(
+    r"^(?:n/?a|none|null|unknown|-+|not (?:stated|mentioned|specified|given|reported|available)\b.*|"
+    r"(?:the )?abstract does not (?:state|mention|say|specify)\b.*)\.?$",
+    re.IGNORECASE,
+)
+
+
+def _clean_value(value: object) -> str:
+    text = " ".join(str(value or "").split())
+    text = text.strip().strip("*_`\"'\u201c\u201d").strip()
+    text = re.sub(r"\s*\[\d+(?:\s*,\s*\d+)*\]", "", text).strip()  # the app attaches [n], not the model
+    if _EMPTY.match(text):
+        return ""
+    return text.rstrip(".;,").strip()
+
+
+def parse_extraction(raw: str) -> dict[str, str]:
+    """The aspects found in a model reply: `Field: value` lines (any bullets/bold) or a JSON object.
+
+    Unknown fields are ignored; a field may continue on following lines until the next field.
+    """
+    fields: dict[str, str] = {}
+    text = raw.strip()
+    start, end = text.find("{"), text.rfind("}")
+    if start != -1 and end > start:
+        try:
+            obj = json.loads(text[start : end + 1])
+        except ValueError:
+            obj = None
+        if isinstance(obj, dict):
+            for key, value in obj.items():
+                aspect = _KEYS.get(str(key).strip().lower().replace("_", " "))
+                if aspect and aspect not in fields:
+                    fields[aspect] = _clean_value(value)
+            if fields:
+                return fields
+    current: str | None = None
+    for line in text.splitlines():
+        m = _LINE.match(line)
+        aspect = _KEYS.get(m.group(1).strip().lower()) if m else None
+        if m and aspect:
+            current = aspect if aspect not in fields else None
+            if current:
+                fields[current] = m.group(2)
+        elif current and line.strip() and not line.strip().startswith("#"):
+            fields[current] = f"{fields[current]} {line.strip()}"
+        else:
+            current = None
+    return {k: _clean_value(v) for k, v in fields.items()}
+
+
+# ---------------------------------------------------------------------------- quick extraction
+
+_CUES: dict[str, list[str]] = {
+    "problem": [
+        r"\bchalleng", r"\bproblem", r"\blimit", r"\bsuffer", r"\bstruggl", r"\black", r"\bdifficult",
+        r"\bbottleneck", r"\bremains?\b", r"\bhowever\b", r"\bgap\b", r"\bcostly\b", r"\bexpensive\b",
+        r"\bfail", r"\bhinder", r"\bunclear\b", r"\bunderexplored\b",
+    ],
+    "method": [
+        r"\bwe (?:propose|introduce|present|develop|design|devise|build|release|construct|curate)",
+        r"\bthis (?:paper|work|study) (?:propose|introduce|present|develop)",
+        r"\bin this (?:paper|work)\b", r"\bour (?:method|approach|framework|model|system)\b",
+        r"\b(?:called|named|dubbed|termed)\b", r"\bwe (?:train|leverage|use|formulate|frame)\b",
+    ],
+    "data": [
+        r"\bdatasets?\b", r"\bbenchmarks?\b", r"\bcorpus\b", r"\bcorpora\b", r"\bevaluat",
+        r"\bexperiments? (?:on|across|with)\b", r"\btrained on\b", r"\btested on\b",
+    ],
+    "result": [
+        r"\boutperform", r"\bstate-of-the-art\b|\bSOTA\b", r"\bachiev", r"\bimprov", r"\bsurpass",
+        r"\bresults? (?:show|demonstrate|indicate|reveal)", r"\d+(?:\.\d+)?\s*%", r"\bdemonstrat",
+        r"\bgains?\b", r"\bfaster\b|\bspeed-?up\b", r"\breduc", r"\bcompetitive\b",
+    ],
+}
+_CUE_RE = {a: [re.compile(p, re.IGNORECASE) for p in ps] for a, ps in _CUES.items()}
+MAX_QUICK_CHARS = 300
+
+
+def _shorten(sentence: str, limit: int = MAX_QUICK_CHARS) -> str:
+    sentence = " ".join(sentence.split())
+    if len(sentence) <= limit:
+        return sentence
+    cut = sentence[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + " …"
+
+
+def quick_extraction(paper: Paper) -> Extraction:
+    """Model-free aspects: for each aspect the abstract sentence with the most cue words.
+
+    Sentences are quoted verbatim (shortened past 300 characters), so they are supported by
+    construction. `data` stays empty when no sentence mentions data, benchmarks or evaluation.
+    """
+    sents = split_sentences(paper.abstract) or ([paper.abstract] if paper.abstract.strip() else [])
+    if not sents:
+        return Extraction(paper_id=paper.paper_id, source="quick")
+    count = len(sents)
+    scores = {a: [sum(bool(r.search(s)) for r in _CUE_RE[a]) for s in sents] for a in ASPECTS}
+    position = {
+        "problem": [-(i / count) for i in range(count)],  # earlier is better
+        "method": [-abs(i - 1.5) / count for i in range(count)],
+        "data": [0.0] * count,
+        "result": [i / count for i in range(count)],  # later is better
+    }
+    chosen: dict[str, int] = {}
+    for aspect in ("method", "result", "problem", "data"):
+        ranked = sorted(range(count), key=lambda i: (-scores[aspect][i], -position[aspect][i]))
+        free = [i for i in ranked if i not in chosen.values()] or ranked
+        best = free[0]
+        if aspect == "data" and scores["data"][best] == 0:
+            continue
+        if aspect == "problem" and scores["problem"][best] == 0:
+            best = 0 if 0 not in chosen.values() or count == 1 else best
+        chosen[aspect] = best
+    values = {a: _shorten(sents[i]) for a, i in chosen.items()}
+    return Extraction(paper_id=paper.paper_id, source="quick", **values)
+
+
+# ---------------------------------------------------------------------------- model extraction
+
+
+def _from_cache(value: object, paper: Paper) -> Extraction | None:
+    if not isinstance(value, dict):
+        return None
+    fields = {a: str(value.get(a) or "") for a in ASPECTS}
+    return Extraction(paper_id=paper.paper_id, source="model", **fields)
+
+
+def cached_extraction(paper: Paper, store: Store, model_label: str) -> Extraction | None:
+    """The model extraction cached for this paper's current text and this model, if any."""
+    return _from_cache(store.cache_get(CACHE_KIND, cache_key(paper, model_label)), paper)
+
+
+def extract_paper(
+    paper: Paper, llm: BaseChatModel, store: Store, model_label: str, guard: Guard = _no_guard
+) -> Extraction:
+    """One model call (unless cached): the paper's four aspects, cached as soon as they arrive."""
+    hit = cached_extraction(paper, store, model_label)
+    if hit is not None:
+        return hit
+    chain = load_prompt("extract", EXTRACT_VARS) | llm | StrOutputParser()
+    raw = guard(lambda: chain.invoke({"title": paper.title, "abstract": " ".join(paper.abstract.split())}))
+    fields = parse_extraction(raw)
+    if not fields:
+        log.info("extraction of %s had no parsable field: %r", paper.paper_id, raw[:200])
+    value = {a: fields.get(a, "") for a in ASPECTS} | {"raw": raw[:2000]}
+    store.cache_put(CACHE_KIND, cache_key(paper, model_label), value)
+    return Extraction(paper_id=paper.paper_id, source="model", **{a: value[a] for a in ASPECTS})
+
+
+def extract_many(
+    papers: Sequence[Paper],
+    llm_factory: LLMFactory,
+    store: Store,
+    model_label: str,
+    guard: Guard = _no_guard,
+    progress: bool = False,
+    workers: int = 1,
+    desc: str = "extract",
+) -> dict[str, Extraction]:
+    """Model extractions of `papers`: cached ones first, then one call per missing paper.
+
+    The model is only created when something is missing, so a fully cached run never starts it.
+    `workers` > 1 runs calls concurrently (useful for remote endpoints, not for the local model).
+    """
+    out: dict[str, Extraction] = {}
+    missing: list[Paper] = []
+    for paper in papers:
+        hit = cached_extraction(paper, store, model_label)
+        if hit is not None:
+            out[paper.paper_id] = hit
+        else:
+            missing.append(paper)
+    if not missing:
+        return out
+    llm = guard(llm_factory)
+    bar = tqdm(total=len(missing), unit="paper", desc=desc, file=sys.stderr, disable=not progress, dynamic_ncols=True)
+    try:
+        if workers <= 1:
+            for paper in missing:
+                out[paper.paper_id] = extract_paper(paper, llm, store, model_label, guard)
+                bar.update(1)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                futures = {p.paper_id: pool.submit(extract_paper, p, llm, store, model_label, guard) for p in missing}
+                for pid, fut in futures.items():
+                    out[pid] = fut.result()
+                    bar.update(1)
+    finally:
+        bar.close()
+    return out
+
+
+def merged(model: Extraction | None, quick: Extraction) -> Extraction:
+    """The model's aspects, with the quick extraction's sentence wherever the model said nothing."""
+    if model is None:
+        return quick
+    values = {a: model.get(a) or quick.get(a) for a in ASPECTS}
+    return Extraction(paper_id=model.paper_id, source="model", **values)
+
+
+# ---------------------------------------------------------------------------- checking aspects
+
+_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+_STOP = frozenset(
+    """a an the of for to in on and or with by from via as at is are be been being this that these those
+    its it their our we they which using use uses used based into over under than then also both can
+    such not new novel paper work study approach method""".split()
+)
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ies", "es", "ed", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def _content_words(text: str) -> set[str]:
+    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
+
+
+def lexical_coverage(phrase: str, text: str) -> float:
+    """Share of the phrase's content words (crudely stemmed) that the text contains."""
+    words = _content_words(phrase)
+    if not words:
+        return 0.0
+    return len(words & _content_words(text)) / len(words)
+
+
+class AspectCheck(BaseModel):
+    """Whether an extracted phrase is backed by the abstract, and the closest abstract sentence."""
+
+    supported: bool
+    similarity: float
+    coverage: float
+    best_sentence: str
+    missing_terms: list[str]
+
+
+def check_aspects(
+    paper: Paper,
+    values: dict[str, str],
+    embed: EmbedFn,
+    threshold: float = DEFAULT_THRESHOLD,
+    min_coverage: float = 0.75,
+) -> dict[str, AspectCheck]:
+    """Check extracted phrases against one abstract, with one embedding call.
+
+    A phrase is supported when every key term it names (numbers, datasets, method names, see
+    `assistant.citations.key_terms`) is stated in the paper, and either its cosine with the best
+    title/abstract sentence reaches `threshold` (as for answer sentences) or at least
+    `min_coverage` of its content words occur in the abstract: short phrases score low cosines
+    against long sentences even when copied from them.
+    """
+    candidates = [paper.title, *(split_sentences(paper.abstract) or [paper.abstract])]
+    candidates = [c for c in candidates if c.strip()]
+    todo = {a: v for a, v in values.items() if v.strip()}
+    if not todo or not candidates:
+        return {}
+    texts = list(dict.fromkeys([*todo.values(), *candidates]))
+    vecs = dict(zip(texts, np.asarray(embed(texts), dtype=np.float32)))
+    cand = np.stack([vecs[c] for c in candidates])
+    out: dict[str, AspectCheck] = {}
+    for aspect, value in todo.items():
+        sims = cand @ vecs[value]
+        best = int(np.argmax(sims))
+        missing = missing_terms(value, paper.text)
+        coverage = lexical_coverage(value, paper.text)
+        sim = float(sims[best])
+        ok = not missing and (sim >= threshold or coverage >= min_coverage)
+        out[aspect] = AspectCheck(
+            supported=ok, similarity=round(sim, 4), coverage=round(coverage, 3),
+            best_sentence=candidates[best], missing_terms=missing,
+        )
+    return out

@@ -1,0 +1,350 @@
+"""Weekly digests: periods (ISO weeks across a year end, `last`), topic groups, cited summaries,
+new vs last week, caching and resuming, the CLI; one slow test with the packaged local model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from assistant.chains.digest import (
+    MAX_OTHER_SHARE,
+    Period,
+    auto_k,
+    available_weeks,
+    cluster,
+    group_keywords,
+    parse_topic_reply,
+    resolve_period,
+)
+from assistant.citations import parse_citations
+from assistant.cli import cli
+from assistant.errors import InputError, LLMError
+from assistant.export import render
+from assistant.retrieve import week_bounds
+from assistant.service import Assistant
+from digest_fakes import PromptFake, corpus_papers, planted_topic, respond, respond_messages, topic_paper
+from fake_openai import FakeOpenAI
+from tests.conftest import make_settings
+
+WEEK = "2024-W01"
+THIS_WEEK_IDS = {p.paper_id for p in corpus_papers() if p.dates[0].startswith("2024-01-0") and p.dates[0] != "2024-01-08"}
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("digest-corpus") / "data"
+    app = Assistant(make_settings(data), chat_model=PromptFake())
+    app.ingest_papers(corpus_papers(), progress=False)
+    app.close()
+    return data
+
+
+@pytest.fixture
+def corpus(corpus_dir: Path, tmp_path: Path) -> Path:
+    """A private copy of the planted corpus (tests write caches into it)."""
+    dest = tmp_path / "corpus"
+    shutil.copytree(corpus_dir, dest)
+    return dest
+
+
+def app_for(data: Path, fake: PromptFake | None = None) -> Assistant:
+    return Assistant(make_settings(data), chat_model=fake if fake is not None else PromptFake())
+
+
+def _comparable(doc: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in doc.items() if k != "model_calls"}
+
+
+# ---------------------------------------------------------------------------- periods
+
+
+def test_iso_week_boundaries_across_year_ends() -> None:
+    assert week_bounds("2024-W01") == ("2024-01-01", "2024-01-07")  # 1 Jan 2024 is a Monday
+    assert week_bounds("2025-W01") == ("2024-12-30", "2025-01-05")  # W01 starts in the previous year
+    assert week_bounds("2020-W53") == ("2020-12-28", "2021-01-03")
+    assert week_bounds("2026-W53") == ("2026-12-28", "2027-01-03")  # 2026 starts on a Thursday
+    assert week_bounds("2026-w53") == ("2026-12-28", "2027-01-03")
+    with pytest.raises(InputError):
+        week_bounds("2021-W53")  # 2021 has 52 weeks
+    with pytest.raises(InputError):
+        week_bounds("2024-23")
+
+    p = resolve_period(None, week="2024-W01")  # type: ignore[arg-type]
+    assert (p.since, p.until, p.week, p.label) == ("2024-01-01", "2024-01-07", "2024-W01", "2024-W01")
+    assert p.previous() == Period("2023-12-25", "2023-12-31", "2023-W52")
+    assert resolve_period(None, week="2021-W01").previous().week == "2020-W53"  # type: ignore[arg-type]
+    assert resolve_period(None, week="2027-W01").previous().week == "2026-W53"  # type: ignore[arg-type]
+
+    r = resolve_period(None, since="2024-01-02", until="2024-01-04")  # type: ignore[arg-type]
+    assert (r.week, r.label) == (None, "2024-01-02/2024-01-04")
+    assert r.previous() == Period("2023-12-30", "2024-01-01")
+    assert resolve_period(None, since="2024-01-01", until="2024-01-07").week == "2024-W01"  # type: ignore[arg-type]
+    for kwargs in ({"since": "2024-01-05", "until": "2024-01-01"}, {"week": WEEK, "since": "2024-01-01"}, {}):
+        with pytest.raises(InputError):
+            resolve_period(None, **kwargs)  # type: ignore[arg-type]
+
+
+def test_digest_takes_exactly_the_papers_listed_in_the_week(corpus: Path) -> None:
+    d = app_for(corpus).digest(week=WEEK)
+    listed = {p.paper_id for t in d.topics for p in t.papers}
+    assert listed == THIS_WEEK_IDS
+    assert "2312.00105" not in listed  # Sunday 2023-12-31 belongs to 2023-W52
+    assert "2402.00304" not in listed  # Monday 2024-01-08 belongs to 2024-W02
+    sunday = app_for(corpus).digest(since="2023-12-31", until="2023-12-31")
+    assert [p.paper_id for t in sunday.topics for p in t.papers] == ["2312.00105"]
+
+
+def test_week_last_is_the_latest_complete_week_with_papers(corpus: Path, tmp_path: Path) -> None:
+    store = app_for(corpus).store
+    assert resolve_period(store, week="last", today=date(2024, 1, 10)).week == "2024-W01"  # mid W02
+    assert resolve_period(store, week="last", today=date(2024, 1, 15)).week == "2024-W02"  # Monday of W03
+    assert resolve_period(store, week="last", today=date(2024, 1, 2)).week == "2023-W52"
+    assert resolve_period(store, week="LAST", today=date(2030, 6, 1)).week == "2024-W02"  # newest stored week
+    assert available_weeks(store) == ["2024-W02", "2024-W01", "2023-W52", "2023-W51"]
+    with pytest.raises(InputError, match="no papers"):
+        resolve_period(app_for(tmp_path / "empty").store, week="last")
+
+
+# ---------------------------------------------------------------------------- topics
+
+
+def test_grouping_covers_every_paper_once_and_recovers_planted_topics(corpus: Path) -> None:
+    d = app_for(corpus).digest(week=WEEK)
+    assert d.n_papers == len(THIS_WEEK_IDS) == 15
+    listed = [p.paper_id for t in d.topics for p in t.papers]
+    assert sorted(listed) == sorted(THIS_WEEK_IDS)  # every paper exactly once
+    assert sorted(p.n for t in d.topics for p in t.papers) == list(range(1, 16))
+    in_topics = sum(len(t.papers) for t in d.topics if not t.other)
+    assert in_topics / d.n_papers >= 0.95
+    real = [t for t in d.topics if not t.other]
+    assert len(real) == auto_k(15) == 3
+    for topic in real:
+        assert len({planted_topic(p.paper_id) for p in topic.papers}) == 1, topic.title
+        assert topic.title and topic.keywords
+
+
+def test_every_summary_sentence_cites_papers_of_its_own_group(corpus: Path) -> None:
+    fake = PromptFake()
+    d = app_for(corpus, fake).digest(week=WEEK)
+    for topic in (t for t in d.topics if not t.other):
+        group = {p.n for p in topic.papers}
+        assert 1 <= len(topic.sentences) <= 3
+        for s in topic.sentences:
+            assert s.cites and set(s.cites) <= group, (topic.title, s)
+            assert set(parse_citations(s.text)) <= group
+            assert s.supported  # the fake only restates its notes
+        assert {c.n for c in topic.citations} <= group
+        assert all(c.supported for c in topic.citations)
+    # each compose prompt saw only its own group's papers
+    topic_prompts = [p for p in fake.prompts if "Topic line" in p]
+    assert len(topic_prompts) == 3
+    for prompt in topic_prompts:
+        assert len({planted_topic(pid) for pid in THIS_WEEK_IDS if _title_of(pid) in prompt}) == 1
+
+
+def _title_of(paper_id: str) -> str:
+    return next(p.title for p in corpus_papers() if p.paper_id == paper_id)
+
+
+def test_unsupported_sentences_are_marked_and_a_summary_never_rests_on_them(
+    corpus: Path, corpus_dir: Path, tmp_path: Path
+) -> None:
+    def partly_made_up(prompt: str) -> str:
+        if "Topic line" not in prompt:
+            return respond(prompt)
+        good = respond(prompt).splitlines()[1]
+        return f"Topic: Made up\nThese methods reach 99.7% top-1 accuracy on ImageNet-21k [1]. {good}"
+
+    d = app_for(corpus, PromptFake(responder=partly_made_up)).digest(week=WEEK)
+    topic = d.topics[0]
+    made_up = [s for s in topic.sentences if "ImageNet" in s.text]
+    assert made_up and not made_up[0].supported
+    assert any(s.supported for s in topic.sentences) and not topic.fallback
+    assert "\u26a0" in topic.summary  # marked in the contract's summary string
+    assert "not supported by the cited abstract" in render(d, "md")
+    assert 'class="unsupported"' in render(d, "html")
+
+    def all_made_up(prompt: str) -> str:
+        if "Topic line" not in prompt:
+            return respond(prompt)
+        return "Topic: Nonsense\nThey all solve protein folding with 12 GPUs [1]. It beats GPT-5 by 40% [2]."
+
+    fresh = tmp_path / "fresh"  # injected fakes share one model label, hence one cache: start clean
+    shutil.copytree(corpus_dir, fresh)
+    d = app_for(fresh, PromptFake(responder=all_made_up)).digest(week=WEEK)
+    for topic in (t for t in d.topics if not t.other):
+        assert topic.fallback  # the app quoted the papers instead
+        assert topic.sentences and all(s.supported and s.cites for s in topic.sentences)
+        assert "protein" not in topic.summary
+
+
+def test_new_vs_last_week(corpus: Path) -> None:
+    d = app_for(corpus).digest(week=WEEK)
+    change = d.new_vs_last_week
+    assert change is not None
+    assert (change.previous, change.previous_papers) == ("2023-W52", 7)
+    by_topic = {planted_topic(t.papers[0].paper_id): t for t in d.topics if not t.other}
+    assert by_topic["robots"].status == "new" and by_topic["robots"].title in change.appeared
+    assert by_topic["reasoning"].status == "grew"
+    assert [g.title for g in change.grew] == [by_topic["reasoning"].title]
+    grew = change.grew[0]
+    assert (grew.last_week, grew.this_week) == (1, 6)
+    assert by_topic["video"].status == "steady"
+    doc = d.to_json()["new_vs_last_week"]
+    assert isinstance(doc, dict) and doc["appeared"] == [by_topic["robots"].title]
+
+    first = app_for(corpus).digest(week="2023-W51")  # nothing stored the week before
+    assert first.new_vs_last_week is not None and first.new_vs_last_week.previous_papers == 0
+    assert all(t.status == "unknown" for t in first.topics)
+
+
+def test_top_upvoted_and_json_contract(corpus: Path) -> None:
+    doc = app_for(corpus).digest(week=WEEK).to_json()
+    assert {"week", "papers", "topics", "new_vs_last_week"} <= set(doc)
+    assert doc["week"] == WEEK and doc["papers"] == 15
+    for topic in doc["topics"]:  # type: ignore[union-attr]
+        assert {"title", "summary", "citations"} <= set(topic)
+        assert all({"n", "paper_id", "title", "supported"} <= set(c) for c in topic["citations"])
+    votes = [p["upvotes"] for p in doc["top_upvoted"]]  # type: ignore[union-attr]
+    assert votes == sorted(votes, reverse=True) and len(votes) == 5 and votes[0] == 15
+    json.dumps(doc)
+
+
+def test_empty_week_gives_an_empty_digest_in_every_format(corpus: Path) -> None:
+    d = app_for(corpus).digest(week="2022-W10")
+    assert d.n_papers == 0 and d.topics == []
+    assert "No papers" in render(d, "md") and "No papers" in render(d, "html")
+    assert json.loads(render(d, "json"))["papers"] == 0
+    assert render(d, "bib") == ""
+
+
+# ---------------------------------------------------------------------------- caching
+
+
+def test_cache_reuse_second_digest_makes_no_model_call(corpus: Path) -> None:
+    first_fake = PromptFake()
+    first = app_for(corpus, first_fake).digest(week=WEEK)
+    assert first_fake.calls == 15 + 3  # one extraction per paper, one compose per topic
+    assert first.model_calls == 18 and first.extraction == "model"
+
+    second_fake = PromptFake()
+    second = app_for(corpus, second_fake).digest(week=WEEK)
+    assert second_fake.calls == 0 and second.model_calls == 0
+    assert _comparable(second.to_json()) == _comparable(first.to_json())
+
+
+def test_interrupted_digest_resumes_from_cached_extractions(corpus: Path) -> None:
+    with pytest.raises(LLMError, match="simulated connection drop"):
+        app_for(corpus, PromptFake(fail_after=8)).digest(week=WEEK)  # 7 calls done, the 8th fails
+    resumed = PromptFake()
+    d = app_for(corpus, resumed).digest(week=WEEK)
+    assert resumed.calls == 18 - 7
+    assert d.n_papers == 15
+
+
+def test_quick_mode_makes_one_call_per_topic_and_reuses_cached_extractions(corpus: Path) -> None:
+    fake = PromptFake()
+    d = app_for(corpus, fake).digest(week=WEEK, extract="quick")
+    assert fake.calls == 3 and d.extraction == "quick"
+    assert all("The four lines:" not in p for p in fake.prompts)
+    with pytest.raises(InputError):
+        app_for(corpus).digest(week=WEEK, extract="fast")
+
+
+# ---------------------------------------------------------------------------- pieces
+
+
+def test_cluster_sends_only_true_outliers_to_other_and_caps_it() -> None:
+    rng = np.random.default_rng(1)
+    dims = np.eye(8, dtype=np.float32)
+    rows = [dims[j] + 0.05 * rng.standard_normal(8) for j in range(3) for _ in range(10)]
+    rows.append(dims[7])  # unlike every group
+    groups, other = cluster(np.stack(rows).astype(np.float32), k=4)
+    assert other == [30]
+    assert sorted(i for g in groups for i in g) == list(range(30))
+    assert all(len({i // 10 for i in g}) == 1 for g in groups)
+    assert len(other) <= MAX_OTHER_SHARE * len(rows)
+
+    groups, other = cluster(np.stack(rows[:5]).astype(np.float32))  # tiny week: no "Other" at all
+    assert other == [] and sorted(i for g in groups for i in g) == list(range(5))
+    assert cluster(np.zeros((0, 8), dtype=np.float32)) == ([], [])
+
+
+def test_keywords_name_the_planted_topics() -> None:
+    papers = corpus_papers()[:15]
+    groups = [[p for p in papers if planted_topic(p.paper_id) == t] for t in ("video", "reasoning", "robots")]
+    words = group_keywords(groups, papers)
+    assert "video" in words[0] and "reasoning" in words[1] and "robots" in words[2]
+
+
+def test_parse_topic_reply_variants() -> None:
+    assert parse_topic_reply("Topic: Video diffusion\nA does x [1].") == ("Video diffusion", "A does x [1].")
+    assert parse_topic_reply("**Topic:** \"Robot grasping\"\n\nSummary: B [2].") == ("Robot grasping", "B [2].")
+    assert parse_topic_reply("A does x [1].") == (None, "A does x [1].")
+    title, _ = parse_topic_reply("Topic: " + "very " * 12 + "long\nA [1].")
+    assert title is None
+
+
+# ---------------------------------------------------------------------------- CLI
+
+
+def test_cli_digest_json_html_and_cache(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeOpenAI(responder=respond_messages) as fake:
+        monkeypatch.setenv("ASSISTANT_DATA_DIR", str(corpus))
+        monkeypatch.setenv("ASSISTANT_LLM_BACKEND", "openai")
+        monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", fake.base_url)
+        monkeypatch.setenv("ASSISTANT_LLM_MODEL", "fake-model")
+        monkeypatch.setenv("ASSISTANT_LLM_API_KEY", "sk-test-digest-key")
+        run = CliRunner().invoke(cli, ["digest", "--week", WEEK, "--json"], obj={}, catch_exceptions=False)
+        assert run.exit_code == 0, run.output
+        doc = json.loads(run.stdout)
+        assert doc["papers"] == 15 and len(doc["topics"]) == 3
+        calls = len(fake.chat_requests)
+        assert calls == 18
+
+        out = tmp_path / "digest.html"
+        run = CliRunner().invoke(
+            cli, ["digest", "--week", WEEK, "--format", "html", "--out", str(out)], obj={}, catch_exceptions=False
+        )
+        assert run.exit_code == 0 and "wrote" in run.stdout
+        assert out.read_text().startswith("<!DOCTYPE html>")
+        assert len(fake.chat_requests) == calls  # all cached
+        assert "sk-test-digest-key" not in out.read_text()
+
+        bad = CliRunner().invoke(cli, ["digest", "--week", "2021-W53", "--json"], obj={})
+        assert bad.exit_code == 2 and "ISO week" in bad.stderr
+        clash = CliRunner().invoke(cli, ["digest", "--week", WEEK, "--json", "--format", "html"], obj={})
+        assert clash.exit_code == 2
+
+
+# ---------------------------------------------------------------------------- the real model
+
+
+@pytest.mark.slow
+def test_tiny_week_with_the_embedded_model(tmp_path: Path) -> None:
+    """Three papers, the packaged local model: 3 extractions + 1 compose call (about a minute)."""
+    # One thread and a long timeout: on a busy shared 2-core machine two llama.cpp threads spin
+    # against other processes and a call can take minutes; this test checks behaviour, not speed.
+    app = Assistant(make_settings(tmp_path / "data", llm_threads=1, llm_timeout=900.0))
+    app.ingest_papers([topic_paper("video", i, "2024-01-02") for i in range(3)], progress=False)
+    d = app.digest(week=WEEK, extract="model")
+    assert d.model.startswith("embedded:") and d.model_calls == 4
+    assert d.n_papers == 3 and sum(len(t.papers) for t in d.topics) == 3
+    topic = d.topics[0]
+    group = {p.n for p in topic.papers}
+    assert topic.sentences and all(set(s.cites) <= group for s in topic.sentences)
+    assert all(s.cites for s in topic.sentences if s.supported)
+    from assistant.chains.extract import cached_extraction
+
+    parsed = [cached_extraction(p, app.store, app.model_label) for p in app.store.get_papers(sorted(THIS_WEEK_IDS)).values()]
+    filled = [e for e in parsed if e is not None and sum(bool(e.get(a)) for a in ("problem", "method", "result")) >= 2]
+    assert len(filled) >= 2  # the model follows the four-line format
+    again = app.digest(week=WEEK, extract="model")
+    assert again.model_calls == 0
+    app.close()

@@ -1,0 +1,220 @@
+"""Retrieval: fusion on hand-made rankings, rare terms on the seeds, date filters, diversity, seed questions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.errors import InputError
+from assistant.evaluate import evaluate_questions, load_seed_questions
+from assistant.papers import Paper, make_paper_id
+from assistant.retrieve import convex_fuse, fuse, minmax, mmr, parse_day, week_bounds
+from assistant.service import Assistant
+from assistant.store import KEYWORD_ANALYZER, keyword_text
+from tests.conftest import make_settings
+
+
+# --------------------------------------------------------------------------- fusion, by hand
+def test_rrf_adds_weighted_reciprocal_ranks() -> None:
+    scores = fuse([["a", "b", "c"], ["b", "d"]], [0.5, 0.5], k=10)
+    assert scores["a"] == pytest.approx(0.5 / 11)
+    assert scores["b"] == pytest.approx(0.5 / 12 + 0.5 / 11)
+    assert scores["d"] == pytest.approx(0.5 / 12)
+    assert max(scores, key=scores.__getitem__) == "b"  # in both lists beats first in one
+    only_first = fuse([["a", "b"], ["b", "a"]], [1.0, 0.0], k=60)
+    assert only_first["a"] > only_first["b"]
+
+
+def test_minmax_edges() -> None:
+    assert minmax({}) == {}
+    assert minmax({"a": 3.0, "b": 3.0}) == {"a": 1.0, "b": 1.0}
+    assert minmax({"a": 2.0, "b": 4.0, "c": 3.0}) == {"a": 0.0, "b": 1.0, "c": 0.5}
+
+
+def test_convex_fusion_keeps_score_margins_that_rrf_throws_away() -> None:
+    # BM25: an exact acronym match far ahead of the rest; dense missed it (flat, uninformative cosines).
+    bm25 = {"acronym": 12.0, "x": 3.1, "y": 3.0, "z": 2.9}
+    dense = {"x": 0.61, "y": 0.60, "z": 0.59, "w": 0.58}
+    convex = convex_fuse(bm25, dense, 0.3)
+    assert max(convex, key=convex.__getitem__) == "acronym"
+    assert convex["acronym"] == pytest.approx(0.3 * 1.0 + 0.7 * 0.58)  # missing on dense = that list's lowest cosine
+    assert convex["w"] == pytest.approx(0.7 * 0.58)  # missing on BM25 = no term matched = 0
+    assert convex["x"] == pytest.approx(0.3 * 3.1 / 12 + 0.7 * 0.61)
+    rrf = fuse([sorted(bm25, key=lambda d: -bm25[d]), sorted(dense, key=lambda d: -dense[d])], [0.5, 0.5], k=60)
+    assert max(rrf, key=rrf.__getitem__) != "acronym"  # rank fusion lets papers in both lists win
+
+
+def test_convex_weights_move_between_retrievers_and_edges() -> None:
+    bm25 = {"a": 10.0, "b": 0.0}
+    dense = {"a": 0.1, "b": 0.9}
+    keyword_heavy = convex_fuse(bm25, dense, 0.8)
+    dense_heavy = convex_fuse(bm25, dense, 0.2)
+    assert max(keyword_heavy, key=keyword_heavy.__getitem__) == "a"
+    assert max(dense_heavy, key=dense_heavy.__getitem__) == "b"
+    assert convex_fuse({}, {"a": 0.5}, 0.3) == {"a": pytest.approx(0.35)}  # no term matched: dense alone decides
+    assert convex_fuse({"a": 2.0}, {}, 0.3) == {"a": pytest.approx(0.3)}
+    assert convex_fuse({}, {}, 0.3) == {}
+
+
+def test_mmr_pushes_near_duplicates_down() -> None:
+    e = np.eye(4, dtype=np.float32)
+    dup = (e[0] + 0.05 * e[1]) / np.linalg.norm(e[0] + 0.05 * e[1])
+    vectors = {"a": e[0], "a2": dup, "b": e[2], "c": e[3]}
+    relevance = {"a": 1.0, "a2": 0.95, "b": 0.8, "c": 0.7}
+    ranked = ["a", "a2", "b", "c"]
+    assert mmr(ranked, relevance, vectors, 3, lam=1.0, duplicate=1.1) == ["a", "a2", "b"]  # plain relevance
+    assert mmr(ranked, relevance, vectors, 3, lam=1.0) == ["a", "b", "c"]  # near-duplicate deferred
+    assert mmr(ranked, relevance, vectors, 4, lam=1.0) == ["a", "b", "c", "a2"]  # ...unless nothing else is left
+    far = {"a": e[0], "a2": (e[0] + e[1]) / np.sqrt(2), "b": e[2], "c": e[3]}  # a2 similar (0.71), not a duplicate
+    assert mmr(ranked, relevance, far, 3, lam=0.9) == ["a", "a2", "b"]
+    assert mmr(ranked, relevance, far, 3, lam=0.3) == ["a", "b", "c"]
+    assert mmr(ranked, relevance, {}, 2, lam=0.5) == ["a", "a2"]  # no vectors: relevance order
+
+
+def test_keyword_text_joins_hyphenated_names() -> None:
+    assert keyword_text("LiDAR-PTQ for detectors").endswith(" LiDARPTQ")
+    assert "MobileAgentv2" in keyword_text("Mobile-Agent-v2 taps through apps")
+    assert keyword_text("no compounds here") == "no compounds here"
+
+
+def test_dates_and_weeks_are_validated() -> None:
+    assert parse_day("2025-06-02", "--since") == "2025-06-02"
+    assert parse_day(None, "--since") is None
+    with pytest.raises(InputError, match="--since"):
+        parse_day("June 2", "--since")
+    assert week_bounds("2024-W23") == ("2024-06-03", "2024-06-09")
+    with pytest.raises(InputError, match="ISO week"):
+        week_bounds("2024-23")
+
+
+# --------------------------------------------------------------------------- the seed store
+@pytest.fixture(scope="module")
+def seeds(seeded_dir: Path) -> Assistant:
+    return Assistant(make_settings(seeded_dir))
+
+
+TITLES = {
+    "NLHF": "Accelerating Nash Learning from Human Feedback via Mirror Prox",
+    "AdaWAC": "Adaptively Weighted Data Augmentation Consistency Regularization for Robust Optimization under Concept Shift",
+    "LiDAR-PTQ": "LiDAR-PTQ: Post-Training Quantization for Point Cloud 3D Object Detection",
+    "LiDARPTQ": "LiDAR-PTQ: Post-Training Quantization for Point Cloud 3D Object Detection",
+    "Mobile-Agent-v2": "Mobile-Agent-v2: Mobile Device Operation Assistant with Effective Navigation via Multi-Agent Collaboration",
+    "ShrinkMatch": "Shrinking Class Space for Enhanced Certainty in Semi-Supervised Learning",
+}
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "bm25"])
+@pytest.mark.parametrize("query", sorted(TITLES))
+def test_rare_terms_and_acronyms_find_their_paper_first(seeds: Assistant, query: str, mode: str) -> None:
+    hits = seeds.search(query, k=5, mode=mode)  # type: ignore[arg-type]
+    assert hits and hits[0].paper.paper_id == make_paper_id(TITLES[query])
+
+
+def test_results_are_one_per_paper_best_first(seeds: Assistant) -> None:
+    for mode in ("hybrid", "bm25", "dense"):
+        hits = seeds.search("post-training quantization of large language models", k=10, mode=mode)  # type: ignore[arg-type]
+        ids = [h.paper.paper_id for h in hits]
+        assert len(ids) == 10 and len(set(ids)) == 10
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert seeds.search("post-training quantization", k=3)[0].passages  # dense passages come along
+
+
+def test_seed_questions_reach_the_target_and_hybrid_beats_both(seeds: Assistant) -> None:
+    questions = load_seed_questions()
+    assert len(questions) >= 30
+    stored = {p.paper_id for p in seeds.store.iter_papers()}
+    assert all(pid in stored for q in questions for pid in q["expected"])  # type: ignore[union-attr]
+    result = evaluate_questions(seeds.retriever, questions)
+    assert result["hybrid"]["recall@5"] >= 0.9
+    for single in ("bm25", "dense"):
+        assert result["hybrid"]["recall@5"] >= result[single]["recall@5"]  # type: ignore[operator]
+        assert result["hybrid"]["recall@1"] >= result[single]["recall@1"]  # type: ignore[operator]
+
+
+def test_empty_query_and_unknown_mode_are_input_errors(seeds: Assistant) -> None:
+    with pytest.raises(InputError, match="empty"):
+        seeds.search("   ")
+    with pytest.raises(InputError, match="mode"):
+        seeds.search("pruning", mode="sparse")  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- date filters
+def _dates(app: Assistant) -> list[str]:
+    return sorted({d for p in app.store.iter_papers() for d in p.dates})
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "bm25", "dense"])
+def test_date_filter_keeps_only_papers_listed_in_range(seeds: Assistant, mode: str) -> None:
+    dates = _dates(seeds)
+    since, until = dates[1], dates[3]
+    hits = seeds.search("sparse training of neural networks", k=30, since=since, until=until, mode=mode)  # type: ignore[arg-type]
+    assert hits
+    assert all(any(since <= d <= until for d in h.paper.dates) for h in hits)
+    allowed = seeds.store.ids_between(since, until)
+    assert len(hits) == min(30, len(allowed)) if mode != "bm25" else len(hits) <= len(allowed)
+
+
+def test_open_ended_and_empty_ranges(seeds: Assistant) -> None:
+    last = _dates(seeds)[-1]
+    hits = seeds.search("learning", k=50, since=last)
+    assert hits and all(last in h.paper.dates for h in hits)
+    assert seeds.search("learning", k=5, until="1999-01-01") == []
+    week = week_bounds("2025-W11")
+    for h in seeds.search("learning", k=50, since=week[0], until=week[1]):
+        assert any(week[0] <= d <= week[1] for d in h.paper.dates)
+
+
+def test_exact_and_overfetch_dense_paths_agree(seeded_dir: Path) -> None:
+    """Small filtered sets are scored exactly by chunk id; large ones over-fetch from HNSW: same answer here."""
+    dates = _dates(Assistant(make_settings(seeded_dir)))
+    since, until = dates[0], dates[len(dates) // 2]
+    exact = Assistant(make_settings(seeded_dir))
+    overfetch = Assistant(make_settings(seeded_dir, exact_dense_limit=0))
+    q = "consistency regularization for semi-supervised segmentation"
+    a = [h.paper.paper_id for h in exact.search(q, k=5, since=since, until=until, mode="dense")]
+    b = [h.paper.paper_id for h in overfetch.search(q, k=5, since=since, until=until, mode="dense")]
+    assert a == b and len(a) == 5
+
+
+# --------------------------------------------------------------------------- diversity
+def _paper(title: str, abstract: str) -> Paper:
+    return Paper(paper_id=make_paper_id(title), title=title, abstract=abstract, dates=["2025-06-02"])
+
+
+def test_diverse_search_keeps_near_duplicates_from_crowding_out_others(settings) -> None:  # type: ignore[no-untyped-def]
+    base = (
+        "We prune large language models to 50% unstructured sparsity in one shot without retraining, "
+        "using second-order weight reconstruction layer by layer."
+    )
+    papers = [
+        _paper("One-shot pruning of LLMs", base),
+        _paper("One-shot pruning of LLMs (v2)", base + " Code is available."),
+        _paper("One-shot pruning of LLMs, revisited", base.replace("We prune", "This paper prunes")),
+        _paper("Structured pruning removes attention heads", "We prune attention heads and MLP channels of language models, then briefly retrain."),
+        _paper("Pruning by weight magnitude and activations", "A pruning metric for language models that multiplies weight magnitude by input activation norms."),
+        _paper("Cooking pasta", "A recipe for tomato sauce."),
+    ]
+    app = Assistant(settings)
+    app.ingest_papers(papers, progress=False)
+    dup_ids = {p.paper_id for p in papers[:3]}
+    query = "pruning large language models without retraining"
+    plain = [h.paper.paper_id for h in app.retriever.search(query, k=3)]
+    diverse = [h.paper.paper_id for h in app.retriever.search(query, k=3, diverse=True)]
+    assert len(set(plain) & dup_ids) >= 2
+    assert len(set(diverse) & dup_ids) == 1
+    assert diverse[0] == plain[0]  # the best match stays first
+    assert len(set(diverse)) == 3
+
+
+# --------------------------------------------------------------------------- the keyword index
+def test_index_saved_by_another_analyzer_is_rebuilt(settings) -> None:  # type: ignore[no-untyped-def]
+    app = Assistant(settings)
+    app.ingest_papers([_paper("LiDAR-PTQ study", "Post-training quantization of LiDAR-PTQ detectors.")], progress=False)
+    marker = Path(settings.data_dir) / "bm25" / "analyzer"
+    assert marker.read_text() == KEYWORD_ANALYZER
+    marker.write_text("old")
+    fresh = Assistant(settings)
+    assert [pid for pid, _ in fresh.store.keyword_index().search("LiDARPTQ", 3)] == [make_paper_id("LiDAR-PTQ study")]
+    assert marker.read_text() == KEYWORD_ANALYZER
