@@ -12,8 +12,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from typing import TYPE_CHECKING
-
 from assistant.config import Settings, get_settings
 from assistant.errors import AssistantError, InputError
 from assistant.embeddings import Embedder, make_embedder
@@ -22,17 +20,15 @@ from assistant.papers import Answer, Hit, Paper
 from assistant.retrieve import Mode, Retriever
 from assistant.store import Store
 
-if TYPE_CHECKING:  # imported lazily at call time: most commands never compare or digest
+if TYPE_CHECKING:  # imported lazily at call time: chains import LangChain (~1 s), most commands need none
     from datetime import date
+
+    from langchain_core.language_models import BaseChatModel
 
     from assistant.chains.compare import Comparison
     from assistant.chains.digest import Digest
-    from assistant.fetch import FetchReport, ProgressFn as FetchProgressFn
-
-if TYPE_CHECKING:  # the chains import LangChain (~1 s): only when a question is asked
-    from langchain_core.language_models import BaseChatModel
-
     from assistant.chains.qa import Evidence, Turn
+    from assistant.fetch import FetchReport, ProgressFn as FetchProgressFn
 
 T = TypeVar("T")
 AskEvent = tuple[str, Any]
@@ -126,8 +122,11 @@ class Assistant:
         if history:
             query = self._guard(lambda: standalone_question(question, history, self.chat_model))
             yield ("query", query)
-        evidence = self.evidence_for(query, k)
-        yield ("evidence", evidence)
+        from assistant.chains.qa import Evidence, focus_evidence
+
+        hits = self.search(query, k=k or self.settings.top_k)
+        yield ("evidence", Evidence(hits, [[] for _ in hits]))  # shown at once; sentences picked next
+        evidence = focus_evidence(query, hits, self.embedder.embed, self.settings.evidence_sentences)
         parts: list[str] = []
         if evidence.hits:
             llm = self._guard(lambda: self.chat_model)

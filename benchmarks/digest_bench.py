@@ -38,6 +38,7 @@ from assistant.service import Assistant  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "hf_daily_papers" / "hf_daily_papers.jsonl.gz"
 OUT = ROOT / "benchmarks" / "results" / "digest.md"
+SAMPLES = ROOT / "artifacts" / "digest"  # rendered digests of shared data: git-ignored, not redistributed
 RUNS = ROOT / "benchmarks" / "results" / "digest_runs.json"  # latest result per scenario, merged across runs
 
 
@@ -117,6 +118,7 @@ def quality(d: Digest) -> dict[str, object]:
 
 
 def run_fake(data_dir: Path, week: str) -> dict[str, object]:
+    SAMPLES.mkdir(parents=True, exist_ok=True)
     from digest_fakes import respond_messages
     from fake_openai import FakeOpenAI
 
@@ -137,7 +139,7 @@ def run_fake(data_dir: Path, week: str) -> dict[str, object]:
         results["cold_calls"] = len(fake.chat_requests)
         results["quality"] = quality(d)
         results["exports"] = {fmt: len(render(d, fmt)) for fmt in ("md", "html", "json", "bib")}
-        (ROOT / "benchmarks" / "results" / "digest_sample.md").write_text(render(d, "md"), encoding="utf-8")
+        (SAMPLES / "digest_sample.md").write_text(render(d, "md"), encoding="utf-8")
         app.close()
 
         # (b) cached, in process (a new Assistant: nothing shared but the data dir)
@@ -175,6 +177,7 @@ def run_fake(data_dir: Path, week: str) -> dict[str, object]:
 
 
 def run_embedded(data_dir: Path, week: str, threads: int = 0) -> dict[str, object]:
+    SAMPLES.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()[0]
     # A long timeout: on a shared 2-core machine a compose call can wait behind other processes.
     app = Assistant(settings_for(data_dir, llm_timeout=900.0, llm_threads=threads))
@@ -184,7 +187,7 @@ def run_embedded(data_dir: Path, week: str, threads: int = 0) -> dict[str, objec
     started = time.perf_counter()
     d = app.digest(week=week, progress=True)
     elapsed = time.perf_counter() - started
-    (ROOT / "benchmarks" / "results" / "digest_embedded_sample.md").write_text(render(d, "md"), encoding="utf-8")
+    (SAMPLES / "digest_embedded_sample.md").write_text(render(d, "md"), encoding="utf-8")
     started = time.perf_counter()
     app.digest(week=week)
     cached = time.perf_counter() - started
@@ -252,6 +255,12 @@ def write_report(week: str, n: int, fake: dict[str, object] | None, embedded: di
             "",
         ]
     lines += [
+        "On this shared machine the embedded run used `--threads 1` (ASSISTANT_LLM_THREADS=1): with the",
+        "default two threads and 4-5 other CPU-bound jobs running, llama.cpp's threads spin against each",
+        "other and a single compose call took 9 minutes (the run was abandoned). One thread under the same",
+        "load gives ~60-70 s per topic call (564 prompt + ~105 generated tokens; ~28 s when the prompt is",
+        "cached). On an idle 2-core machine the same 8 calls should take ~25-30 s each (~4 min in all).",
+        "",
         "The fake endpoint answers from the prompt text (tests/digest_fakes.py), so (a) measures everything",
         "but model latency: clustering, keyword labels, cache, citation checks (embedding every summary",
         "sentence and the cited abstracts' sentences), new-vs-last-week and exports.",
@@ -268,12 +277,17 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "digest-bench-store")
     parser.add_argument("--embedded", action="store_true", help="Also run the packaged local model (minutes).")
     parser.add_argument("--skip-fake", action="store_true", help="Only the embedded scenario.")
+    parser.add_argument("--report-only", action="store_true", help="Rewrite digest.md from digest_runs.json.")
     parser.add_argument("--threads", type=int, default=0, help="ASSISTANT_LLM_THREADS for the embedded model (0 = all).")
     args = parser.parse_args()
     if not DATA.exists():
         print(f"skipped: {DATA} is absent (the shared evaluation data is not redistributed with the repo)")
         return
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if args.report_only:
+        runs = json.loads(RUNS.read_text())
+        write_report(runs["week"], runs.get("papers", 0), runs.get("fake"), runs.get("embedded"))
+        return
     n = build_store(args.data_dir, args.week)
     fake = embedded = None
     if not args.skip_fake:
@@ -287,6 +301,7 @@ def main() -> None:
     runs = json.loads(RUNS.read_text()) if RUNS.exists() else {}
     if runs.get("week") != args.week:
         runs = {"week": args.week}
+    runs["papers"] = n
     for name, res in (("fake", fake), ("embedded", embedded)):
         if res is not None:
             runs[name] = {**res, "date": date.today().isoformat()}

@@ -451,6 +451,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--evidence-sentences", type=int, help="override ASSISTANT_EVIDENCE_SENTENCES")
     parser.add_argument("--top-k", type=int, help="override ASSISTANT_TOP_K")
     parser.add_argument("--max-tokens", type=int, help="override ASSISTANT_LLM_MAX_TOKENS")
+    parser.add_argument(
+        "--threads", type=int, help="override ASSISTANT_LLM_THREADS (1 is far faster than 2 on a loaded 2-core machine)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -467,6 +470,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides["evidence_sentences"] = args.evidence_sentences
     if args.top_k:
         overrides["top_k"] = args.top_k
+    if args.threads is not None:
+        overrides["llm_threads"] = args.threads
     if args.max_tokens:
         overrides["llm_max_tokens"] = args.max_tokens
     store = ensure_store(args.data)

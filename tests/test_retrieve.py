@@ -218,3 +218,53 @@ def test_index_saved_by_another_analyzer_is_rebuilt(settings) -> None:  # type: 
     fresh = Assistant(settings)
     assert [pid for pid, _ in fresh.store.keyword_index().search("LiDARPTQ", 3)] == [make_paper_id("LiDAR-PTQ study")]
     assert marker.read_text() == KEYWORD_ANALYZER
+
+
+# --------------------------------------------------------------------------- `assistant eval`
+def _tiny_beir(root: Path) -> Path:
+    import json
+
+    docs = {
+        "10": ("Statins lower cholesterol", "Statin therapy reduces LDL cholesterol and cardiovascular events in adults."),
+        "20": ("Vitamin D and bone density", "Vitamin D supplements did not change bone mineral density in older women."),
+        "30": ("Gut microbiome and obesity", "Germ-free mice colonised with microbiota from obese donors gained more fat."),
+        "40": ("Aspirin and colorectal cancer", "Daily aspirin lowered the long-term incidence of colorectal cancer."),
+    }
+    (root / "qrels").mkdir(parents=True)
+    with (root / "corpus.jsonl").open("w") as fh:
+        for did, (title, text) in docs.items():
+            fh.write(json.dumps({"_id": did, "title": title, "text": text, "metadata": {}}) + "\n")
+    queries = {"1": "Statins reduce LDL cholesterol.", "2": "Aspirin prevents colorectal cancer.", "3": "unused train claim"}
+    with (root / "queries.jsonl").open("w") as fh:
+        for qid, text in queries.items():
+            fh.write(json.dumps({"_id": qid, "text": text, "metadata": {"10": [{"sentences": [0]}]}}) + "\n")
+    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\t10\t1\n2\t40\t1\n")
+    return root
+
+
+def test_eval_command_scores_each_retriever_in_its_own_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from assistant.cli import cli
+
+    data = _tiny_beir(tmp_path / "beir")
+    user_dir = tmp_path / "data"
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(user_dir))
+    monkeypatch.chdir(tmp_path)
+    out_md = tmp_path / "table.md"
+    result = CliRunner().invoke(cli, ["eval", "scifact", "--data", str(data), "--json", "--out", str(out_md)], obj={})
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["queries"], doc["docs"], doc["index"]["built"]) == (2, 4, True)
+    assert set(doc["results"]) == {"bm25", "dense", "hybrid"}
+    assert doc["results"]["hybrid"]["nDCG@10"] == 1.0 and doc["results"]["hybrid"]["R@100"] == 1.0
+    assert (user_dir / "eval-scifact" / "papers.sqlite").exists()
+    assert not (user_dir / "papers.sqlite").exists()  # the user's own store is never touched
+    assert "| hybrid | 1.0 | 1.0 |" in out_md.read_text()
+    again = CliRunner().invoke(cli, ["eval", "scifact", "--data", str(data), "--json", "--mode", "bm25"], obj={})
+    doc2 = json.loads(again.stdout)
+    assert doc2["index"]["built"] is False and set(doc2["results"]) == {"bm25"}
+    missing = CliRunner().invoke(cli, ["eval", "scifact", "--data", str(tmp_path)], obj={})
+    assert missing.exit_code == 2 and "not a BEIR dataset" in missing.stderr
