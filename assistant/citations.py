@@ -465,7 +465,8 @@ def verify_answer(
     cited_papers = _unique(n for c in cites for n in c)
     refs = {n: [s for s in paper_sentences(evidence[n - 1]) if s.strip()] for n in cited_papers}
     numbers = {n: _numbers_in(evidence[n - 1].paper.text) for n in cited_papers}
-    vectors = _embed_unique(embed, [b for b, c in zip(bodies, cites) if b and c] + [s for r in refs.values() for s in r])
+    claims = [b for b, c in zip(bodies, cites) if b and c]
+    vectors = _embed_unique(embed, claims + [s for r in refs.values() for s in r])
 
     sentences: list[Sentence] = []
     pairs: list[PairCheck] = []

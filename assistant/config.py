@@ -91,10 +91,10 @@ class Settings(BaseSettings):
         0.7, ge=0, le=1, description="Relevance vs novelty of diverse search (MMR); 1 = plain relevance order."
     )
     exact_dense_limit: int = Field(
-        20000,
+        1000,
         ge=0,
-        description="Date-filtered searches whose papers have at most this many chunks score every chunk exactly "
-        "(read by id) instead of over-fetching from the vector index.",
+        description="Date-filtered searches whose papers have at most this many chunks (about a month of daily "
+        "lists) score every chunk exactly, read by id; larger ones over-fetch from the vector index.",
     )
     max_chunk_fetch: int = Field(
         5000, ge=100, description="Upper bound on chunks fetched from the vector index per filtered search."

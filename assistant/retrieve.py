@@ -122,10 +122,10 @@ def mmr(
 # --------------------------------------------------------------------------- retrieval
 @dataclass
 class DenseResult:
-    """Papers ranked by their best chunk: cosine similarity per paper and the matching chunk texts."""
+    """Papers ranked by their best chunk: cosine similarity per paper, and the query vector."""
 
     scores: dict[str, float] = field(default_factory=dict)
-    passages: dict[str, list[str]] = field(default_factory=dict)
+    vector: np.ndarray | None = None
 
     @property
     def ranking(self) -> list[str]:
@@ -148,58 +148,52 @@ class Retriever:
     def dense(self, query: str, n: int, allowed: set[str] | None = None) -> DenseResult:
         """The best `n` papers by their best chunk's cosine similarity to `query`.
 
-        Unfiltered: the HNSW index, over-fetching chunks so that `n` distinct papers remain.
-        Filtered to a set whose chunks are few (`exact_dense_limit`): every allowed chunk is
-        read by id and scored exactly, which is both faster and exact. Larger filtered sets:
-        over-fetch from the HNSW index in proportion to how much the filter removes.
+        Unfiltered: the HNSW index (ids and distances only), 3 chunks fetched per paper wanted.
+        Filtered to papers with at most `exact_dense_limit` chunks (a week, a month): every
+        allowed chunk is read by id and scored exactly, fast and exact. Larger filtered sets:
+        over-fetch from the HNSW index in proportion to how much the filter removes (at most
+        `max_chunk_fetch` chunks), then keep the allowed ones. Chroma `where` clauses are never
+        used: at 100k chunks a `paper_id $in` filter alone costs ~100 ms.
         """
         vector = self.embedder.embed([query])[0]
-        result = DenseResult()
-        if allowed is not None:
+        result = DenseResult(vector=vector)
+        if allowed is not None and len(allowed) <= self.settings.exact_dense_limit:
             counts = self.store.chunk_counts(allowed)
-            n_allowed = sum(counts.values())
-            if n_allowed <= self.settings.exact_dense_limit:
+            if sum(counts.values()) <= self.settings.exact_dense_limit:
                 self._exact_dense(vector, list(counts), n, result)
                 return result
-        for pid, text, sim in self._hnsw(vector, n, allowed):
-            if pid not in result.scores:
-                if len(result.scores) >= n:
-                    continue
-                result.scores[pid] = sim
-                result.passages[pid] = []
-            result.passages[pid].append(text)
-        return result
-
-    def _hnsw(self, vector: np.ndarray, n: int, allowed: set[str] | None) -> list[tuple[str, str, float]]:
         fetch = n * 3
         if allowed is not None:
-            share = max(len(allowed) / max(len(self.store.keyword_index().ids), 1), 1e-3)
-            fetch = int(fetch / share)
+            share = len(allowed) / max(len(self.store.keyword_index().ids), 1)
+            fetch = int(fetch / max(share, 1e-6))
         fetch = min(max(fetch, n), self.settings.max_chunk_fetch)
-        hits = self.store.query_chunks(vector, fetch)
-        return hits if allowed is None else [h for h in hits if h[0] in allowed]
+        for _cid, pid, sim in self.store.nearest_chunk_ids(vector, fetch):
+            if pid in result.scores or (allowed is not None and pid not in allowed):
+                continue
+            result.scores[pid] = sim
+            if len(result.scores) >= n:
+                break
+        return result
 
     def _exact_dense(self, vector: np.ndarray, ids: list[str], n: int, result: DenseResult) -> None:
-        chunks = self.store.chunk_vectors(ids)
-        scored: list[tuple[float, str]] = []
-        for pid, (vecs, texts) in chunks.items():
-            sims = vecs @ vector
-            order = np.argsort(-sims)
-            scored.append((float(sims[order[0]]), pid))
-            result.passages[pid] = [texts[i] for i in order]
-        scored.sort(reverse=True)
-        for sim, pid in scored[:n]:
-            result.scores[pid] = sim
-        for pid in list(result.passages):
-            if pid not in result.scores:
-                del result.passages[pid]
+        best = {pid: float((vecs @ vector).max()) for pid, (vecs, _t) in self.store.chunk_vectors(ids, texts=False).items()}
+        for pid in sorted(best, key=lambda p: -best[p])[:n]:
+            result.scores[pid] = best[pid]
 
     def paper_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """One unit vector per paper: the mean of its chunk vectors (read by chunk id, no `where` scan)."""
         out = {}
-        for pid, (vecs, _texts) in self.store.chunk_vectors(ids).items():
+        for pid, (vecs, _texts) in self.store.chunk_vectors(ids, texts=False).items():
             v = vecs.mean(axis=0)
             out[pid] = v / max(float(np.linalg.norm(v)), 1e-12)
+        return out
+
+    def passages(self, ids: Sequence[str], vector: np.ndarray | None) -> dict[str, list[str]]:
+        """The current chunk texts of each paper, closest to the query vector first (chunk order without one)."""
+        out = {}
+        for pid, (vecs, texts) in self.store.chunk_vectors(ids).items():
+            order = np.argsort(-(vecs @ vector)) if vector is not None else range(len(texts))
+            out[pid] = [texts[i] for i in order]
         return out
 
     # --- search ------------------------------------------------------------------------
@@ -246,8 +240,9 @@ class Retriever:
             ranked = mmr(pool, scores, self.paper_vectors(pool), k, s.mmr_lambda)
         best = ranked[:k]
         papers = self.store.get_papers(best)
+        passages = self.passages(best, dense.vector) if dense.vector is not None else {}
         return [
-            Hit(paper=papers[pid], score=round(float(scores[pid]), 6), passages=dense.passages.get(pid, []))
+            Hit(paper=papers[pid], score=round(float(scores[pid]), 6), passages=passages.get(pid, []))
             for pid in best
             if pid in papers
         ]

@@ -438,6 +438,25 @@ class Store:
         current = self._current_hashes({h[0] for h in hits})
         return [(pid, doc, sim) for pid, doc, sim, h in hits if current.get(pid) == h]
 
+    def nearest_chunk_ids(self, vector: np.ndarray, n: int) -> list[tuple[str, str, float]]:
+        """Nearest chunks as (chunk_id, paper_id, cosine similarity), ids and distances only.
+
+        Several times faster than `query_chunks` (Chroma materialises no metadata or text: 300
+        results in ~2 ms instead of ~13 ms at 100k chunks). Content hashes are not checked here:
+        the retriever checks the papers it returns with `chunk_vectors`.
+        """
+        count = self.chunk_total()
+        if count == 0 or n <= 0:
+            return []
+        res = self._chroma(
+            "search",
+            self._collection.query,  # type: ignore[attr-defined]
+            query_embeddings=[vector],
+            n_results=min(count, n),
+            include=["distances"],
+        )
+        return [(cid, cid.rsplit("#", 1)[0], 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])]
+
     def _current_hashes(self, ids: set[str]) -> dict[str, str]:
         out: dict[str, str] = {}
         ids_l = list(ids)
@@ -538,11 +557,14 @@ class Store:
             out[pid] = v / max(float(np.linalg.norm(v)), 1e-12)
         return out
 
-    def chunk_vectors(self, paper_ids: Iterable[str]) -> dict[str, tuple[np.ndarray, list[str]]]:
+    def chunk_vectors(
+        self, paper_ids: Iterable[str], texts: bool = True
+    ) -> dict[str, tuple[np.ndarray, list[str]]]:
         """(chunk vectors in chunk order, chunk texts) of current papers, read by their deterministic chunk ids.
 
-        A lookup by id, not a `where` scan, so it stays fast at 100k chunks; used for exact dense
-        scoring of date-filtered searches and for MMR paper vectors.
+        A lookup by id, not a `where` scan, so it stays fast at 100k chunks (~0.03-0.05 ms a chunk);
+        used for exact dense scoring of date-filtered searches, MMR paper vectors and passages.
+        Chunks whose content hash is not the paper row's are left out. `texts=False`: texts are "".
         """
         ids = list(dict.fromkeys(paper_ids))
         rows: dict[str, tuple[str, int]] = {}
@@ -558,9 +580,10 @@ class Store:
                 "read vectors",
                 self._collection.get,  # type: ignore[attr-defined]
                 ids=chunk_ids[start : start + 5000],
-                include=["embeddings", "documents", "metadatas"],
+                include=["embeddings", "documents", "metadatas"] if texts else ["embeddings", "metadatas"],
             )
-            for cid, vec, doc, meta in zip(res["ids"], res["embeddings"], res["documents"], res["metadatas"]):
+            docs = res["documents"] if texts else [""] * len(res["ids"])
+            for cid, vec, doc, meta in zip(res["ids"], res["embeddings"], docs, res["metadatas"]):
                 pid = (meta or {}).get("paper_id", "")
                 if pid in rows and rows[pid][0] == meta.get("content_hash"):
                     groups.setdefault(pid, []).append((int(cid.rsplit("#", 1)[1]), vec, doc))

@@ -170,7 +170,8 @@ def run_case(app: Any, case: dict[str, Any], k: int | None) -> dict[str, Any]:
             if kind == "evidence":
                 t_evidence = now
                 evidence_ids = [h.paper.paper_id for h in value.hits]
-                rendered = len(value.render())
+                if any(value.sentences):  # the evidence event may come before sentence focusing
+                    rendered = len(value.render())
             elif kind == "token":
                 draft.append(value)
                 if t_first is None and value.strip():
@@ -182,8 +183,7 @@ def run_case(app: Any, case: dict[str, Any], k: int | None) -> dict[str, Any]:
         error = f"{type(exc).__name__}: {exc}"
     total = time.perf_counter() - started
     cpu = time.process_time() - cpu0
-    expected = set(case["expected"])
-    about = set(case.get("about", [])) | expected
+    about = set(case.get("about", [])) | set(case["expected"])
     row: dict[str, Any] = {
         "id": case["id"],
         "type": case["type"],
@@ -203,6 +203,21 @@ def run_case(app: Any, case: dict[str, Any], k: int | None) -> dict[str, Any]:
     }
     if answer is None:
         return row
+    row.update(_score(case, answer, evidence_ids))
+    return row
+
+
+def _score(case: dict[str, Any], answer: Any, evidence_ids: list[str]) -> dict[str, Any]:
+    """The quality fields of one case's Answer."""
+    expected = set(case["expected"])
+    about = set(case.get("about", [])) | expected
+    row: dict[str, Any] = {
+        "id": case["id"],
+        "type": case["type"],
+        "question": case["question"],
+        "evidence_ids": evidence_ids,
+        "expected_in_evidence": bool(about & set(evidence_ids)) if about else None,
+    }
     n_evidence = len(answer.evidence)
     cites = [c for c in answer.citations]
     markers = [int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)]
@@ -287,6 +302,43 @@ def make_app(backend: str, data: Path, overrides: dict[str, Any]):  # type: igno
     else:
         settings = base_settings(data, llm_backend="embedded", **overrides)
     return Assistant(settings), fake
+
+
+def replay(name: str, data: Path, out_dir: Path, finalize_fn: Any = None) -> dict[str, Any]:
+    """Re-check the recorded drafts of entry `name` with the current evidence and checking code.
+
+    No model call: the evidence is retrieved again (deterministic), and `finalize` (or `finalize_fn`)
+    turns each recorded draft into an Answer. Latencies are those of the recorded run. For measuring
+    changes to the citation check, the refusal rule or the extractive fallback on real model output.
+    """
+    from assistant.chains.qa import finalize
+    from assistant.service import Assistant
+
+    entries = json.loads((out_dir / "qa.json").read_text(encoding="utf-8"))["entries"]
+    source = entries[name]
+    cases = {c["id"]: c for c in load_cases()}
+    app = Assistant(base_settings(data))
+    fin = finalize_fn or finalize
+    rows = []
+    try:
+        for old in source["rows"]:
+            case = cases[old["id"]]
+            k = source["settings"].get("top_k")
+            evidence = app.evidence_for(case["question"], k)
+            rendered = len(evidence.render())
+            answer = fin(case["question"], old["draft"], evidence, app.embedder.embed, source["model"])
+            row = _score(case, answer, [h.paper.paper_id for h in evidence.hits])
+            for key in ("evidence_s", "first_token_s", "total_s", "cpu_s", "cpu_first_token_s", "draft", "load1"):
+                row[key] = old.get(key)
+            row["prompt_chars"] = rendered
+            row["error"] = old.get("error")
+            rows.append(row)
+    finally:
+        app.close()
+    entry = {**source, "when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "rows": rows}
+    entry["summary"] = summarize(rows)
+    entry["replay_of"] = name
+    return entry
 
 
 def run_backend(backend: str, cases: list[dict[str, Any]], data: Path, k: int | None, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -446,6 +498,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--k", type=int, help="papers per question (default ASSISTANT_TOP_K = settings)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="data dir of the seed store (reused)")
     parser.add_argument("--cases", type=Path, default=CASES)
+    parser.add_argument("--replay", metavar="ENTRY", help="re-check the drafts recorded in qa.json entry ENTRY (no model)")
     parser.add_argument("--tag", default="", help="name suffix of this run in qa.json/qa.md (experiments)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     parser.add_argument("--evidence-sentences", type=int, help="override ASSISTANT_EVIDENCE_SENTENCES")
@@ -475,6 +528,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.max_tokens:
         overrides["llm_max_tokens"] = args.max_tokens
     store = ensure_store(args.data)
+    if args.replay:
+        entry = replay(args.replay, args.data, args.out)
+        name = f"{args.replay} replay" + (f" {args.tag}" if args.tag else "")
+        write_results(entry, name, args.out)
+        print(json.dumps({"entry": name, **entry["summary"]}, indent=1))
+        return 0
     print(f"store: {store}; {len(cases)} cases; load average {os.getloadavg()}", flush=True)
     for backend in args.backend or ["embedded"]:
         entry = run_backend(backend, cases, args.data, args.k, overrides)

@@ -101,7 +101,8 @@ FAITHFUL_1 = "LiDAR-PTQ is a post-training quantization method for 3D lidar dete
          ["Deploying 3D lidar detectors is hard.", "We propose LiDAR-PTQ."]),
         ("Summary:\n- First point [1].\n- Second point\n  continues [2].\n\n1. Numbered item [3]",
          ["Summary:", "- First point [1].", "- Second point continues [2].", "1. Numbered item [3]"]),
-        ("References:\n[1] LiDAR-PTQ paper\n[2] AdaWAC paper", ["References:", "[1] LiDAR-PTQ paper", "[2] AdaWAC paper"]),
+        ("References:\n[1] LiDAR-PTQ paper\n[2] AdaWAC paper",
+         ["References:", "[1] LiDAR-PTQ paper", "[2] AdaWAC paper"]),
         ("", []),
         ("   \n ", []),
     ],
@@ -111,7 +112,8 @@ def test_split_sentences(text: str, expected: list[str]) -> None:
 
 
 def test_split_keeps_lowercase_continuation_together() -> None:
-    assert split_sentences("Results hold on avg. accuracy across tasks.") == ["Results hold on avg. accuracy across tasks."]
+    text = "Results hold on avg. accuracy across tasks."
+    assert split_sentences(text) == [text]
 
 
 # ---------------------------------------------------------------------------- markers
@@ -177,7 +179,9 @@ def test_is_bare_citation(text: str, bare: bool) -> None:
 def test_key_terms_numbers_and_names() -> None:
     s = ("We trained GPT-4 and LiDAR-PTQ with a learning rate of 3e-4, batch size 1,024, 40% fewer steps, "
          "a 2x speedup and 3.5 BLEU on ImageNet with AdaWAC and BERT [1][2].")
-    assert key_terms(s) == {"GPT-4", "LiDAR-PTQ", "3e-4", "1,024", "40%", "2x", "3.5", "BLEU", "ImageNet", "AdaWAC", "BERT"}
+    assert key_terms(s) == {
+        "GPT-4", "LiDAR-PTQ", "3e-4", "1,024", "40%", "2x", "3.5", "BLEU", "ImageNet", "AdaWAC", "BERT"
+    }
 
 
 def test_key_terms_ignores_initial_capitals_common_words_and_markers() -> None:
@@ -278,7 +282,8 @@ def test_invented_number_unsupported() -> None:
 
 
 def test_invented_named_entity_unsupported() -> None:
-    raw = "AdaWAC is an adaptive weighting algorithm for data augmentation consistency regularization evaluated on ImageNet [2]."
+    raw = ("AdaWAC is an adaptive weighting algorithm for data augmentation consistency regularization "
+           "evaluated on ImageNet [2].")
     result = verify_answer(raw, EVIDENCE, fake_embed)
     assert not result.sentences[0].supported
     assert result.pairs[0].similarity >= DEFAULT_THRESHOLD
@@ -377,5 +382,7 @@ def test_render_marked() -> None:
         "Summary: [\u26a0 unsupported]\n- LiDAR-PTQ quantizes detectors [1].\n"
         "- It uses a learning rate of 3e-4 [1]. [\u26a0 unsupported] It is fast. [\u26a0 unsupported]"
     )
-    assert render_marked(sentences[1:3], mark="?") == "- LiDAR-PTQ quantizes detectors [1].\n- It uses a learning rate of 3e-4 [1]. [?]"
+    assert render_marked(sentences[1:3], mark="?") == (
+        "- LiDAR-PTQ quantizes detectors [1].\n- It uses a learning rate of 3e-4 [1]. [?]"
+    )
     assert render_marked([]) == ""

@@ -284,7 +284,7 @@ def test_fully_hijacked_answer_becomes_a_refusal(injected: Assistant) -> None:
     app, _ = with_model(injected, "HACKED [9]")
     answer = app.ask("How does ShrinkMatch handle uncertain samples with consistency regularization?", k=3)
     assert answer.refused and "HACKED" not in answer.answer
-    assert answer.removed_citations == [] or 9 not in [c.n for c in answer.citations]
+    assert all(1 <= c.n <= 3 and not c.supported for c in answer.citations)
 
 
 # --------------------------------------------------------------------------- the CLI with a fake endpoint

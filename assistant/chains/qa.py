@@ -33,6 +33,8 @@ class Evidence:
 
     hits: list[Hit]
     sentences: list[list[str]] = field(default_factory=list)
+    vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    """Embeddings of the question, titles and every abstract sentence, reused by the support check."""
 
     def render(self) -> str:
         lines = []
@@ -49,15 +51,27 @@ def focus_evidence(question: str, hits: Sequence[Hit], embed: EmbedFn, per_paper
     flat = [s for sents in sentence_lists for s in sents]
     if not flat:
         return Evidence(list(hits), [[] for _ in hits])
-    vectors = embed([question, *flat])
-    q, rows = vectors[0], vectors[1:]
-    offset = 0
+    # Titles too: the support check compares cited sentences with title + sentences (one embed call).
+    texts = list(dict.fromkeys([question, *flat, *(h.paper.title for h in hits)]))
+    cache = dict(zip(texts, embed(texts)))
+    q = cache[question]
     for sents in sentence_lists:
-        sims = rows[offset : offset + len(sents)] @ q
-        offset += len(sents)
+        sims = np.stack([cache[s] for s in sents]) @ q
         keep = sorted(np.argsort(-sims)[:per_paper])
         chosen.append([sents[i] for i in keep])
-    return Evidence(list(hits), chosen)
+    return Evidence(list(hits), chosen, cache)
+
+
+def reuse_vectors(embed: EmbedFn, cache: dict[str, np.ndarray]) -> EmbedFn:
+    """`embed` that looks texts up in `cache` first (and adds what it had to embed)."""
+
+    def cached(texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in cache]
+        if missing:
+            cache.update(zip(missing, embed(missing)))
+        return np.stack([cache[t] for t in texts]) if texts else embed(texts)
+
+    return cached
 
 
 def render_history(history: Sequence[Turn], max_turns: int = 4) -> str:
@@ -135,6 +149,7 @@ def finalize(
     question: str, raw: str, evidence: Evidence, embed: EmbedFn, model: str, threshold: float | None = None
 ) -> Answer:
     """Check the model's draft and turn it into an `Answer` the user can trust."""
+    embed = reuse_vectors(embed, evidence.vectors)  # abstract sentences were embedded by focus_evidence
     text = raw.strip()
     declined = not text or CANNOT_ANSWER in text.upper().replace(" ", "_")
     if not declined and is_bare_citation(text):
