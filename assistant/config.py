@@ -91,9 +91,9 @@ class Settings(BaseSettings):
         0.7, ge=0, le=1, description="Relevance vs novelty of diverse search (MMR); 1 = plain relevance order."
     )
     exact_dense_limit: int = Field(
-        1000,
+        500,
         ge=0,
-        description="Date-filtered searches whose papers have at most this many chunks (about a month of daily "
+        description="Date-filtered searches whose papers have at most this many chunks (about two weeks of daily "
         "lists) score every chunk exactly, read by id; larger ones over-fetch from the vector index.",
     )
     max_chunk_fetch: int = Field(

@@ -113,7 +113,8 @@ def run_queries(
         ranked = search(text, k, mode)
         seconds.append(time.perf_counter() - t0)
         # Scores strictly decreasing by rank, so the evaluator sees exactly our order (ties broken by us).
-        run[qid] = {pid[len(strip) :] if strip and pid.startswith(strip) else pid: float(len(ranked) - i) for i, pid in enumerate(ranked)}
+        ids = [pid[len(strip) :] if strip and pid.startswith(strip) else pid for pid in ranked]
+        run[qid] = {doc: float(len(ids) - i) for i, doc in enumerate(ids)}
     return run, seconds
 
 
@@ -140,7 +141,10 @@ def percentile(values: Iterable[float], q: float) -> float:
 
 def searcher(retriever) -> Callable[[str, int, str], list[str]]:  # type: ignore[no-untyped-def]
     """`retriever.search` as (query, k, mode) -> paper ids, best first."""
-    return lambda text, k, mode: [h.paper.paper_id for h in retriever.search(text, k=k, mode=mode)]  # type: ignore[arg-type]
+    def search(text: str, k: int, mode: str) -> list[str]:
+        return [h.paper.paper_id for h in retriever.search(text, k=k, mode=mode)]
+
+    return search
 
 
 def evaluate_beir(

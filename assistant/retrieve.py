@@ -162,6 +162,10 @@ class Retriever:
             if sum(counts.values()) <= self.settings.exact_dense_limit:
                 self._exact_dense(vector, list(counts), n, result)
                 return result
+        self._overfetch(vector, n, allowed, result)
+        return result
+
+    def _overfetch(self, vector: np.ndarray, n: int, allowed: set[str] | None, result: DenseResult) -> None:
         fetch = n * 3
         if allowed is not None:
             share = len(allowed) / max(len(self.store.keyword_index().ids), 1)
@@ -173,17 +177,18 @@ class Retriever:
             result.scores[pid] = sim
             if len(result.scores) >= n:
                 break
-        return result
 
     def _exact_dense(self, vector: np.ndarray, ids: list[str], n: int, result: DenseResult) -> None:
-        best = {pid: float((vecs @ vector).max()) for pid, (vecs, _t) in self.store.chunk_vectors(ids, texts=False).items()}
+        # Vectors only (no hash check) for speed; the papers returned are checked when their passages are read.
+        chunks = self.store.chunk_vectors(ids, texts=False, verify=False)
+        best = {pid: float((vecs @ vector).max()) for pid, (vecs, _t) in chunks.items()}
         for pid in sorted(best, key=lambda p: -best[p])[:n]:
             result.scores[pid] = best[pid]
 
     def paper_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """One unit vector per paper: the mean of its chunk vectors (read by chunk id, no `where` scan)."""
         out = {}
-        for pid, (vecs, _texts) in self.store.chunk_vectors(ids, texts=False).items():
+        for pid, (vecs, _texts) in self.store.chunk_vectors(ids, texts=False, verify=False).items():
             v = vecs.mean(axis=0)
             out[pid] = v / max(float(np.linalg.norm(v)), 1e-12)
         return out

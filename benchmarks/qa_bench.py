@@ -187,6 +187,7 @@ def run_case(app: Any, case: dict[str, Any], k: int | None) -> dict[str, Any]:
     row: dict[str, Any] = {
         "id": case["id"],
         "type": case["type"],
+        "split": case.get("split", "dev"),
         "question": case["question"],
         "error": error,
         "evidence_s": t_evidence,
@@ -214,6 +215,7 @@ def _score(case: dict[str, Any], answer: Any, evidence_ids: list[str]) -> dict[s
     row: dict[str, Any] = {
         "id": case["id"],
         "type": case["type"],
+        "split": case.get("split", "dev"),
         "question": case["question"],
         "evidence_ids": evidence_ids,
         "expected_in_evidence": bool(about & set(evidence_ids)) if about else None,
@@ -258,6 +260,19 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         rs = [r for r in answerable if r["type"] == t]
         by_type[t] = pct(sum(bool(r.get("cites_expected_supported")) for r in rs), len(rs))
     ref_unans = sum(1 for r in unanswerable if r.get("refused"))
+    splits = sorted({r.get("split", "dev") for r in rows})
+    by_split = {}
+    if len(splits) > 1:
+        for sp in splits:
+            rs = [r for r in rows if r.get("split", "dev") == sp]
+            ans = [r for r in rs if r["type"] != "unanswerable"]
+            una = [r for r in rs if r["type"] == "unanswerable"]
+            by_split[sp] = {
+                "cases": len(rs),
+                "cites_expected_supported": pct(sum(bool(r.get("cites_expected_supported")) for r in ans), len(ans)),
+                "refusal_recall": pct(sum(1 for r in una if r.get("refused")), len(una)),
+                "false_refusals": pct(sum(1 for r in ans if r.get("refused")), len(ans)),
+            }
     return {
         "cases": len(rows),
         "answerable": len(answerable),
@@ -275,6 +290,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "refusal_recall": pct(ref_unans, len(unanswerable)),
         "false_refusals": pct(sum(1 for r in answerable if r.get("refused")), len(answerable)),
         "model_declined": sum(1 for r in done if "NOT_IN_PAPERS" in r["draft"]),
+        "by_split": by_split,
         "latency_s": {"evidence": lat("evidence_s"), "first_token": lat("first_token_s"), "full_answer": lat("total_s")},
         "cpu_s": lat("cpu_s"),
         "cpu_first_token_s": lat("cpu_first_token_s"),
@@ -434,6 +450,15 @@ def render_md(entries: dict[str, dict[str, Any]]) -> str:
     row("expected paper retrieved (answerable)", "", lambda e: _v(s(e)["expected_in_evidence"]))
     row("**cites an expected paper, supported** (answerable)", "≥ 85%", lambda e: _v(s(e)["cites_expected_supported"]))
     row("  factual / method", "", lambda e: " / ".join(_v(x) for x in s(e)["cites_expected_supported_by_type"].values()))
+    row(
+        "  per split: cites expected / refusal recall / false refusals",
+        "",
+        lambda e: "; ".join(
+            f"{sp} {v['cites_expected_supported']}% / {v['refusal_recall']}% / {v['false_refusals']}%"
+            for sp, v in s(e).get("by_split", {}).items()
+        )
+        or "one split",
+    )
     row("**citations in range**", "100%", lambda e: _v(s(e)["citations_in_range"]) + f" ({s(e)['out_of_range_removed']} out-of-range removed)")
     row("citations judged supported (answers)", "", lambda e: _v(s(e)["citations_supported"]) + f" of {s(e)['answer_citations']}")
     row("sentences supported (answers)", "", lambda e: _v(s(e)["sentences_supported"]))
@@ -495,6 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=["embedded", "fake"], action="append", help="repeatable; default embedded")
     parser.add_argument("--limit", type=int, help="only the first N cases (in file order, types interleaved)")
     parser.add_argument("--ids", help="comma-separated case ids to run")
+    parser.add_argument("--split", choices=["dev", "holdout"], help="only the cases of one split (default: all)")
     parser.add_argument("--k", type=int, help="papers per question (default ASSISTANT_TOP_K = settings)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="data dir of the seed store (reused)")
     parser.add_argument("--cases", type=Path, default=CASES)
@@ -513,6 +539,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     cases = load_cases(args.cases)
+    if args.split:
+        cases = [c for c in cases if c.get("split", "dev") == args.split]
     if args.ids:
         wanted = set(args.ids.split(","))
         cases = [c for c in cases if c["id"] in wanted]
@@ -537,7 +565,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"store: {store}; {len(cases)} cases; load average {os.getloadavg()}", flush=True)
     for backend in args.backend or ["embedded"]:
         entry = run_backend(backend, cases, args.data, args.k, overrides)
-        name = backend + (f" {args.tag}" if args.tag else "") + (f" (limit {len(cases)})" if len(cases) < len(load_cases(args.cases)) else "")
+        subset = f" ({args.split}, {len(cases)} cases)" if args.split and not (args.ids or args.limit) else ""
+        if args.ids or args.limit:
+            subset = f" (subset of {len(cases)})"
+        name = backend + (f" {args.tag}" if args.tag else "") + subset
         write_results(entry, name, args.out)
         print(json.dumps({"entry": name, "load_avg": entry["load_avg"], "peak_rss_mb": entry["peak_rss_mb"], **entry["summary"]}, indent=1))
     return 0

@@ -251,9 +251,9 @@ def where_vs_ids(app: Assistant, queries: list[str]) -> dict[str, object]:
     vectors = {q: v for q, v in zip(queries, app.embedder.embed(queries))}
     r = app.retriever
     strategies = {
-        "chroma where paper_id $in (300 chunks)": lambda q: app.store.query_chunks(vectors[q], 300, allowed),
+        "Chroma where paper_id $in (300 chunks)": lambda q: app.store.query_chunks(vectors[q], 300, allowed),
         "exact: chunk vectors read by id": lambda q: r._exact_dense(vectors[q], list(allowed), 100, DenseResult()),
-        "HNSW over-fetch, then filter": lambda q: r._hnsw(vectors[q], 100, allowed),
+        "HNSW over-fetch (<= max_chunk_fetch), then filter": lambda q: r._overfetch(vectors[q], 100, allowed, DenseResult()),
     }
     out: dict[str, object] = {"papers_in_filter": len(allowed)}
     for name, fn in strategies.items():
@@ -271,6 +271,10 @@ def render(result: dict[str, object]) -> str:
         f"Retrieval settings: fusion={s.fusion}, bm25_weight={s.bm25_weight}, candidates={s.candidates}, "
         f"rrf_k={s.rrf_k} (rrf only), mmr_lambda={s.mmr_lambda}. Embedder: all-MiniLM-L6-v2 int8 ONNX (local). "
         "BM25: bm25s (k1=1.5, b=0.75), English stop words + Snowball stemmer, hyphenated names also indexed joined.",
+        f"Hybrid score = {s.bm25_weight} x BM25 / best BM25 + {1 - s.bm25_weight:.1f} x cosine of the paper's best chunk, "
+        f"over the union of each side's top {s.candidates} papers; dense-only candidates get their exact BM25 score (0 "
+        "when no term matches), BM25-only candidates the lowest cosine of the dense list. Chosen on SciFact train "
+        "(grid over RRF k/weights and over score normalisations) and the seed questions.",
         "No reranker: see the README (no cross-encoder ships its weights in a package that installs here).",
         "",
     ]
@@ -337,7 +341,12 @@ def main() -> None:
     ap.add_argument("--skip-10k", action="store_true", help="skip everything that needs bench-10k (slow to build)")
     ap.add_argument("--skip-100k", action="store_true")
     ap.add_argument("--queries", type=int, default=200, help="queries per latency row")
+    ap.add_argument("--render-only", action="store_true", help="rewrite retrieval.md from retrieval.json, run nothing")
     args = ap.parse_args()
+    if args.render_only:
+        OUT_MD.write_text(render(json.loads(OUT_JSON.read_text())))
+        print(OUT_MD.read_text())
+        return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     for noisy in ("chromadb", "bm25s", "httpx", "assistant.store"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -346,23 +355,32 @@ def main() -> None:
     result: dict[str, object] = dict(previous)  # skipped parts keep their last numbers
     result["when"] = time.strftime("%Y-%m-%d %H:%M")
     result["machine"] = f"{platform.machine()}, {__import__('os').cpu_count()} cores, shared"
+
+    def save() -> None:
+        OUT_JSON.parent.mkdir(parents=True, exist_ok=True)
+        OUT_JSON.write_text(json.dumps(result, indent=2, default=str))
+
     if not args.skip_scifact:
         result["scifact"] = scifact(args.cache, args.scifact_data, ["test", "train"] if args.train else ["test"])
+        save()
     if not args.skip_seeds:
         result["seeds"] = seeds(args.cache)
+        save()
     queries = bench_queries(args.queries)
     if not args.skip_10k:
         big = build_10k(args.cache)
         result["latency_10k"] = latency(big, queries)
+        save()
         if not args.skip_seeds:
             result["seeds_10k"] = seeds_among_10k(args.cache, big)
+            save()
             big = build_10k(args.cache)
         if not args.skip_100k:
             huge = build_100k(args.cache, big)
             result["latency_100k"] = latency(huge, queries)
+            save()
             result["filter_100k"] = where_vs_ids(huge, queries)
-    OUT_JSON.parent.mkdir(parents=True, exist_ok=True)
-    OUT_JSON.write_text(json.dumps(result, indent=2, default=str))
+    save()
     OUT_MD.write_text(render(result))
     print(OUT_MD.read_text())
 
