@@ -147,3 +147,5 @@ class Answer(BaseModel):
     sentences: list[Sentence] = Field(default_factory=list)
     evidence: list[Hit] = Field(default_factory=list)
     removed_citations: list[int] = Field(default_factory=list)
+    extractive: bool = False
+    """True when the app quoted the answering abstract sentences because the model's draft was unusable."""

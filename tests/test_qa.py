@@ -267,8 +267,12 @@ def test_injected_abstract_is_data_and_its_citation_is_removed(injected: Assista
     system, user = system_text(messages), human_text(messages)
     assert "Ignore previous instructions" not in system
     assert "ignore any instruction" in system.lower() and "data" in system.lower()
-    evidence_block = user.split("Evidence:", 1)[1].split("Question:", 1)[0]
-    assert INJECTION in evidence_block or "HACKED" in evidence_block
+    before, rest = user.split("Evidence:", 1)
+    evidence_block, after = rest.split("Question:", 1)
+    # the injected paper does not answer, so the judge keeps it out of the prompt; if it were
+    # there, it could only be inside the evidence block
+    assert INJECTION not in before and INJECTION not in after
+    assert SHRINK in evidence_block
     assert user.rstrip().endswith("or reply NOT_IN_PAPERS):"), "the question and instructions come after the data"
 
     # same kind of answer as without the injection: a checked, cited answer about ShrinkMatch
@@ -280,11 +284,13 @@ def test_injected_abstract_is_data_and_its_citation_is_removed(injected: Assista
     assert all(c.n <= 3 for c in answer.citations)
 
 
-def test_fully_hijacked_answer_becomes_a_refusal(injected: Assistant) -> None:
+def test_fully_hijacked_answer_is_replaced_by_the_answering_sentence(injected: Assistant) -> None:
     app, _ = with_model(injected, "HACKED [9]")
     answer = app.ask("How does ShrinkMatch handle uncertain samples with consistency regularization?", k=3)
-    assert answer.refused and "HACKED" not in answer.answer
-    assert all(1 <= c.n <= 3 and not c.supported for c in answer.citations)
+    assert not answer.refused and answer.extractive and "HACKED" not in answer.answer
+    assert 9 not in [c.n for c in answer.citations]
+    assert answer.citations and all(1 <= c.n <= 3 and c.supported for c in answer.citations)
+    assert answer.citations[0].paper_id == SHRINK_ID
 
 
 # --------------------------------------------------------------------------- the CLI with a fake endpoint

@@ -1,9 +1,11 @@
-"""Question answering: (rewrite follow-up) → retrieve → focused evidence → model → citation check.
+"""Question answering: (rewrite follow-up) → retrieve → judge → focused evidence → model → citation check.
 
 Called by `Assistant.ask_stream` (CLI `ask`, the chat page). Built from LCEL runnables over an
-injected chat model and retriever. The small local model is kept fast and honest: only the best
-sentences of the best papers go into the prompt, the app attaches and checks citations, and an
-answer with no supported sentence becomes a refusal that names the closest papers.
+injected chat model and retriever. The small local model is kept fast and honest: the app decides
+whether the evidence answers the question (`answerable.judge`); if not, it refuses without asking
+the model; if so, only the answering papers' best sentences go into the prompt, the app attaches
+and checks citations, and a declined or unsupported draft is replaced by the answering sentences
+themselves, quoted with their citations.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable
 
+from assistant.chains.answerable import Verdict, judge
 from assistant.citations import check_answer, is_bare_citation, split_sentences, strip_citations
 from assistant.papers import Answer, Citation, Hit, Sentence
 from assistant.prompts import CANNOT_ANSWER, load_prompt
@@ -35,17 +38,26 @@ class Evidence:
     sentences: list[list[str]] = field(default_factory=list)
     vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     """Embeddings of the question, titles and every abstract sentence, reused by the support check."""
+    verdict: Verdict | None = None
+    """Whether (and by which sentences) the evidence answers the question; None outside QA."""
 
     def render(self) -> str:
+        """The numbered evidence for the prompt: only the answering papers once a verdict is known."""
+        keep = {s.n for s in self.verdict.answering} if self.verdict is not None else None
         lines = []
         for n, (hit, sents) in enumerate(zip(self.hits, self.sentences), start=1):
+            if keep is not None and n not in keep:
+                continue
             date = hit.paper.dates[-1] if hit.paper.dates else "undated"
             lines.append(f"[{n}] {hit.paper.title} ({date}): {' '.join(sents)}")
         return "\n".join(lines)
 
 
 def focus_evidence(question: str, hits: Sequence[Hit], embed: EmbedFn, per_paper: int) -> Evidence:
-    """Keep each paper's `per_paper` abstract sentences most similar to the question, in text order."""
+    """Judge the evidence, and keep each paper's `per_paper` sentences closest to the question.
+
+    An answering paper's answering sentence is always among them; sentences stay in text order.
+    """
     chosen: list[list[str]] = []
     sentence_lists = [split_sentences(h.paper.abstract) or [h.paper.abstract] for h in hits]
     flat = [s for sents in sentence_lists for s in sents]
@@ -54,12 +66,17 @@ def focus_evidence(question: str, hits: Sequence[Hit], embed: EmbedFn, per_paper
     # Titles too: the support check compares cited sentences with title + sentences (one embed call).
     texts = list(dict.fromkeys([question, *flat, *(h.paper.title for h in hits)]))
     cache = dict(zip(texts, embed(texts)))
+    verdict = judge(question, list(hits), reuse_vectors(embed, cache))
+    best = {s.n: s.sentence for s in verdict.supports}
     q = cache[question]
-    for sents in sentence_lists:
+    for n, sents in enumerate(sentence_lists, start=1):
         sims = np.stack([cache[s] for s in sents]) @ q
-        keep = sorted(np.argsort(-sims)[:per_paper])
-        chosen.append([sents[i] for i in keep])
-    return Evidence(list(hits), chosen, cache)
+        order = [int(i) for i in np.argsort(-sims)]
+        if best.get(n) in sents:
+            first = sents.index(best[n])
+            order = [first, *(i for i in order if i != first)]
+        chosen.append([sents[i] for i in sorted(order[:per_paper])])
+    return Evidence(list(hits), chosen, cache, verdict)
 
 
 def reuse_vectors(embed: EmbedFn, cache: dict[str, np.ndarray]) -> EmbedFn:
@@ -98,17 +115,25 @@ def standalone_question(question: str, history: Sequence[Turn], llm: BaseChatMod
     return rewritten
 
 
-def extractive_answer(evidence: Evidence, embed: EmbedFn, question: str) -> str:
-    """The answer the app writes itself when the model gives nothing usable: best sentence of paper [1]."""
-    if not evidence.hits:
+def extractive_answer(evidence: Evidence) -> str:
+    """The answer the app writes itself when the model gives nothing usable: the answering sentences.
+
+    A "which papers" question gets one sentence per answering paper (at most three), any other
+    question the sentence of the best-ranked answering paper; each is prefixed with its paper's
+    title and cited. Empty when the evidence does not answer.
+    """
+    if evidence.verdict is None or not evidence.verdict.answerable:
         return ""
-    sents = evidence.sentences[0] or split_sentences(evidence.hits[0].paper.abstract)
-    vecs = embed([question, *sents])
-    best = sents[int(np.argmax(vecs[1:] @ vecs[0]))]
-    best = best.rstrip()
-    if best and best[-1] in ".!?":
-        best = best[:-1]
-    return f"{evidence.hits[0].paper.title}: {best} [1]."
+    picks = [(s.n, s.sentence) for s in evidence.verdict.answering][:3]
+    if not evidence.verdict.question.text.lower().startswith("which"):
+        picks = picks[:1]
+    out = []
+    for n, sentence in picks:
+        body = sentence.rstrip()
+        if body and body[-1] in ".!?":
+            body = body[:-1]
+        out.append(f"{evidence.hits[n - 1].paper.title}: {body} [{n}].")
+    return " ".join(out)
 
 
 def attach_citations(raw: str, evidence: Evidence, embed: EmbedFn) -> str:
@@ -145,29 +170,45 @@ def refusal(question: str, evidence: Evidence) -> str:
     return f"The ingested papers do not say ({topic}). Closest papers: {closest}."
 
 
+def _checked(text: str, evidence: Evidence, embed: EmbedFn, model: str, extractive: bool, **kwargs: float) -> Answer | None:
+    """`text` as a checked Answer, or None when none of its sentences is supported."""
+    sentences, citations, removed = check_answer(text, evidence.hits, embed, **kwargs)
+    if not any(s.supported for s in sentences):
+        return None
+    return Answer(
+        answer=" ".join(s.text for s in sentences),
+        refused=False,
+        citations=citations,
+        model=model,
+        sentences=sentences,
+        evidence=evidence.hits,
+        removed_citations=removed,
+        extractive=extractive,
+    )
+
+
 def finalize(
     question: str, raw: str, evidence: Evidence, embed: EmbedFn, model: str, threshold: float | None = None
 ) -> Answer:
-    """Check the model's draft and turn it into an `Answer` the user can trust."""
+    """Check the model's draft and turn it into an `Answer` the user can trust.
+
+    The verdict decides, not the model: evidence that cannot answer gives a refusal naming the
+    closest papers, whatever the draft says. Evidence that can answer gives the draft when one of
+    its sentences is supported; when the model declined, answered a bare "[1]" or wrote nothing
+    the papers support, the answering sentences themselves, quoted with their citations.
+    """
     embed = reuse_vectors(embed, evidence.vectors)  # abstract sentences were embedded by focus_evidence
-    text = raw.strip()
-    declined = not text or CANNOT_ANSWER in text.upper().replace(" ", "_")
-    if not declined and is_bare_citation(text):
-        text = extractive_answer(evidence, embed, question)
-    if not declined:
-        text = attach_citations(text, evidence, embed)
-        kwargs = {} if threshold is None else {"threshold": threshold}
-        sentences, citations, removed = check_answer(text, evidence.hits, embed, **kwargs)
-        if any(s.supported for s in sentences):
-            return Answer(
-                answer=" ".join(s.text for s in sentences),
-                refused=False,
-                citations=citations,
-                model=model,
-                sentences=sentences,
-                evidence=evidence.hits,
-                removed_citations=removed,
-            )
+    kwargs = {} if threshold is None else {"threshold": threshold}
+    verdict = evidence.verdict
+    if verdict is not None and verdict.answerable:
+        draft = raw.strip()
+        declined = not draft or CANNOT_ANSWER in draft.upper().replace(" ", "_")
+        answer = None
+        if not declined and not is_bare_citation(draft):
+            answer = _checked(attach_citations(draft, evidence, embed), evidence, embed, model, False, **kwargs)
+        answer = answer or _checked(extractive_answer(evidence), evidence, embed, model, True, **kwargs)
+        if answer is not None:
+            return answer
     closest = [
         Citation(n=n, paper_id=h.paper.paper_id, title=h.paper.title, url=h.paper.link, supported=False)
         for n, h in enumerate(evidence.hits, start=1)
@@ -186,7 +227,7 @@ def finalize(
 def stream_answer(
     question: str, evidence: Evidence, llm: BaseChatModel
 ) -> Iterator[str]:
-    """Tokens of the model's draft answer (unchecked)."""
-    if not evidence.hits:
+    """Tokens of the model's draft answer (unchecked); none when the evidence cannot answer."""
+    if not evidence.hits or (evidence.verdict is not None and not evidence.verdict.answerable):
         return iter(())
     return answer_chain(llm).stream({"evidence": evidence.render(), "question": question})

@@ -1,0 +1,212 @@
+"""Decide from the evidence alone whether it answers a question, and find the sentences that do.
+
+Called by the QA chain (`assistant/chains/qa.py`) before the model runs. The packaged 1.5B model
+wrongly declines about half of the answerable questions and, asked for a detail an abstract does
+not state (a learning rate, a GPU count), invents one. So the app decides: a paper can answer when
+it states every name and number of the question, and one of its sentences (with the title) states
+what the question asks for and most of its other words. Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from assistant.citations import EmbedFn, _numbers_in, _term_in, key_terms, split_sentences
+from assistant.papers import Hit
+
+MIN_COVERAGE = 0.6
+"""Share of the question's content words a sentence (with its paper's title) must state."""
+
+MIN_SIMILARITY = 0.3
+"""Cosine (all-MiniLM-L6-v2) below which a sentence is too far from the question to answer it."""
+
+CLOSE_SIMILARITY = 0.6
+"""Cosine at which a sentence answers even with fewer of the question's words (paraphrases)."""
+
+_STOP = frozenset(
+    """a an the of in on at to for from by with without about into over under between among via as
+    and or but nor not no than then so if is are was were be been being do does did done doing has
+    have had having can could may might must shall should will would it its this that these those
+    there their them they he she his her we our us you your i me my what which who whom whose when
+    where why how many much any some all each every both either neither other others such same own
+    only just also very more most less least few several get gets got make makes made take takes
+    took used using use uses say says said tell show shows shown reach reaches reached achieve
+    achieves achieved give gives given according actually really exactly paper papers work works
+    study studies article authors author approach approaches method methods technique techniques
+    kind kinds type types way ways value values number numbers amount share fraction part one point
+    points""".split()
+)
+"""Words that carry no content a sentence must state (question words, auxiliaries, generic nouns)."""
+
+_WORD = re.compile(r"[^\W_]+(?:[-'\u2019][^\W_]+)*")
+_ASKED = [
+    # "What learning rate was used ...", "Which dataset does X use" (not "Which papers ...").
+    re.compile(
+        r"^(?:what|which)\s+(?!papers?\b|works?\b|methods?\b|approaches\b)(.+?)\s+"
+        r"(?:does|do|did|is|are|was|were|can|could|has|have|had|will|would)\b",
+        re.IGNORECASE,
+    ),
+    # "How many GPUs were needed ...", "How much GPU memory does ...".
+    re.compile(
+        r"^(?:by\s+)?how\s+(?:many|much)\s+(?!of\b)(.+?)\s+(?:does|do|did|is|are|was|were|can|could|has|have|had|will|would)\b",
+        re.IGNORECASE,
+    ),
+    # "What is MixLLM's inference latency in milliseconds on an A100?"
+    re.compile(r"^what\s+(?:is|are|was|were)\s+\S+?['\u2019]s?\s+(.+?)(?:\s+(?:on|in|for|with|at)\b|[?.]|$)", re.IGNORECASE),
+]
+_COUNTING = re.compile(r"^(?:how\s+(?:many|much|long|fast|large|small|big|often)|by\s+how\s+(?:many|much))\b", re.IGNORECASE)
+_QUANTITY_WORDS = frozenset(
+    "accuracy score scores ratio perplexity speedup size percentage percent cost "
+    "latency memory parameters tokens".split()
+)
+_NUMBER_CUE = re.compile(r"\d|\b(?:half|twice|double|triple|times|fold|once)\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer  # PyStemmer, the stemmer of the keyword index
+
+    return Stemmer.Stemmer("english")
+
+
+def _stems(text: str) -> set[str]:
+    """Stems of the words of a text; hyphenated words count whole, joined and as their parts."""
+    words: list[str] = []
+    for w in _WORD.findall(text.lower()):
+        w = re.sub(r"['\u2019]s$", "", w)
+        words.append(w)
+        if "-" in w:
+            parts = w.split("-")
+            words += [p for p in parts if p]
+            words.append("".join(parts))
+    return set(_stemmer().stemWords(words))
+
+
+def _content_stems(text: str, skip: set[str]) -> list[str]:
+    """Content words of a question (stemmed, in order), without stop words and the named terms."""
+    out: list[str] = []
+    for w in _WORD.findall(text):
+        bare = re.sub(r"['\u2019]s$", "", w)
+        lw = bare.lower()
+        if lw in _STOP or bare in skip or lw.isdigit() or len(lw) < 2:
+            continue
+        for part in [lw] if "-" not in lw else [p for p in lw.split("-") if p and p not in _STOP]:
+            stem = _stemmer().stemWord(part)
+            if stem not in out:
+                out.append(stem)
+    return out
+
+
+@dataclass
+class Question:
+    """What a question mentions (names, numbers) and asks for (`asked` stems, `asked_names`)."""
+
+    text: str
+    names: set[str]
+    asked: list[str]
+    asked_names: set[str]
+    content: list[str]
+    wants_number: bool
+
+
+def analyse(question: str) -> Question:
+    """Split a question into its named terms, the thing it asks for and its other content words."""
+    q = question.strip()
+    names = key_terms(q)
+    name_words = {w for n in names for w in _WORD.findall(n)} | names
+    asked_text = ""
+    for pattern in _ASKED:
+        m = pattern.search(q)
+        if m:
+            asked_text = m.group(1)
+            break
+    asked = _content_stems(asked_text, name_words)
+    asked_names = {n for n in names if n in asked_text} if asked_text else set()
+    content = _content_stems(q, name_words)
+    wants_number = (
+        bool(_COUNTING.search(q))
+        or bool(asked_names - {n for n in names if any(c.isdigit() for c in n)})  # "What FID", "What mAP"
+        or any(_stemmer().stemWord(w) in asked for w in _QUANTITY_WORDS)
+    )
+    return Question(q, names, asked, asked_names, content, wants_number)
+
+
+@dataclass
+class Support:
+    """The best sentence of one evidence paper for the question, and whether it answers it."""
+
+    n: int
+    sentence: str
+    answers: bool
+    coverage: float
+    similarity: float
+    missing_names: list[str] = field(default_factory=list)
+    missing_asked: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Verdict:
+    """Whether the evidence answers the question, with each paper's best sentence (best first)."""
+
+    question: Question
+    supports: list[Support]
+
+    @property
+    def answerable(self) -> bool:
+        return any(s.answers for s in self.supports)
+
+    @property
+    def answering(self) -> list[Support]:
+        return [s for s in self.supports if s.answers]
+
+
+def _paper_support(q: Question, n: int, hit: Hit, qvec: np.ndarray, embed: EmbedFn) -> Support:
+    """The paper's best sentence for the question.
+
+    It answers when the paper states every name of the question; the sentence (with the title)
+    states what is asked, and a number when one is asked for; and it either states most of the
+    question's content words (with the sentence before it) or is very close to the question.
+    """
+    paper = hit.paper
+    text = paper.text.replace("\\%", "%")
+    numbers = _numbers_in(text)
+    missing_names = sorted(t for t in q.names if not _term_in(t, text, numbers))
+    sentences = split_sentences(paper.abstract) or [paper.abstract]
+    title_stems = _stems(paper.title)
+    sims = np.asarray(embed(sentences), dtype=np.float32) @ qvec
+    stems = [_stems(s) for s in sentences]
+    best: Support | None = None
+    for i, (sentence, sim) in enumerate(zip(sentences, sims)):
+        local = stems[i] | title_stems
+        window = local | (stems[i - 1] if i else set())
+        local_text = f"{paper.title}. {sentence}".replace("\\%", "%")
+        local_numbers = _numbers_in(local_text)
+        missing_asked = [a for a in q.asked if a not in local]
+        missing_asked += sorted(t for t in q.asked_names if not _term_in(t, local_text, local_numbers))
+        coverage = sum(1 for c in q.content if c in window) / len(q.content) if q.content else 1.0
+        answers = (
+            not missing_names
+            and not missing_asked
+            and float(sim) >= MIN_SIMILARITY
+            and (coverage >= MIN_COVERAGE or float(sim) >= CLOSE_SIMILARITY)
+            and (not q.wants_number or bool(_NUMBER_CUE.search(sentence)))
+        )
+        cand = Support(n, sentence, answers, round(coverage, 3), round(float(sim), 3), missing_names, missing_asked)
+        if best is None or (cand.answers, cand.coverage + cand.similarity) > (best.answers, best.coverage + best.similarity):
+            best = cand
+    assert best is not None
+    return best
+
+
+def judge(question: str, hits: list[Hit], embed: EmbedFn) -> Verdict:
+    """Each evidence paper's best sentence for `question` and whether it answers it (`[n]` = hits[n-1])."""
+    q = analyse(question)
+    if not hits:
+        return Verdict(q, [])
+    qvec = np.asarray(embed([question]), dtype=np.float32)[0]
+    supports = [_paper_support(q, n, hit, qvec, embed) for n, hit in enumerate(hits, start=1)]
+    return Verdict(q, supports)
