@@ -75,6 +75,41 @@ def _row_to_paper(row: sqlite3.Row, dates: list[str]) -> Paper:
     )
 
 
+LOW_DISK_BYTES = 64 * 1024 * 1024
+
+
+def _one_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception as one short line (Chroma's messages can span lines)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _read_only(path: Path) -> bool:
+    """True when `path` is on a read-only mount or not writable by this process."""
+    import os
+
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY) or not os.access(path, os.W_OK)
+    except OSError:
+        return False
+
+
+def _disk_hint(path: Path) -> str:
+    """A hint for the error message when the disk holding `path` is (nearly) full, else ""."""
+    import shutil
+
+    try:
+        free = shutil.disk_usage(path).free
+    except OSError:
+        return ""
+    if free >= LOW_DISK_BYTES:
+        return ""
+    return (
+        f" (the disk holding {path} has only {free // 1024} KB free: free some space and re-run; "
+        "papers already stored are kept)"
+    )
+
+
 def _bm25s():  # type: ignore[no-untyped-def]
     """Import bm25s lazily (it is slow to import) and undo the DEBUG level it sets on import."""
     import bm25s
@@ -216,7 +251,14 @@ class Store:
                 db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the paper table {path}: {exc}; check ASSISTANT_DATA_DIR permissions") from exc
+            if _read_only(self.dir):
+                raise StoreError(
+                    f"the data dir {self.dir} is read-only, so the paper table {path.name} cannot be opened: "
+                    "make it writable or set ASSISTANT_DATA_DIR to a writable directory; nothing was changed"
+                ) from exc
+            raise StoreError(
+                f"cannot open the paper table {path}: {exc}{_disk_hint(self.dir)}; check ASSISTANT_DATA_DIR permissions"
+            ) from exc
         return db
 
     def _open_collection(self) -> object:
@@ -245,7 +287,8 @@ class Store:
                 if self.settings.chroma_host
                 else f"the embedded Chroma store in {self.dir / 'chroma'}"
             )
-            raise StoreError(f"cannot open {where}: {exc}") from exc
+            hint = "" if self.settings.chroma_host else _disk_hint(self.dir)
+            raise StoreError(f"cannot open {where}: {_one_line(exc)}{hint}") from exc
         meta = collection.metadata or {}
         stored_model, stored_dim = meta.get("embedding_model"), meta.get("dim")
         if self._check_model and stored_model and (stored_model != self.embedding_model or (stored_dim and stored_dim != self.dim and self.dim)):
@@ -267,9 +310,9 @@ class Store:
                     return getattr(self._collection, fn.__name__)(*args, **kwargs)
                 raise StoreError(
                     f"the Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port} failed to {what}: "
-                    f"{exc}. Check that `chroma run` is up; nothing was changed"
+                    f"{_one_line(exc)}. Check that `chroma run` is up; nothing was changed"
                 ) from exc
-            raise StoreError(f"the Chroma store failed to {what}: {exc}") from exc
+            raise StoreError(f"the Chroma store in {self.dir} failed to {what}: {_one_line(exc)}{_disk_hint(self.dir)}") from exc
 
     def write_lock(self, timeout: float = 600) -> FileLock:
         """An exclusive lock for writers (ingest, reindex), shared across processes."""
@@ -376,7 +419,9 @@ class Store:
                         "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
                     )
             except sqlite3.Error as exc:
-                raise StoreError(f"cannot write the paper table in {self.dir}: {exc}; nothing was changed") from exc
+                raise StoreError(
+                    f"cannot write the paper table in {self.dir}: {exc}{_disk_hint(self.dir)}; nothing was changed"
+                ) from exc
 
     def chunk_counts(self, ids: Iterable[str]) -> dict[str, int]:
         ids = list(ids)
