@@ -279,7 +279,10 @@ def main() -> None:
         "--work", type=Path, default=Path(tempfile.gettempdir()) / "paper-digest-crash-stress",
         help="scratch dir outside the repo (row sample, reference store, trial stores)",
     )
+    parser.add_argument("--data", type=Path, default=DATA, help="the HF Daily Papers JSONL(.gz) to sample rows from")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where crash.md and crash.json go")
     args = parser.parse_args()
+    globals().update(DATA=args.data, RESULTS=args.results)  # read by _write_rows and _write_results
     if not DATA.exists():
         raise SystemExit(
             f"{DATA} is absent: the crash-stress benchmark needs ../shared/data (not redistributed); nothing was run"
