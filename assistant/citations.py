@@ -439,6 +439,18 @@ def _embed_unique(embed: EmbedFn, texts: list[str]) -> dict[str, np.ndarray]:
     return dict(zip(unique, np.asarray(embed(unique), dtype=np.float32))) if unique else {}
 
 
+_KEY_STOP = frozenset(
+    """the and for with from that this these those which their there then than into over under also
+    such been being were have has had not but are was can our its they them more most both each
+    other using used use based via paper papers method methods model models approach results""".split()
+)
+
+
+def _word_keys(text: str) -> set[str]:
+    """Content words of a text, crudely stemmed (first 6 letters), for a cheap overlap test."""
+    return {w[:6] for w in re.findall(r"[^\W\d_]{3,}", text.lower()) if w not in _KEY_STOP}
+
+
 def paper_sentences(hit: Hit) -> list[str]:
     """What a cited sentence is compared with: the title and each abstract sentence."""
     return [hit.paper.title, *split_sentences(hit.paper.abstract)]
@@ -465,8 +477,14 @@ def verify_answer(
     cited_papers = _unique(n for c in cites for n in c)
     refs = {n: [s for s in paper_sentences(evidence[n - 1]) if s.strip()] for n in cited_papers}
     numbers = {n: _numbers_in(evidence[n - 1].paper.text) for n in cited_papers}
-    claims = [b for b, c in zip(bodies, cites) if b and c]
-    vectors = _embed_unique(embed, claims + [s for r in refs.values() for s in r])
+    # Compare a claim only with the title and the sentences that share words with it: a sentence
+    # with no word in common does not reach the threshold, and not embedding it keeps a check cheap.
+    keys = {b: _word_keys(b) for b, c in zip(bodies, cites) if b and c}
+    candidates = {
+        (b, n): [r for j, r in enumerate(refs[n]) if j == 0 or len(keys[b] & _word_keys(r)) >= 2]
+        for b, c in zip(bodies, cites) if b and c for n in c
+    }
+    vectors = _embed_unique(embed, list(keys) + [r for rs in candidates.values() for r in rs])
 
     sentences: list[Sentence] = []
     pairs: list[PairCheck] = []
@@ -475,13 +493,14 @@ def verify_answer(
         terms = key_terms(text)
         supporting: list[int] = []
         for n in sent_cites if body else []:
-            if not refs[n]:
+            pool = candidates[(body, n)]
+            if not pool:
                 continue
-            j, sim = _best(vectors[body], np.stack([vectors[s] for s in refs[n]]))
+            j, sim = _best(vectors[body], np.stack([vectors[s] for s in pool]))
             paper_text = evidence[n - 1].paper.text
             missing = sorted(t for t in terms if not _term_in(t, paper_text, numbers[n]))
             ok = sim >= threshold and not missing
-            pairs.append(PairCheck(i, n, ok, sim, refs[n][j], missing))
+            pairs.append(PairCheck(i, n, ok, sim, pool[j], missing))
             if ok:
                 supporting.append(n)
         if supporting:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from assistant.config import Settings, get_settings
 from assistant.errors import AssistantError, InputError
-from assistant.embeddings import Embedder, make_embedder
+from assistant.embeddings import Embedder, SentenceCache, make_embedder
 from assistant.ingest import IngestReport, ProgressFn, ingest_paths, ingest_papers
 from assistant.papers import Answer, Hit, Paper
 from assistant.retrieve import Mode, Retriever
@@ -49,6 +49,11 @@ class Assistant:
     @cached_property
     def embedder(self) -> Embedder:
         return make_embedder(self.settings)
+
+    @cached_property
+    def embed_sentences(self) -> SentenceCache:
+        """`embedder.embed` with a process-wide memo: the QA chain embeds the same sentences often."""
+        return SentenceCache(self.embedder.embed)
 
     @cached_property
     def store(self) -> Store:
@@ -104,7 +109,7 @@ class Assistant:
         from assistant.chains.qa import focus_evidence
 
         hits = self.search(question, k=k or self.settings.top_k)
-        return focus_evidence(question, hits, self.embedder.embed, self.settings.evidence_sentences)
+        return focus_evidence(question, hits, self.embed_sentences, self.settings.evidence_sentences)
 
     def ask_stream(
         self, question: str, history: Sequence[Turn] = (), k: int | None = None
@@ -126,14 +131,14 @@ class Assistant:
 
         hits = self.search(query, k=k or self.settings.top_k)
         yield ("evidence", Evidence(hits, [[] for _ in hits]))  # shown at once; sentences picked next
-        evidence = focus_evidence(query, hits, self.embedder.embed, self.settings.evidence_sentences)
+        evidence = focus_evidence(query, hits, self.embed_sentences, self.settings.evidence_sentences)
         parts: list[str] = []
         if evidence.hits:
             llm = self._guard(lambda: self.chat_model)
             for token in self._guard_iter(stream_answer(query, evidence, llm)):
                 parts.append(token)
                 yield ("token", token)
-        yield ("answer", finalize(query, "".join(parts), evidence, self.embedder.embed, self.model_label))
+        yield ("answer", finalize(query, "".join(parts), evidence, self.embed_sentences, self.model_label))
 
     def ask(self, question: str, history: Sequence[Turn] = (), k: int | None = None) -> Answer:
         """The checked answer (non-streaming form of `ask_stream`)."""
@@ -197,7 +202,7 @@ class Assistant:
 
         papers, query = choose_papers(items, self.store, self.search, n=n, since=since, until=until)
         return compare(
-            papers, lambda: self.chat_model, self.store, self.embedder.embed, self.model_label, query=query,
+            papers, lambda: self.chat_model, self.store, self.embed_sentences, self.model_label, query=query,
             guard=self._guard, progress=progress, workers=self._model_workers(),
         )
 
@@ -225,7 +230,7 @@ class Assistant:
             extract = "quick" if self.settings.llm_backend == "embedded" and not self._injected else "model"
         period = resolve_period(self.store, week, since, until, today)
         return build_digest(
-            period, self.store, lambda: self.chat_model, self.embedder.embed, self.model_label,
+            period, self.store, lambda: self.chat_model, self.embed_sentences, self.model_label,
             embedder_name=self.embedder.name, extract=extract, k=topics,  # type: ignore[arg-type]
             guard=self._guard, progress=progress, workers=self._model_workers(),
         )

@@ -164,36 +164,50 @@ class Verdict:
         return [s for s in self.supports if s.answers]
 
 
+MIN_LEXICAL = 0.25
+"""Share of content words below which a sentence is not even embedded (it cannot reach CLOSE_SIMILARITY)."""
+
+
 def _paper_support(q: Question, n: int, hit: Hit, qvec: np.ndarray, embed: EmbedFn) -> Support:
     """The paper's best sentence for the question.
 
     It answers when the paper states every name of the question; the sentence (with the title)
     states what is asked, and a number when one is asked for; and it either states most of the
     question's content words (with the sentence before it) or is very close to the question.
+    Only sentences that pass the word checks are embedded, which keeps a question's CPU cost
+    to the few sentences that may answer.
     """
     paper = hit.paper
     text = paper.text.replace("\\%", "%")
-    numbers = _numbers_in(text)
-    missing_names = sorted(t for t in q.names if not _term_in(t, text, numbers))
+    missing_names = sorted(t for t in q.names if not _term_in(t, text, _numbers_in(text)))
     sentences = split_sentences(paper.abstract) or [paper.abstract]
     title_stems = _stems(paper.title)
-    sims = np.asarray(embed(sentences), dtype=np.float32) @ qvec
     stems = [_stems(s) for s in sentences]
-    best: Support | None = None
-    for i, (sentence, sim) in enumerate(zip(sentences, sims)):
+    checks: list[tuple[list[str], float, bool]] = []  # (missing asked, coverage, lexically plausible)
+    for i, sentence in enumerate(sentences):
         local = stems[i] | title_stems
         window = local | (stems[i - 1] if i else set())
         local_text = f"{paper.title}. {sentence}".replace("\\%", "%")
-        local_numbers = _numbers_in(local_text)
         missing_asked = [a for a in q.asked if a not in local]
-        missing_asked += sorted(t for t in q.asked_names if not _term_in(t, local_text, local_numbers))
+        missing_asked += sorted(t for t in q.asked_names if not _term_in(t, local_text, _numbers_in(local_text)))
         coverage = sum(1 for c in q.content if c in window) / len(q.content) if q.content else 1.0
-        answers = (
+        plausible = (
             not missing_names
             and not missing_asked
+            and coverage >= MIN_LEXICAL
+            and (not q.wants_number or bool(_NUMBER_CUE.search(sentence)))
+        )
+        checks.append((missing_asked, coverage, plausible))
+    sims = np.zeros(len(sentences), dtype=np.float32)
+    plausible_at = [i for i, c in enumerate(checks) if c[2]]
+    if plausible_at:
+        sims[plausible_at] = np.asarray(embed([sentences[i] for i in plausible_at]), dtype=np.float32) @ qvec
+    best: Support | None = None
+    for sentence, sim, (missing_asked, coverage, plausible) in zip(sentences, sims, checks):
+        answers = (
+            plausible
             and float(sim) >= MIN_SIMILARITY
             and (coverage >= MIN_COVERAGE or float(sim) >= CLOSE_SIMILARITY)
-            and (not q.wants_number or bool(_NUMBER_CUE.search(sentence)))
         )
         cand = Support(n, sentence, answers, round(coverage, 3), round(float(sim), 3), missing_names, missing_asked)
         if best is None or (cand.answers, cand.coverage + cand.similarity) > (best.answers, best.coverage + best.similarity):

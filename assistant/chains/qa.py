@@ -54,28 +54,24 @@ class Evidence:
 
 
 def focus_evidence(question: str, hits: Sequence[Hit], embed: EmbedFn, per_paper: int) -> Evidence:
-    """Judge the evidence, and keep each paper's `per_paper` sentences closest to the question.
+    """Judge the evidence, and keep each answering paper's answering sentence with its neighbours.
 
-    An answering paper's answering sentence is always among them; sentences stay in text order.
+    `per_paper` sentences around the answering one (the one before first), in text order: the
+    context a reader would need, with no extra embedding. Papers that do not answer are not
+    shown to the model.
     """
-    chosen: list[list[str]] = []
-    sentence_lists = [split_sentences(h.paper.abstract) or [h.paper.abstract] for h in hits]
-    flat = [s for sents in sentence_lists for s in sents]
-    if not flat:
-        return Evidence(list(hits), [[] for _ in hits])
-    # Titles too: the support check compares cited sentences with title + sentences (one embed call).
-    texts = list(dict.fromkeys([question, *flat, *(h.paper.title for h in hits)]))
-    cache = dict(zip(texts, embed(texts)))
+    cache: dict[str, np.ndarray] = {}
     verdict = judge(question, list(hits), reuse_vectors(embed, cache))
-    best = {s.n: s.sentence for s in verdict.supports}
-    q = cache[question]
-    for n, sents in enumerate(sentence_lists, start=1):
-        sims = np.stack([cache[s] for s in sents]) @ q
-        order = [int(i) for i in np.argsort(-sims)]
-        if best.get(n) in sents:
-            first = sents.index(best[n])
-            order = [first, *(i for i in order if i != first)]
-        chosen.append([sents[i] for i in sorted(order[:per_paper])])
+    answering = {s.n: s.sentence for s in verdict.answering}
+    chosen: list[list[str]] = []
+    for n, hit in enumerate(hits, start=1):
+        sents = split_sentences(hit.paper.abstract) or [hit.paper.abstract]
+        if n not in answering or answering[n] not in sents:
+            chosen.append([])
+            continue
+        i = sents.index(answering[n])
+        start = max(0, min(i - (per_paper - 1) // 2 - (per_paper - 1) % 2, len(sents) - per_paper))
+        chosen.append(sents[start : start + per_paper])
     return Evidence(list(hits), chosen, cache, verdict)
 
 
