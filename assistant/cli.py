@@ -484,7 +484,7 @@ def ask(ctx: click.Context, question: str, k: int | None, as_json: bool) -> None
     from assistant.errors import LLMError
 
     app = _assistant(ctx)
-    err = click.get_text_stream("stderr")
+    err = sys.stderr
     answer = None
     try:
         for kind, value in app.ask_stream(question, k=k):
@@ -495,7 +495,8 @@ def ask(ctx: click.Context, question: str, k: int | None, as_json: bool) -> None
                     click.echo(f"  [{n}] {hit.paper.title} ({date}) {hit.paper.link or hit.paper.paper_id}")
                 if not value.hits:
                     click.echo("  (no papers found: ingest some with `assistant ingest`)")
-                click.echo(f"Thinking with {app.model_label} ...", err=True)
+            elif kind == "model" and not as_json:
+                click.echo(f"Thinking with {value} ...", err=True)
             elif kind == "token" and not as_json:
                 err.write(value)
                 err.flush()
@@ -514,6 +515,8 @@ def ask(ctx: click.Context, question: str, k: int | None, as_json: bool) -> None
     click.echo("  " + (answer.answer if answer.refused else render_marked(answer.sentences)))
     if answer.removed_citations:
         click.echo(f"  (removed citations outside the evidence: {answer.removed_citations})")
+    if answer.extractive:
+        click.echo("  (quoted from the abstract: the model's draft was not supported by the papers, or it declined)")
     if not answer.refused:
         click.echo("Sources:")
         for c in answer.citations:

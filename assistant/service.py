@@ -114,9 +114,11 @@ class Assistant:
     def ask_stream(
         self, question: str, history: Sequence[Turn] = (), k: int | None = None
     ) -> Iterator[AskEvent]:
-        """Yield ("query", str) if rewritten, ("evidence", Evidence), ("token", str)..., then ("answer", Answer).
+        """Yield ("query", str) if rewritten, ("evidence", Evidence), ("model", label) and ("token", str)...
+        when the evidence answers the question, then ("answer", Answer).
 
-        Model failures raise LLMError after the evidence was yielded, so callers can still show it.
+        Evidence that cannot answer is refused without calling the model. Model failures raise
+        LLMError after the evidence was yielded, so callers can still show it.
         """
         from assistant.chains.qa import finalize, standalone_question, stream_answer
 
@@ -133,7 +135,8 @@ class Assistant:
         yield ("evidence", Evidence(hits, [[] for _ in hits]))  # shown at once; sentences picked next
         evidence = focus_evidence(query, hits, self.embed_sentences, self.settings.evidence_sentences)
         parts: list[str] = []
-        if evidence.hits:
+        if evidence.hits and evidence.verdict is not None and evidence.verdict.answerable:
+            yield ("model", self.model_label)
             llm = self._guard(lambda: self.chat_model)
             for token in self._guard_iter(stream_answer(query, evidence, llm)):
                 parts.append(token)

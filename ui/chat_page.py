@@ -79,9 +79,9 @@ def answer_question(runtime: Runtime, turn: Turn, history: list[tuple[str, str]]
                 turn.hits = list(value.hits)
                 with evidence_slot.container():
                     render_evidence(turn.hits, expanded=True)
-                if turn.hits:
-                    start_model(runtime, status_slot)
-                    wait_slot.caption(":material/edit_note: Drafting the answer…")
+            elif kind == "model":  # the evidence answers the question: the model drafts the answer
+                start_model(runtime, status_slot)
+                wait_slot.caption(":material/edit_note: Drafting the answer…")
             elif kind == "token":
                 if not drafting:
                     wait_slot.caption(":material/edit_note: Draft: its citations are checked when it is complete.")

@@ -222,6 +222,9 @@ def render_sentences(sentences: Sequence[Sentence], citations: Sequence[Citation
         st.caption(UNSUPPORTED_NOTE)
 
 
+EXTRACTIVE_NOTE = "Quoted from the abstract: the model's draft was not supported by the papers, or it declined."
+
+
 def render_answer(answer: Answer) -> None:
     """The checked answer: linked citations, ⚠ on unsupported sentences, the sources; refusals as such."""
     if answer.refused:
@@ -234,6 +237,8 @@ def render_answer(answer: Answer) -> None:
     if answer.removed_citations:
         removed = ", ".join(f"\\[{n}\\]" for n in answer.removed_citations)
         st.caption(f"Removed citations of papers that were not retrieved: {removed}")
+    if answer.extractive:
+        st.caption(EXTRACTIVE_NOTE)
     st.caption(f"Model: {md_escape(answer.model)}")
 
 
