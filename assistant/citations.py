@@ -191,7 +191,25 @@ def _split_block(block: str) -> list[str]:
         cuts.append(cut)
         start = cut
     pieces = [block[a:b] for a, b in zip([0, *cuts], [*cuts, len(block)])]
-    return [p.strip() for p in pieces if p.strip()]
+    return [q.strip() for p in pieces for q in _split_at_markers(p) if q.strip()]
+
+
+_MARKER_THEN_CAPITAL = re.compile(rf"{CITE_RE.pattern}(?=\s+[A-Z])")
+
+
+def _split_at_markers(piece: str) -> list[str]:
+    """`<junk> [1] Fact sentence [1].` is two claims: a marker followed by a capital ends one.
+
+    Only after at least three words, so `In [1] BERT ...` stays whole.
+    """
+    out: list[str] = []
+    start = 0
+    for m in _MARKER_THEN_CAPITAL.finditer(piece):
+        if len(re.findall(r"[^\W_]+", piece[start : m.start()])) >= 3:
+            out.append(piece[start : m.end()])
+            start = m.end()
+    out.append(piece[start:])
+    return out
 
 
 def split_sentences(text: str) -> list[str]:

@@ -170,6 +170,43 @@ def search(
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_context
 @handle_errors
+def doctor(ctx: click.Context, as_json: bool) -> None:
+    """Check the set-up: which model back end is active, whether it answers, the store and embedder.
+
+    Sends one tiny completion to the configured model (the embedded one is started, which takes
+    seconds the first time). Exit code 0 when the model answered, 1 otherwise.
+
+    \b
+    Examples:
+      assistant doctor
+      ASSISTANT_LLM_BACKEND=openai ASSISTANT_LLM_BASE_URL=http://127.0.0.1:11434/v1 \\
+        ASSISTANT_LLM_MODEL=qwen2.5:7b assistant doctor --json
+    """
+    from assistant.llm import doctor as check_model
+
+    app = _assistant(ctx)
+    report = check_model(app.settings)
+    store = app.stats()
+    report["embedder"] = store.get("embedding_model", app.embedder.name)
+    report["store"] = store.get("store", "")
+    report["papers"] = store.get("papers", 0)
+    if as_json:
+        _emit(report)
+    else:
+        click.echo(f"{'model':>16}: {report['model'] or '-'} ({report['backend']}, {report['base_url'] or '-'})")
+        click.echo(f"{'context size':>16}: {report['context_size'] or '-'} tokens")
+        state = f"answers ({report['latency_ms']} ms)" if report["ok"] else f"FAILED: {report['error']}"
+        click.echo(f"{'model check':>16}: {state}")
+        click.echo(f"{'embedder':>16}: {report['embedder']}")
+        click.echo(f"{'store':>16}: {report['store']} ({report['papers']} papers)")
+    if not report["ok"]:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+@handle_errors
 def stats(ctx: click.Context, as_json: bool) -> None:
     """Show what the store holds: papers, chunks, date range, embedding model, store mode."""
     data = _assistant(ctx).stats()

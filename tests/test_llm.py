@@ -441,3 +441,34 @@ def test_describe_error_redacts_and_flattens() -> None:
 def test_describe_error_keeps_llm_errors() -> None:
     original = LLMError("already clear")
     assert describe_error(original) is original
+
+
+def test_doctor_cli_reports_backend_and_exit_code(
+    fake_openai: FakeOpenAI, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from assistant.cli import cli
+
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for key, value in {
+        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+        "ASSISTANT_LLM_BACKEND": "openai",
+        "ASSISTANT_LLM_BASE_URL": fake_openai.base_url,
+        "ASSISTANT_LLM_MODEL": "fake-model",
+        "ASSISTANT_LLM_API_KEY": KEY,
+        "ASSISTANT_LLM_MAX_RETRIES": "0",
+    }.items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(cli, ["doctor", "--json"], obj={})
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["ok"] and report["backend"] == "openai" and report["store"] == "embedded"
+    assert report["model"] == f"openai:fake-model@127.0.0.1:{fake_openai.port}" and KEY not in result.output
+
+    fake_openai.script(unauthorized())
+    result = CliRunner().invoke(cli, ["doctor"], obj={})
+    assert result.exit_code == 1
+    assert "FAILED" in result.output and "HTTP 401" in result.output and KEY not in result.output

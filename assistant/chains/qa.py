@@ -95,8 +95,12 @@ def condense_chain(llm: BaseChatModel) -> Runnable:
     return load_prompt("condense", CONDENSE_VARS) | llm | StrOutputParser()
 
 
+ANSWER_MAX_TOKENS = 160
+"""An answer is 1-3 short sentences (~100 tokens); the cap bounds a rambling draft at ~15 s on 2 cores."""
+
+
 def answer_chain(llm: BaseChatModel) -> Runnable:
-    return load_prompt("qa", QA_VARS) | llm | StrOutputParser()
+    return load_prompt("qa", QA_VARS) | llm.bind(max_tokens=ANSWER_MAX_TOKENS) | StrOutputParser()
 
 
 def standalone_question(question: str, history: Sequence[Turn], llm: BaseChatModel) -> str:
