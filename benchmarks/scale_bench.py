@@ -334,7 +334,13 @@ def run_size(target: int, n_queries: int, digest: bool) -> dict[str, object]:
         }
         last = str(stats["last_date"])
         since = (date.fromisoformat(last) - timedelta(days=6)).isoformat()
+        result["search"]["week_filter_papers"] = len(store.ids_between(since, last))  # type: ignore[index]
         result["search"]["hybrid, last-week filter"] = latency(lambda q: app.search(q, k=10, since=since, until=last), queries)  # type: ignore[index]
+        from assistant.chains.digest import available_weeks
+
+        t0 = time.perf_counter()
+        n_weeks = len(available_weeks(store))  # the digest page's week picker: reads the whole paper table
+        result["week_picker"] = {"weeks": n_weeks, "s": round(time.perf_counter() - t0, 2)}
         result["peak_rss_search_mb"] = rss_peak_mb()
         log.info("size %d: search %s", target, result["search"])
 
@@ -388,6 +394,7 @@ def render(res: dict[str, object]) -> str:
         "Each size was built in a fresh data dir in its own process; load averages (1/5/15 min) are in the table: the "
         "machine is shared, so wall times are inflated by other jobs -- compare ratios between rows.",
         "",
+        *([f"Run conditions: {res['note']}", ""] if res.get("note") else []),
         "| chunks | papers | ingest (store path) | ms / paper | ms / chunk | disk | search p50 / p95 (hybrid, warm) | "
         "p95 with week filter | peak RSS | +500-paper week ingest | digest, 500-paper week (fake endpoint) | load avg |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -399,7 +406,7 @@ def render(res: dict[str, object]) -> str:
         lines.append(
             f"| {r['chunks']:,} | {r['papers']:,} | {r['ingest_s']} s | {r['ingest_ms_per_paper']} | {r['ingest_ms_per_chunk']} | "
             f"{r['disk_mb']['total']} MB | {s['hybrid']['p50_ms']} / {s['hybrid']['p95_ms']} ms | "
-            f"{s['hybrid, last-week filter']['p95_ms']} ms | {r['peak_rss_mb']:,} MB | {inc['s']} s for {inc['papers']} papers "
+            f"{s['hybrid, last-week filter']['p95_ms']} ms ({s.get('week_filter_papers', '?')} papers) | {r['peak_rss_mb']:,} MB | {inc['s']} s for {inc['papers']} papers "
             f"(BM25 rebuild {inc['keyword_index_rebuild_s']} s) | "
             + (f"{dg['s']} s ({dg['papers']} papers, {dg['model_calls']} calls; cached {dg['cached_s']} s)" if dg else "not run")
             + f" | {r['load_avg_start'][0]} -> {r['load_avg_end'][0]} |"
@@ -413,6 +420,11 @@ def render(res: dict[str, object]) -> str:
         for r in sizes:
             lines.append(f"| {r['chunks']:,} | " + " | ".join(str(r["ingest_breakdown_s"][p]) for p in parts) + " |")
         lines.append("")
+        lines += [
+            "Other costs that depend on the store size: the digest page's week picker (`available_weeks`, reads "
+            "every paper row): " + ", ".join(f"{r['week_picker']['s']} s at {r['chunks']:,} chunks" for r in sizes if "week_picker" in r) + ".",
+            "",
+        ]
         lines += ["Disk by part (MB):", "", "| chunks | chroma | papers.sqlite | bm25 | total |", "|---|---|---|---|---|"]
         for r in sizes:
             d = r["disk_mb"]
@@ -437,6 +449,7 @@ def render(res: dict[str, object]) -> str:
             )
         lines.append("")
     lines += targets(sizes)
+    lines += growth_notes(sizes)
     lines += [
         "![growth](scale.png)",
         "",
@@ -453,6 +466,56 @@ def render(res: dict[str, object]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def growth_notes(sizes: list[dict]) -> list[str]:  # type: ignore[type-arg]
+    """Where cost grows faster than linearly, with this run's numbers."""
+    if len(sizes) < 2:
+        return []
+    lo, hi = sizes[0], sizes[-1]
+    k = hi["chunks"] / lo["chunks"]
+
+    def per_chunk(r: dict, part: str) -> float:  # type: ignore[type-arg]
+        return 1000 * r["ingest_breakdown_s"][part] / r["chunks"]
+
+    up_lo, up_hi = per_chunk(lo, "chroma upsert"), per_chunk(hi, "chroma upsert")
+    inc_lo, inc_hi = lo["incremental"], hi["incremental"]
+    f_lo, f_hi = lo["search"]["hybrid, last-week filter"]["p95_ms"], hi["search"]["hybrid, last-week filter"]["p95_ms"]
+    w_lo, w_hi = lo["search"].get("week_filter_papers", "?"), hi["search"].get("week_filter_papers", "?")
+    h_lo, h_hi = lo["search"]["hybrid"]["p95_ms"], hi["search"]["hybrid"]["p95_ms"]
+    out = [
+        "## Where cost grows faster than linearly, and why",
+        "",
+        f"From {lo['chunks']:,} to {hi['chunks']:,} chunks ({k:.0f}x):",
+        "",
+        f"- **Adding papers to a big store: the keyword index is rebuilt from the whole paper table.** Ingesting the "
+        f"same 500 papers took {inc_lo['s']} s into the {lo['chunks']:,}-chunk store and {inc_hi['s']} s into the "
+        f"{hi['chunks']:,}-chunk one, {inc_hi['keyword_index_rebuild_s']} s of it in `Store.rebuild_keyword_index` "
+        f"(vs {inc_lo['keyword_index_rebuild_s']} s): `ingest_papers` ends with a full bm25s rebuild (read every row, "
+        "re-tokenise, re-index, save) whenever anything is new. A one-shot bulk ingest pays it once (linear), but every "
+        "daily `assistant fetch` / `ingest` pays O(store size) however few papers it adds, so a store fed daily costs "
+        "O(N^2) in total. This is the one superlinear cost that matters; the fix would be an incremental (appendable "
+        "or segmented) keyword index, or rebuilding lazily at the first search instead of at every ingest.",
+        f"- **Chroma upsert per chunk grows slowly** ({up_lo:.2f} -> {up_hi:.2f} ms per chunk, "
+        f"{up_hi / up_lo:.2f}x): HNSW insertion searches the graph, O(log n) per vector, plus a larger SQLite metadata "
+        "segment. Everything else on the ingest path (parse/merge, chunking with the tokenizer, paper table, BM25 "
+        "once) is linear, so the total per paper stays within the 1.3x target.",
+        f"- **Date-filtered search** (last week) p95 {f_lo} -> {f_hi} ms ({f_hi / max(f_lo, 1e-9):.1f}x for {k:.0f}x "
+        f"the data) is mostly the week getting fuller, not the store getting bigger: the week holds {w_lo} papers in "
+        f"the smallest store (a random sample of the corpus, so its last week is sparse) and {w_hi} in the largest, and "
+        "the dense side scores the week's chunk vectors exactly (read by id). The part that does scale with N: BM25 "
+        "with a filter builds a mask over every paper and bm25s takes the top k over all N scores. Unfiltered hybrid "
+        f"p95 {h_lo} -> {h_hi} ms: HNSW is ~log N and bm25s is sparse (work per posting), far under the 200 ms target.",
+        "- **Whole-table reads**: the digest page's week picker (`available_weeks`) materialises every paper row "
+        "(linear, seconds at 100k chunks; the page caches it for 10 minutes per corpus size).",
+        f"- **Flat**: the digest of a 500-paper week ({lo.get('digest', {}).get('s', '?')} s -> "
+        f"{hi.get('digest', {}).get('s', '?')} s) depends on the week, not the store; the embedder's cost is constant "
+        "per chunk and dominates a real ingest (see the projection above). Disk is linear (~10 KB per chunk, 80% Chroma). "
+        "Peak RSS grows sublinearly from a ~0.5 GB base (model runtimes, Chroma, LangChain); at 100k chunks the "
+        "in-memory BM25 index, Chroma's HNSW segment and the benchmark's 53k parsed papers account for the rest.",
+        "",
+    ]
+    return out
 
 
 def targets(sizes: list[dict]) -> list[str]:  # type: ignore[type-arg]
@@ -531,6 +594,7 @@ def main() -> None:
     ap.add_argument("--skip-digest", action="store_true")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--render-only", action="store_true", help="rewrite scale.md and scale.png from scale.json")
+    ap.add_argument("--note", help="a remark about this run's conditions, kept in scale.json and shown in scale.md")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
@@ -539,6 +603,9 @@ def main() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if args.render_only:
         res = json.loads(OUT_JSON.read_text())
+        if args.note is not None:
+            res["note"] = args.note
+            OUT_JSON.write_text(json.dumps(res, indent=2))
         OUT_MD.write_text(render(res))
         plot(res)
         print(OUT_MD.read_text())
@@ -559,6 +626,8 @@ def main() -> None:
     res["embedder"] = {k: v for k, v in meta.items() if k != "parts"}
     res["cache_mb"] = round(mat.nbytes / 2**20, 1)
     res["when"] = time.strftime("%Y-%m-%d %H:%M")
+    if args.note is not None:
+        res["note"] = args.note
     res["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB"
     for size in [int(s) for s in args.sizes.split(",") if s]:
         cmd = [sys.executable, "-m", "benchmarks.scale_bench", "--child", str(size), "--queries", str(args.queries)]
