@@ -225,6 +225,7 @@ def _score(case: dict[str, Any], answer: Any, evidence_ids: list[str]) -> dict[s
     markers = [int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)]
     row.update(
         refused=answer.refused,
+        extractive=answer.extractive,
         answer=answer.answer,
         citations=[
             {"n": c.n, "paper_id": c.paper_id, "supported": c.supported, "expected": c.paper_id in expected}
@@ -290,6 +291,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "refusal_recall": pct(ref_unans, len(unanswerable)),
         "false_refusals": pct(sum(1 for r in answerable if r.get("refused")), len(answerable)),
         "model_declined": sum(1 for r in done if "NOT_IN_PAPERS" in r["draft"]),
+        "extractive": sum(1 for r in done if r.get("extractive")),
+        "refused_without_model": sum(1 for r in done if r.get("refused") and not r["draft"]),
         "by_split": by_split,
         "latency_s": {"evidence": lat("evidence_s"), "first_token": lat("first_token_s"), "full_answer": lat("total_s")},
         "cpu_s": lat("cpu_s"),
@@ -466,6 +469,11 @@ def render_md(entries: dict[str, dict[str, Any]]) -> str:
     row("refusal precision", "", lambda e: _v(s(e)["refusal_precision"]))
     row("**false refusals** (answerable refused)", "≤ 5%", lambda e: _v(s(e)["false_refusals"]))
     row("model replied NOT_IN_PAPERS", "", lambda e: str(s(e)["model_declined"]))
+    row(
+        "answers quoted from the abstract / refused without the model",
+        "",
+        lambda e: f"{s(e).get('extractive', 'n/a')} / {s(e).get('refused_without_model', 'n/a')}",
+    )
     for key, label, target in (
         ("evidence", "evidence shown p50 / p95", "≤ 1 s"),
         ("first_token", "first token p50 / p95", "≤ 8 s"),
