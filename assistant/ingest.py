@@ -10,8 +10,11 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from pydantic import BaseModel, Field
 from tqdm import tqdm
 
@@ -100,32 +103,60 @@ def ingest_papers(
     progress: bool = True,
     on_progress: ProgressFn | None = None,
 ) -> IngestReport:
-    """Store `papers` (already parsed; duplicates are merged here). Safe to re-run at any point."""
+    """Store `papers` (already parsed; duplicates are merged here). Safe to re-run at any point.
+
+    Pipelined: while one batch is written (Chroma upsert, then the paper rows), the next one is
+    embedded, so the store's work hides behind the embedder's. At most one batch is in flight,
+    and each batch still writes its chunks before its paper rows (what makes a re-run resume).
+    """
     report = report or IngestReport()
     merged = merge_papers(papers)
     bar = tqdm(
         total=len(merged), unit="paper", desc="ingest", file=sys.stderr, disable=not progress, dynamic_ncols=True
     )
     done = 0
-    with store.writing():
+
+    def finish(write: Future[int]) -> None:
+        nonlocal done
+        n = write.result()  # re-raises a failed write; no later batch is written
+        done += n
+        bar.update(n)
+        if on_progress:
+            on_progress(done, len(merged))
+
+    with store.writing(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
+        pending: Future[int] | None = None
         for start in range(0, len(merged), BATCH_PAPERS):
-            batch = merged[start : start + BATCH_PAPERS]
-            _ingest_batch(batch, store, embedder, report)
-            done += len(batch)
-            bar.update(len(batch))
-            if on_progress:
-                on_progress(done, len(merged))
+            work = _prepare_batch(merged[start : start + BATCH_PAPERS], store, embedder, report)
+            if pending is not None:
+                finish(pending)
+            pending = writer.submit(_write_batch, store, work)
+        if pending is not None:
+            finish(pending)
         bar.close()
         if report.new or report.updated:
             store.rebuild_keyword_index()
     return report
 
 
-def _ingest_batch(batch: list[Paper], store: Store, embedder: Embedder, report: IngestReport) -> None:
+@dataclass
+class _BatchWork:
+    """What one batch writes: chunk vectors to upsert, stale chunk ids, paper rows."""
+
+    papers: int
+    chunks: list[Chunk]
+    vectors: np.ndarray | None
+    hashes: dict[str, str]
+    stale: list[str]
+    rows: list[tuple[Paper, int]]
+
+
+def _prepare_batch(batch: list[Paper], store: Store, embedder: Embedder, report: IngestReport) -> _BatchWork:
+    """Compare a batch with the store and embed what changed (no writes)."""
     stored = store.stored_state(p.paper_id for p in batch)
     old_counts = store.chunk_counts(stored)
     to_embed: list[Paper] = []
-    to_save: list[tuple[Paper, int]] = []
+    rows: list[tuple[Paper, int]] = []
     for paper in batch:
         if paper.paper_id not in stored:
             report.new += 1
@@ -138,20 +169,24 @@ def _ingest_batch(batch: list[Paper], store: Store, embedder: Embedder, report: 
             to_embed.append(merged)
         elif merged.model_dump() != old.model_dump():
             report.updated += 1
-            to_save.append((merged, old_counts[paper.paper_id]))
+            rows.append((merged, old_counts[paper.paper_id]))
         else:
             report.unchanged += 1
-    if to_embed:
-        chunks = {p.paper_id: chunk_paper(p, embedder.count_tokens) for p in to_embed}
-        flat = [c for cs in chunks.values() for c in cs]
-        vectors = embedder.embed([c.text for c in flat], bulk=True)
-        stale = [
-            f"{pid}#{i}" for pid, cs in chunks.items() for i in range(len(cs), old_counts.get(pid, 0))
-        ]
-        store.delete_chunks(stale)
-        store.upsert_chunks(flat, vectors, {p.paper_id: p.content_hash for p in to_embed})
-        to_save.extend((p, len(chunks[p.paper_id])) for p in to_embed)
-    store.save_papers(to_save)
+    chunks = {p.paper_id: chunk_paper(p, embedder.count_tokens) for p in to_embed}
+    flat = [c for cs in chunks.values() for c in cs]
+    vectors = embedder.embed([c.text for c in flat], bulk=True) if flat else None
+    stale = [f"{pid}#{i}" for pid, cs in chunks.items() for i in range(len(cs), old_counts.get(pid, 0))]
+    rows.extend((p, len(chunks[p.paper_id])) for p in to_embed)
+    return _BatchWork(len(batch), flat, vectors, {p.paper_id: p.content_hash for p in to_embed}, stale, rows)
+
+
+def _write_batch(store: Store, work: _BatchWork) -> int:
+    """Chunks first, then the paper rows that point at them; returns the batch's paper count."""
+    store.delete_chunks(work.stale)
+    if work.chunks and work.vectors is not None:
+        store.upsert_chunks(work.chunks, work.vectors, work.hashes)
+    store.save_papers(work.rows)
+    return work.papers
 
 
 def ingest_paths(
