@@ -391,8 +391,8 @@ def render(res: dict[str, object]) -> str:
         "# Scale benchmark",
         "",
         f"`python -m benchmarks.scale_bench` (after `--embed-only`), {res.get('machine')}. Last run {res.get('when')}. "
-        "Each size was built in a fresh data dir in its own process; load averages (1/5/15 min) are in the table: the "
-        "machine is shared, so wall times are inflated by other jobs -- compare ratios between rows.",
+        "Each size was built in a fresh data dir in its own process; the 1-minute load average at its start and end is in the "
+        "last column: the machine is shared, so wall times are inflated by other jobs -- compare ratios between rows.",
         "",
         *([f"Run conditions: {res['note']}", ""] if res.get("note") else []),
         "| chunks | papers | ingest (store path) | ms / paper | ms / chunk | disk | search p50 / p95 (hybrid, warm) | "
