@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from assistant.config import Settings, get_settings
 from assistant.errors import AssistantError, InputError
-from assistant.embeddings import Embedder, SentenceCache, make_embedder
+from assistant.embeddings import LOCAL_DIM, LOCAL_MODEL_NAME, Embedder, SentenceCache, make_embedder
 from assistant.ingest import IngestReport, ProgressFn, ingest_paths, ingest_papers
 from assistant.papers import Answer, Hit, Paper
 from assistant.retrieve import Mode, Retriever
@@ -57,8 +57,13 @@ class Assistant:
 
     @cached_property
     def store(self) -> Store:
-        dim = getattr(self.embedder, "dim", 0)
-        return Store(self.settings, self.embedder.name, dim, check_model=self.check_model)
+        # The local embedder's name and dim are constants: opening the store (the UI's first page,
+        # `stats`, `search`'s paper table) does not wait for the ONNX model to load.
+        if self.settings.embedding_backend == "local" and "embedder" not in self.__dict__:
+            name, dim = LOCAL_MODEL_NAME, LOCAL_DIM
+        else:
+            name, dim = self.embedder.name, getattr(self.embedder, "dim", 0)
+        return Store(self.settings, name, dim, check_model=self.check_model)
 
     @cached_property
     def retriever(self) -> Retriever:

@@ -48,6 +48,12 @@ CREATE TABLE IF NOT EXISTS paper_dates (
 );
 CREATE INDEX IF NOT EXISTS paper_dates_date ON paper_dates(date);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS keyword_tokens (
+    paper_id TEXT PRIMARY KEY REFERENCES papers(paper_id) ON DELETE CASCADE,
+    content_hash TEXT NOT NULL,
+    analyzer TEXT NOT NULL,
+    tokens TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS cache (
     kind TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -149,15 +155,23 @@ class KeywordIndex:
         return Stemmer.Stemmer("english")
 
     @classmethod
-    def build(cls, ids: list[str], texts: list[str]) -> KeywordIndex:
+    def tokenize(cls, texts: list[str]) -> list[list[str]]:
+        """The analysed tokens of each text (stemmed, stop words removed, compounds joined)."""
+        if not texts:
+            return []
+        return _bm25s().tokenize(
+            [keyword_text(t) for t in texts], stopwords="en", stemmer=cls._stemmer(), show_progress=False, return_ids=False
+        )
+
+    @classmethod
+    def build(cls, ids: list[str], texts: list[str] | None = None, tokens: list[list[str]] | None = None) -> KeywordIndex:
+        """An index over `texts`, or over already analysed `tokens` (the store caches them per paper)."""
         bm25s = _bm25s()
 
         retriever = bm25s.BM25()
-        if texts:
-            tokens = bm25s.tokenize(
-                [keyword_text(t) for t in texts], stopwords="en", stemmer=cls._stemmer(), show_progress=False
-            )
-            retriever.index(tokens, show_progress=False)
+        corpus = tokens if tokens is not None else cls.tokenize(texts or [])
+        if corpus:
+            retriever.index(corpus, show_progress=False)
         return cls(retriever, ids)
 
     def save(self, path: Path) -> None:
@@ -281,6 +295,11 @@ class Store:
                 metadata={"embedding_model": self.embedding_model, "dim": self.dim},
             )
         except Exception as exc:  # chromadb raises many types; all mean "store unusable"
+            if not self.settings.chroma_host and _read_only(self.dir):
+                raise StoreError(
+                    f"the data dir {self.dir} is read-only, so the embedded Chroma store cannot be opened: "
+                    "make it writable or set ASSISTANT_DATA_DIR to a writable directory; nothing was changed"
+                ) from exc
             where = (
                 f"the Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port} "
                 "(ASSISTANT_CHROMA_HOST/PORT; is `chroma run` up?)"
@@ -557,11 +576,40 @@ class Store:
                     log.warning("keyword index unreadable (%s); rebuilding", exc)
             return self.rebuild_keyword_index()
 
+    def _keyword_tokens(self) -> tuple[list[str], list[list[str]]]:
+        """(paper ids in id order, their analysed tokens); only new or changed papers are analysed.
+
+        bm25s has no append: BM25 weights depend on corpus-wide statistics, so the index matrix is
+        rebuilt, but from tokens cached per paper and content hash (analysis is most of the cost).
+        """
+        rows = self._db.execute(
+            "SELECT p.paper_id, p.content_hash, p.title, p.abstract, k.content_hash, k.analyzer, k.tokens "
+            "FROM papers p LEFT JOIN keyword_tokens k ON k.paper_id = p.paper_id ORDER BY p.paper_id"
+        ).fetchall()
+        ids = [r[0] for r in rows]
+        tokens: list[list[str] | None] = [
+            r[6].split(" ") if r[6] and r[4] == r[1] and r[5] == KEYWORD_ANALYZER else None for r in rows
+        ]
+        todo = [i for i, t in enumerate(tokens) if t is None]
+        fresh = KeywordIndex.tokenize([f"{rows[i][2]}\n\n{rows[i][3]}" for i in todo])
+        for i, toks in zip(todo, fresh):
+            tokens[i] = toks
+        if todo:
+            try:
+                with self._db:
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO keyword_tokens (paper_id, content_hash, analyzer, tokens) VALUES (?, ?, ?, ?)",
+                        [(rows[i][0], rows[i][1], KEYWORD_ANALYZER, " ".join(tokens[i] or [])) for i in todo],
+                    )
+            except sqlite3.Error as exc:  # a cache: the index is still right without it
+                log.warning("could not cache keyword tokens in %s: %s", self.dir, exc)
+        return ids, [t or [] for t in tokens]
+
     def rebuild_keyword_index(self) -> KeywordIndex:
         with self._lock:
             gen = self.generation
-            papers = list(self.iter_papers())
-            kw = KeywordIndex.build([p.paper_id for p in papers], [p.text for p in papers])
+            ids, tokens = self._keyword_tokens()
+            kw = KeywordIndex.build(ids, tokens=tokens)
             try:
                 tmp = self.dir / "bm25.tmp"
                 if tmp.exists():

@@ -150,3 +150,23 @@ def test_keyword_index_rebuilds_when_stale(settings) -> None:  # type: ignore[no
     app.store.save_papers([(paper("Beta paper", "About zebra finches.", []), 1)])
     fresh = Assistant(settings)
     assert [pid for pid, _ in fresh.store.keyword_index().search("zebra", 5)] == [make_paper_id("Beta paper")]
+
+
+def test_keyword_index_analyses_only_new_or_changed_papers(seeded_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.store import KeywordIndex
+
+    app = Assistant(make_settings(seeded_copy))
+    before = {q: app.store.keyword_index().search(q, 10) for q in ("semi-supervised text spotting", "NLHF", "LiDAR-PTQ")}
+    analysed: list[int] = []
+    real = KeywordIndex.tokenize.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(KeywordIndex, "tokenize", classmethod(lambda cls, texts: analysed.append(len(texts)) or real(cls, texts)))
+    app.ingest_papers([paper("Zebra finch song learning", "We study zebra finches learning songs.", [])], progress=False)
+    assert sum(analysed) == 1, analysed  # 310 cached token lists reused, one new paper analysed
+    kw = app.store.keyword_index()
+    assert [pid for pid, _ in kw.search("zebra finches", 3)][:1] == [make_paper_id("Zebra finch song learning")]
+    # the same index as one built from scratch over all texts
+    monkeypatch.undo()
+    papers = list(app.store.iter_papers())
+    scratch = KeywordIndex.build([p.paper_id for p in papers], [p.text for p in papers])
+    for q in before:
+        assert [pid for pid, _ in kw.search(q, 10)] == [pid for pid, _ in scratch.search(q, 10)]
