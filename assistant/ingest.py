@@ -25,7 +25,9 @@ from assistant.store import Store
 
 log = logging.getLogger(__name__)
 
-BATCH_PAPERS = 64
+BATCH_PAPERS = 128
+"""Papers per committed batch: ~240 chunks, enough for the embedder to sort texts by length (little
+padding) and few store round trips; a killed ingest re-embeds at most one batch."""
 ProgressFn = Callable[[int, int], None]
 
 
