@@ -31,6 +31,7 @@ ACES = make_paper_id("Machine Translation Meta Evaluation through Translation Ac
         ("What FID does Immiscible Diffusion reach on CelebA?", [], {"FID", "Immiscible", "Diffusion", "CelebA"}, True),
         ("By how many BLEU points does PowerNorm beat layer normalization?", [], {"BLEU", "PowerNorm"}, True),
         ("Which papers use mixup-style data augmentation?", [], set(), False),
+        ("What does ShrinkMatch do with uncertain samples?", [], {"ShrinkMatch"}, False),  # no asked span
         ("How does SinKD measure the difference between teacher and student?", [], {"SinKD"}, False),
     ],
 )

@@ -43,10 +43,11 @@ _STOP = frozenset(
 """Words that carry no content a sentence must state (question words, auxiliaries, generic nouns)."""
 
 _WORD = re.compile(r"[^\W_]+(?:[-'\u2019][^\W_]+)*")
+_AUX = r"(?:does|do|did|is|are|was|were|can|could|has|have|had|will|would)"
 _ASKED = [
     # "What learning rate was used ...", "Which dataset does X use" (not "Which papers ...").
     re.compile(
-        r"^(?:what|which)\s+(?!papers?\b|works?\b|methods?\b|approaches\b)(.+?)\s+"
+        r"^(?:what|which)\s+(?!papers?\b|works?\b|methods?\b|approaches\b|" + _AUX + r"\b)(.+?)\s+"
         r"(?:does|do|did|is|are|was|were|can|could|has|have|had|will|would)\b",
         re.IGNORECASE,
     ),
