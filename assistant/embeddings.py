@@ -277,19 +277,14 @@ class SentenceCache:
         if not texts:
             return self._embed([])
         with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._items))
+            found = {t: self._items[t] for t in texts if t in self._items}
+            for t in found:
+                self._items.move_to_end(t)
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
-            vectors = self._embed(missing)
+            found.update(zip(missing, self._embed(missing)))
             with self._lock:
-                for text, vec in zip(missing, vectors):
-                    self._items[text] = vec
-                    self._items.move_to_end(text)
+                self._items.update((t, found[t]) for t in missing)
                 while len(self._items) > self._max:
                     self._items.popitem(last=False)
-        with self._lock:
-            rows = [self._items.get(t) for t in texts]
-        if any(r is None for r in rows):  # evicted meanwhile by another thread: embed those again
-            redo = [t for t, r in zip(texts, rows) if r is None]
-            fresh = dict(zip(redo, self._embed(redo)))
-            rows = [fresh[t] if r is None else r for t, r in zip(texts, rows)]
-        return np.stack(rows)
+        return np.stack([found[t] for t in texts])

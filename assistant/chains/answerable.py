@@ -47,13 +47,12 @@ _AUX = r"(?:does|do|did|is|are|was|were|can|could|has|have|had|will|would)"
 _ASKED = [
     # "What learning rate was used ...", "Which dataset does X use" (not "Which papers ...").
     re.compile(
-        r"^(?:what|which)\s+(?!papers?\b|works?\b|methods?\b|approaches\b|" + _AUX + r"\b)(.+?)\s+"
-        r"(?:does|do|did|is|are|was|were|can|could|has|have|had|will|would)\b",
+        r"^(?:what|which)\s+(?!papers?\b|works?\b|methods?\b|approaches\b|" + _AUX + r"\b)(.+?)\s+" + _AUX + r"\b",
         re.IGNORECASE,
     ),
     # "How many GPUs were needed ...", "How much GPU memory does ...".
     re.compile(
-        r"^(?:by\s+)?how\s+(?:many|much)\s+(?!of\b)(.+?)\s+(?:does|do|did|is|are|was|were|can|could|has|have|had|will|would)\b",
+        r"^(?:by\s+)?how\s+(?:many|much)\s+(?!of\b)(.+?)\s+" + _AUX + r"\b",
         re.IGNORECASE,
     ),
     # "What is MixLLM's inference latency in milliseconds on an A100?"
@@ -180,7 +179,8 @@ def _paper_support(q: Question, n: int, hit: Hit, qvec: np.ndarray, embed: Embed
     """
     paper = hit.paper
     text = paper.text.replace("\\%", "%")
-    missing_names = sorted(t for t in q.names if not _term_in(t, text, _numbers_in(text)))
+    numbers = _numbers_in(text)
+    missing_names = sorted(t for t in q.names if not _term_in(t, text, numbers))
     sentences = split_sentences(paper.abstract) or [paper.abstract]
     title_stems = _stems(paper.title)
     stems = [_stems(s) for s in sentences]
@@ -190,7 +190,9 @@ def _paper_support(q: Question, n: int, hit: Hit, qvec: np.ndarray, embed: Embed
         window = local | (stems[i - 1] if i else set())
         local_text = f"{paper.title}. {sentence}".replace("\\%", "%")
         missing_asked = [a for a in q.asked if a not in local]
-        missing_asked += sorted(t for t in q.asked_names if not _term_in(t, local_text, _numbers_in(local_text)))
+        if q.asked_names:
+            local_numbers = _numbers_in(local_text)
+            missing_asked += sorted(t for t in q.asked_names if not _term_in(t, local_text, local_numbers))
         coverage = sum(1 for c in q.content if c in window) / len(q.content) if q.content else 1.0
         plausible = (
             not missing_names

@@ -37,7 +37,7 @@ class Evidence:
     hits: list[Hit]
     sentences: list[list[str]] = field(default_factory=list)
     vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    """Embeddings of the question, titles and every abstract sentence, reused by the support check."""
+    """Embeddings made while judging (question, sentences that may answer), reused by the support check."""
     verdict: Verdict | None = None
     """Whether (and by which sentences) the evidence answers the question; None outside QA."""
 
@@ -70,7 +70,7 @@ def focus_evidence(question: str, hits: Sequence[Hit], embed: EmbedFn, per_paper
             chosen.append([])
             continue
         i = sents.index(answering[n])
-        start = max(0, min(i - (per_paper - 1) // 2 - (per_paper - 1) % 2, len(sents) - per_paper))
+        start = max(0, min(i - per_paper // 2, len(sents) - per_paper))
         chosen.append(sents[start : start + per_paper])
     return Evidence(list(hits), chosen, cache, verdict)
 
