@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from tqdm import tqdm
 
 from assistant.embeddings import MAX_TOKENS, Embedder
-from assistant.papers import Chunk, Paper, ParseIssue
+from assistant.papers import Chunk, Paper, ParseIssue, chunk_text
 from assistant.sources import find_input_files, merge_papers, parse_file
 from assistant.store import Store
 
@@ -78,7 +78,7 @@ def chunk_paper(paper: Paper, count_tokens: Callable[[str], int], window: int = 
             Chunk(
                 chunk_id=f"{paper.paper_id}#{i}",
                 paper_id=paper.paper_id,
-                text=f"{paper.title}\n\n{doc.page_content}",
+                text=chunk_text(paper.title, text, start, start + len(doc.page_content)),
                 start=start,
                 end=start + len(doc.page_content),
             )

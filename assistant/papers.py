@@ -95,6 +95,14 @@ class Chunk(BaseModel):
     end: int
 
 
+def chunk_text(title: str, text: str, start: int, end: int) -> str:
+    """What a chunk embeds, rebuilt from its paper's `text` and offsets (Chroma keeps no texts).
+
+    The whole paper when the chunk starts at 0; otherwise the title in front of the piece.
+    """
+    return text[:end] if start == 0 else f"{title}\n\n{text[start:end]}"
+
+
 class ParseIssue(BaseModel):
     """One problem found in an input file. `line` is 1-based, or None for the whole file."""
 

@@ -22,7 +22,7 @@ from filelock import FileLock, Timeout
 
 from assistant.config import Settings
 from assistant.errors import StoreError
-from assistant.papers import Chunk, Paper
+from assistant.papers import Chunk, Paper, chunk_text
 
 log = logging.getLogger(__name__)
 
@@ -454,7 +454,11 @@ class Store:
 
     # --- chunks (Chroma) -------------------------------------------------------------------
     def upsert_chunks(self, chunks: list[Chunk], vectors: np.ndarray, hashes: dict[str, str]) -> None:
-        """Upsert chunk vectors; ids are deterministic so repeating this after a crash is harmless."""
+        """Upsert chunk vectors; ids are deterministic so repeating this after a crash is harmless.
+
+        No texts: they are rebuilt from the paper rows and the chunk offsets (`chunk_vectors`),
+        which spares Chroma a copy of every abstract and its full-text index (~35% of an upsert).
+        """
         if not chunks:
             return
         self._chroma(
@@ -462,7 +466,6 @@ class Store:
             self._collection.upsert,  # type: ignore[attr-defined]
             ids=[c.chunk_id for c in chunks],
             embeddings=vectors,
-            documents=[c.text for c in chunks],
             metadatas=[
                 {"paper_id": c.paper_id, "start": c.start, "end": c.end, "content_hash": hashes[c.paper_id]}
                 for c in chunks
@@ -473,40 +476,11 @@ class Store:
         if chunk_ids:
             self._chroma("delete stale chunks", self._collection.delete, ids=chunk_ids)  # type: ignore[attr-defined]
 
-    def query_chunks(
-        self, vector: np.ndarray, n: int, allowed: set[str] | None = None
-    ) -> list[tuple[str, str, float]]:
-        """Nearest chunks as (paper_id, chunk text, cosine similarity); only chunks of current paper rows."""
-        count = self.chunk_total()
-        if count == 0:
-            return []
-        where = None
-        if allowed is not None:
-            if not allowed:
-                return []
-            if len(allowed) <= 2000:
-                where = {"paper_id": {"$in": sorted(allowed)}}
-        n_fetch = min(count, n if where or allowed is None else n * 4)
-        res = self._chroma(
-            "search",
-            self._collection.query,  # type: ignore[attr-defined]
-            query_embeddings=[vector],
-            n_results=n_fetch,
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
-        rows = zip(res["metadatas"][0], res["documents"][0], res["distances"][0])
-        hits = [(m["paper_id"], doc, 1.0 - float(d), m.get("content_hash")) for m, doc, d in rows]
-        if allowed is not None:
-            hits = [h for h in hits if h[0] in allowed]
-        current = self._current_hashes({h[0] for h in hits})
-        return [(pid, doc, sim) for pid, doc, sim, h in hits if current.get(pid) == h]
-
     def nearest_chunk_ids(self, vector: np.ndarray, n: int) -> list[tuple[str, str, float]]:
         """Nearest chunks as (chunk_id, paper_id, cosine similarity), ids and distances only.
 
-        Several times faster than `query_chunks` (Chroma materialises no metadata or text: 300
-        results in ~2 ms instead of ~13 ms at 100k chunks). Content hashes are not checked here:
+        Chroma materialises no metadata (300 results in ~2 ms instead of ~13 ms with metadata at
+        100k chunks). Content hashes are not checked here:
         the retriever checks the papers it returns with `chunk_vectors`.
         """
         if n <= 0:
@@ -660,27 +634,30 @@ class Store:
         check and reads vectors only: about twice as fast). `texts=False`: texts are "".
         """
         ids = list(dict.fromkeys(paper_ids))
-        rows: dict[str, tuple[str, int]] = {}
+        rows: dict[str, tuple[str, int, str, str]] = {}
+        cols = "paper_id, content_hash, n_chunks" + (", title, abstract" if texts else "")
         with self._lock:
             for start in range(0, len(ids), 500):
                 part = ids[start : start + 500]
-                q = f"SELECT paper_id, content_hash, n_chunks FROM papers WHERE paper_id IN ({','.join('?' * len(part))})"
-                rows.update({r[0]: (r[1], r[2]) for r in self._db.execute(q, part)})
-        chunk_ids = [f"{pid}#{i}" for pid, (_h, n) in rows.items() for i in range(n)]
+                q = f"SELECT {cols} FROM papers WHERE paper_id IN ({','.join('?' * len(part))})"
+                rows.update({r[0]: (r[1], r[2], *((r[3], r[4]) if texts else ("", ""))) for r in self._db.execute(q, part)})
+        chunk_ids = [f"{pid}#{i}" for pid, (_h, n, _t, _a) in rows.items() for i in range(n)]
         groups: dict[str, list[tuple[int, np.ndarray, str]]] = {}
         for start in range(0, len(chunk_ids), 5000):
             res = self._chroma(
                 "read vectors",
                 self._collection.get,  # type: ignore[attr-defined]
                 ids=chunk_ids[start : start + 5000],
-                include=["embeddings"] + (["documents"] if texts else []) + (["metadatas"] if verify else []),
+                include=["embeddings"] + (["metadatas"] if verify or texts else []),
             )
-            docs = res["documents"] if texts else [""] * len(res["ids"])
-            metas = res["metadatas"] if verify else [None] * len(res["ids"])
-            for cid, vec, doc, meta in zip(res["ids"], res["embeddings"], docs, metas):
-                pid = cid.rsplit("#", 1)[0]
-                if pid in rows and (not verify or rows[pid][0] == (meta or {}).get("content_hash")):
-                    groups.setdefault(pid, []).append((int(cid.rsplit("#", 1)[1]), vec, doc))
+            metas = res["metadatas"] if verify or texts else [None] * len(res["ids"])
+            for cid, vec, meta in zip(res["ids"], res["embeddings"], metas):
+                pid, _, index = cid.rpartition("#")
+                row = rows.get(pid)
+                if row is None or (verify and row[0] != (meta or {}).get("content_hash")):
+                    continue
+                doc = chunk_text(row[2], f"{row[2]}\n\n{row[3]}", int(meta["start"]), int(meta["end"])) if texts and meta else ""
+                groups.setdefault(pid, []).append((int(index), vec, doc))
         out: dict[str, tuple[np.ndarray, list[str]]] = {}
         for pid, items in groups.items():
             items.sort(key=lambda t: t[0])

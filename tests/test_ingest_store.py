@@ -86,6 +86,27 @@ def test_chunks_split_on_sentences_and_keep_offsets(settings) -> None:  # type: 
         assert app.embedder.count_tokens(c.text) <= 256
     short = chunk_paper(paper("Short", "One sentence.", []), app.embedder.count_tokens)
     assert len(short) == 1 and short[0].text == "Short\n\nOne sentence."
+    # Chroma keeps no texts: what search shows is rebuilt from the paper row and the offsets.
+    app.ingest_papers([p, paper("Short", "One sentence.", [])], progress=False)
+    assert app.retriever.passages([p.paper_id], None)[p.paper_id] == [c.text for c in chunks]
+    assert app.search("Short One sentence", k=1)[0].passages == ["Short\n\nOne sentence."]
+
+
+def test_token_counts_are_exact(settings) -> None:  # type: ignore[no-untyped-def]
+    """The chunker's word-cached count equals the tokenizer's own count (the 256-piece window holds)."""
+    from tokenizers import Tokenizer
+
+    from assistant.embeddings import _tokenizer_path
+    from assistant.sources import parse_file
+
+    ref = Tokenizer.from_file(str(_tokenizer_path()))
+    ref.no_truncation()
+    ref.no_padding()
+    count = Assistant(settings).embedder.count_tokens
+    papers = [p for page in sorted(SEEDS.glob("*.txt")) for p in parse_file(page, year=SEED_YEAR).papers]
+    texts = [p.text for p in papers] + [s for p in papers for s in p.abstract.split(". ")]
+    texts += ["", "  ", "naïve café ℓ_∞ R^{n×d} 中文测试 🙂 x\u00a0y a\u2003b", "e.g., (GPT-4o-mini)'s 3.5x-faster"]
+    assert [count(t) for t in texts] == [len(ref.encode(t).ids) for t in texts]
 
 
 def test_search_finds_rare_terms_and_filters_dates(seeded_dir: Path) -> None:
