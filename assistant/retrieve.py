@@ -11,7 +11,7 @@ reciprocal rank fusion. Dates are resolved in the paper table and passed down as
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -19,7 +19,6 @@ from typing import Literal
 import numpy as np
 
 from assistant.config import Settings
-from assistant.embeddings import Embedder
 from assistant.errors import InputError
 from assistant.papers import Hit
 from assistant.store import Store
@@ -135,9 +134,9 @@ class DenseResult:
 class Retriever:
     """Search papers; one instance per store, shared by threads."""
 
-    def __init__(self, store: Store, embedder: Embedder, settings: Settings) -> None:
+    def __init__(self, store: Store, embed: Callable[[list[str]], np.ndarray], settings: Settings) -> None:
         self.store = store
-        self.embedder = embedder
+        self.embed = embed
         self.settings = settings
 
     # --- the two retrievers ------------------------------------------------------------
@@ -145,7 +144,9 @@ class Retriever:
         """BM25 scores of the best `n` papers (restricted to `allowed` through bm25s' weight mask)."""
         return dict(self.store.keyword_index().search(query, n, allowed))
 
-    def dense(self, query: str, n: int, allowed: set[str] | None = None) -> DenseResult:
+    def dense(
+        self, query: str, n: int, allowed: set[str] | None = None, vector: np.ndarray | None = None
+    ) -> DenseResult:
         """The best `n` papers by their best chunk's cosine similarity to `query`.
 
         Unfiltered: the HNSW index (ids and distances only), 3 chunks fetched per paper wanted.
@@ -155,7 +156,8 @@ class Retriever:
         `max_chunk_fetch` chunks), then keep the allowed ones. Chroma `where` clauses are never
         used: at 100k chunks a `paper_id $in` filter alone costs ~100 ms.
         """
-        vector = self.embedder.embed([query])[0]
+        if vector is None:
+            vector = self.embed([query])[0]
         result = DenseResult(vector=vector)
         if allowed is not None and len(allowed) <= self.settings.exact_dense_limit:
             counts = self.store.chunk_counts(allowed)
@@ -210,11 +212,13 @@ class Retriever:
         until: str | None = None,
         mode: Mode = "hybrid",
         diverse: bool = False,
+        vector: np.ndarray | None = None,
     ) -> list[Hit]:
         """The `k` best papers for `query`, best first, one per paper, optionally listed within [since, until].
 
         `diverse=True` (comparisons): MMR over paper vectors among the best candidates, so that
-        near-duplicate papers do not crowd out different ones.
+        near-duplicate papers do not crowd out different ones. `vector`: the query's embedding when
+        the caller has it already (the QA chain reuses it to judge the evidence).
         """
         query = query.strip()
         if not query:
@@ -227,7 +231,7 @@ class Retriever:
         s = self.settings
         n = max(s.candidates, k * 3 if diverse else k)
         bm25 = self.keyword(query, n, allowed) if mode != "dense" else {}
-        dense = self.dense(query, n, allowed) if mode != "bm25" else DenseResult()
+        dense = self.dense(query, n, allowed, vector) if mode != "bm25" else DenseResult()
         if mode == "bm25":
             scores = bm25
         elif mode == "dense":

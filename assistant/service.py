@@ -67,7 +67,7 @@ class Assistant:
 
     @cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.store, self.embedder, self.settings)
+        return Retriever(self.store, self.embedder.embed, self.settings)
 
     @property
     def chat_model(self) -> BaseChatModel:
@@ -113,7 +113,8 @@ class Assistant:
         """Retrieve and focus the evidence for a standalone question (shown before the model runs)."""
         from assistant.chains.qa import focus_evidence
 
-        hits = self.search(question, k=k or self.settings.top_k)
+        vector = self.embed_sentences([question])[0]
+        hits = self.retriever.search(question, k=k or self.settings.top_k, vector=vector)
         return focus_evidence(question, hits, self.embed_sentences, self.settings.evidence_sentences)
 
     def ask_stream(
@@ -136,7 +137,9 @@ class Assistant:
             yield ("query", query)
         from assistant.chains.qa import Evidence, focus_evidence
 
-        hits = self.search(query, k=k or self.settings.top_k)
+        # Embedded once, through the sentence cache: the judge compares its sentences with this vector.
+        vector = self.embed_sentences([query])[0]
+        hits = self.retriever.search(query, k=k or self.settings.top_k, vector=vector)
         yield ("evidence", Evidence(hits, [[] for _ in hits]))  # shown at once; sentences picked next
         evidence = focus_evidence(query, hits, self.embed_sentences, self.settings.evidence_sentences)
         parts: list[str] = []

@@ -11,7 +11,7 @@ evidence event, the first non-empty token and the final answer.
 
 Back ends:
   embedded  the packaged local model (started once, warmed up with one question not in the cases);
-  fake      tests/fake_openai.py on 127.0.0.1 answering instantly through the `openai` back end: it
+  fake      tests/fake_openai.py on 127.0.0.1 (its own process) answering instantly through the `openai` back end: it
             replies with the evidence sentence sharing most words with the question (or
             NOT_IN_PAPERS when none shares two), so its latency is our own overhead per question
             (retrieval, evidence focusing, prompt, HTTP, streaming, citation check).
@@ -31,6 +31,7 @@ import platform
 import re
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from datetime import datetime, timezone
@@ -311,16 +312,47 @@ def make_app(backend: str, data: Path, overrides: dict[str, Any]):  # type: igno
 
     fake = None
     if backend == "fake":
-        sys.path.insert(0, str(ROOT))
-        from tests.fake_openai import FakeOpenAI
-
-        fake = FakeOpenAI(responder=lexical_responder).start()
+        fake = FakeProcess()
         settings = base_settings(
             data, llm_backend="openai", llm_base_url=fake.base_url, llm_model="fake-model", llm_api_key="bench", **overrides
         )
     else:
         settings = base_settings(data, llm_backend="embedded", **overrides)
     return Assistant(settings), fake
+
+
+class FakeProcess:
+    """The fake endpoint in its own process (`--serve-fake`), as a real server would be: its HTTP and
+    streaming work then does not run on our interpreter (GIL) and is not counted as our overhead."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.qa_bench", "--serve-fake"],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        assert self.proc.stdout is not None
+        self.base_url = self.proc.stdout.readline().strip()
+        if not self.base_url.startswith("http://127.0.0.1:"):
+            self.close()
+            raise SystemExit("the fake endpoint did not start")
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()  # the server exits when its stdin closes
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def serve_fake() -> None:
+    """Run the fake endpoint until stdin closes; print its base URL first."""
+    sys.path.insert(0, str(ROOT))
+    from tests.fake_openai import FakeOpenAI
+
+    with FakeOpenAI(responder=lexical_responder) as fake:
+        print(fake.base_url, flush=True)
+        sys.stdin.read()
 
 
 def replay(name: str, data: Path, out_dir: Path, finalize_fn: Any = None) -> dict[str, Any]:
@@ -541,7 +573,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threads", type=int, help="override ASSISTANT_LLM_THREADS (1 is far faster than 2 on a loaded 2-core machine)"
     )
+    parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve_fake:
+        serve_fake()
+        return 0
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

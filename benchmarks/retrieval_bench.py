@@ -70,7 +70,7 @@ def variant(app: Assistant, **overrides: object) -> Assistant:
     other = Assistant(app.settings.model_copy(update=overrides))
     other.__dict__["embedder"] = app.embedder
     other.__dict__["store"] = app.store
-    other.__dict__["retriever"] = Retriever(app.store, app.embedder, other.settings)
+    other.__dict__["retriever"] = Retriever(app.store, app.embedder.embed, other.settings)
     return other
 
 
