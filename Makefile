@@ -30,8 +30,7 @@ dev: $(VENV)/.dev-installed
 
 run: install
 	$(BIN)/assistant ingest examples/daily-papers --year $(SAMPLE_YEAR)
-	$(BIN)/streamlit run ui/app.py --server.address 127.0.0.1 --server.port $(PORT) \
-		--server.headless true --browser.gatherUsageStats false
+	$(BIN)/assistant ui --port $(PORT)
 
 search-demo: install
 	$(BIN)/assistant ingest examples/daily-papers --year $(SAMPLE_YEAR)

@@ -474,6 +474,17 @@ def paper_sentences(hit: Hit) -> list[str]:
     return [hit.paper.title, *split_sentences(hit.paper.abstract)]
 
 
+MAX_REFERENCES = 4
+"""Abstract sentences a claim is compared with at most (besides the title), most shared words first."""
+
+
+def _references(claim_keys: set[str], refs: list[str], ref_keys: list[set[str]]) -> list[str]:
+    """The title (refs[0]) and the sentences sharing ≥ 2 content words with the claim, at most MAX_REFERENCES."""
+    overlap = [(len(claim_keys & k), j) for j, k in enumerate(ref_keys) if j]
+    best = sorted(j for _, j in sorted((o for o in overlap if o[0] >= 2), key=lambda o: -o[0])[:MAX_REFERENCES])
+    return [refs[0], *(refs[j] for j in best)] if refs else []
+
+
 def verify_answer(
     raw: str, evidence: list[Hit], embed: EmbedFn, threshold: float = DEFAULT_THRESHOLD
 ) -> AnswerCheck:
@@ -495,13 +506,12 @@ def verify_answer(
     cited_papers = _unique(n for c in cites for n in c)
     refs = {n: [s for s in paper_sentences(evidence[n - 1]) if s.strip()] for n in cited_papers}
     numbers = {n: _numbers_in(evidence[n - 1].paper.text) for n in cited_papers}
-    # Compare a claim only with the title and the sentences that share words with it: a sentence
-    # with no word in common does not reach the threshold, and not embedding it keeps a check cheap.
+    # Compare a claim only with the title and the MAX_REFERENCES sentences that share most words with
+    # it: a sentence with little in common does not reach the threshold, and not embedding it keeps
+    # a check cheap. Fewer references can only turn "supported" into "unsupported", never the reverse.
     keys = {b: _word_keys(b) for b, c in zip(bodies, cites) if b and c}
-    candidates = {
-        (b, n): [r for j, r in enumerate(refs[n]) if j == 0 or len(keys[b] & _word_keys(r)) >= 2]
-        for b, c in zip(bodies, cites) if b and c for n in c
-    }
+    ref_keys = {n: [_word_keys(r) for r in rs] for n, rs in refs.items()}
+    candidates = {(b, n): _references(keys[b], refs[n], ref_keys[n]) for b, c in zip(bodies, cites) if b and c for n in c}
     vectors = _embed_unique(embed, list(keys) + [r for rs in candidates.values() for r in rs])
 
     sentences: list[Sentence] = []

@@ -561,6 +561,30 @@ def ask(ctx: click.Context, question: str, k: int | None, as_json: bool) -> None
             click.echo(f"  [{c.n}] {c.title} — {mark}")
 
 
+UI_APP = Path(__file__).resolve().parent.parent / "ui" / "app.py"
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind; 127.0.0.1 = this machine only.")
+@click.option("--port", type=int, default=8501, show_default=True, help="Port of the app.")
+@handle_errors
+def ui(host: str, port: int) -> None:
+    """Start the chat app (Streamlit) at http://HOST:PORT.
+
+    The paper store opens in the background while the browser loads the page; the local
+    model starts on the first question. Streamlit's own settings: .streamlit/config.toml.
+    """
+    if not UI_APP.exists():
+        raise InputError(f"{UI_APP} is missing: run `assistant ui` from a source checkout (see README)")
+    sys.path.insert(0, str(UI_APP.parent))  # where the page scripts find `uikit`
+    import uikit
+    from streamlit.web import cli as streamlit_cli
+
+    uikit.prewarm()
+    flags = ["--server.address", host, "--server.port", str(port), "--server.headless", "true"]
+    streamlit_cli.main(["run", str(UI_APP), *flags, "--browser.gatherUsageStats", "false"], prog_name="streamlit")
+
+
 def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -45,8 +45,8 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(32, ge=1, description="Texts embedded per batch during ingest.")
     embedding_bulk: Literal["auto", "torch", "onnx"] = Field(
         "auto",
-        description="Engine for batches with the local model (ingest, answers' sentence checks): `torch` (~2.5x faster, needs the `bulk` extra), "
-        "`onnx` (int8, no torch), `auto` = torch when installed. Single search queries always use ONNX.",
+        description="Engine for bulk ingest with the local model: `torch` (~2.5x faster, needs the `bulk` extra), "
+        "`onnx` (int8, no torch), `auto` = torch when installed. Query time always uses ONNX.",
     )
 
     # --- chat model ------------------------------------------------------------------

@@ -22,8 +22,6 @@ from assistant.errors import ConfigError, EmbeddingError
 LOCAL_MODEL_NAME = "all-MiniLM-L6-v2"
 LOCAL_DIM = 384
 MAX_TOKENS = 256
-QUERY_TORCH_MIN = 3
-"""Texts from which a query-time call (the QA judge's and citation check's sentences) uses torch."""
 ONNX_BATCH = 8
 """Texts per int8 ONNX run (query time: questions, sentences): measured 1.7x faster per sentence
 than batches of 32, whose padding the dynamically quantised matmuls pay for."""
@@ -107,11 +105,12 @@ def torch_available() -> bool:
 
 
 class LocalEmbedder(Embeddings):
-    """all-MiniLM-L6-v2, offline: int8 ONNX for single texts (fast start), PyTorch for batches if installed.
+    """all-MiniLM-L6-v2, offline: int8 ONNX at query time (fast start), PyTorch for ingest batches if installed.
 
-    Mean pooling, L2-normalised. A search query (one text) runs on ONNX; batches (ingest: ≥
-    `bulk_min` chunks; answers: ≥ QUERY_TORCH_MIN abstract sentences, ~1.4x faster than ONNX there)
-    use the torch path when `torch` is importable and `bulk` allows it; it loads once (~1 s, +80 MB).
+    Mean pooling, L2-normalised. Bulk calls (ingest, ≥ `bulk_min` texts) use the torch path when
+    `torch` is importable and `bulk` allows it; it loads once, on the first bulk batch. Query time
+    (searches, the QA judge's sentences) stays on ONNX: torch there was ~1.4x faster per sentence
+    but added ~430 MB to an answering process and its idle threads slowed the local model.
     """
 
     name = LOCAL_MODEL_NAME
@@ -158,7 +157,7 @@ class LocalEmbedder(Embeddings):
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         out = []
-        forward = self._bulk_forward() if len(texts) >= (self.bulk_min if bulk else QUERY_TORCH_MIN) else None
+        forward = self._bulk_forward() if bulk and len(texts) >= self.bulk_min else None
         # Sorting by length keeps padding small inside each batch.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         size = self.batch_size if forward else ONNX_BATCH
@@ -169,7 +168,7 @@ class LocalEmbedder(Embeddings):
                 # and the allocator's free lists reusable (ingest RSS stays flat at ~0.7 GB instead of creeping
                 # past 1.2 GB per 3k chunks), at no measurable speed cost. The int8 ONNX path pads to the
                 # longest text only (its per-tensor activation ranges see the padding).
-                self._tok.enable_padding(pad_to_multiple_of=16 if bulk and forward else None)
+                self._tok.enable_padding(pad_to_multiple_of=16 if forward else None)
                 enc = self._tok.encode_batch(batch)
             ids = np.array([e.ids for e in enc], dtype=np.int64)
             mask = np.array([e.attention_mask for e in enc], dtype=np.int64)

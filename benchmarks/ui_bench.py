@@ -11,14 +11,14 @@ What it does, all on 127.0.0.1:
     the product's `openai` back end (ASSISTANT_LLM_BACKEND=openai, BASE_URL = the fake); it answers
     at once with the evidence sentence sharing most words with the question, cited (the `fake`
     back end of benchmarks/qa_bench.py), or a refusal;
-  * start-up: `streamlit run ui/app.py` headless, a browser already open; time from process start
+  * start-up: `assistant ui` (Streamlit, headless), a browser already open; time from process start
     to the chat input and the status sidebar (paper count) visible in the page, `--starts` times;
   * warm evidence: one session asks `--warm` questions one at a time (after a warm-up question);
     time from pressing Enter to the "Retrieved papers" expander, and to the finished answer;
   * concurrency: `--sessions` headless Chromium instances (one Streamlit session each) ask a
     different question at the same instant (a barrier), `--rounds` times; per session and round:
     time to evidence, time to the finished answer, errors; the server's RSS (VmRSS of the
-    `streamlit run` process) after the pages loaded and after every round.
+    `assistant ui` process) after the pages loaded and after every round.
 A question counts as answered when the run finished (the "Clear conversation" button is drawn after
 the answer) with an answer or a refusal in the assistant message, and no st.error / traceback.
 """
@@ -30,19 +30,20 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from app_server import AppServer  # noqa: E402  (tests/app_server.py: the app as `assistant ui` starts it)
+
 SEED_PAGES = ROOT / "examples" / "daily-papers"
 SEED_CACHE = ROOT / ".cache" / "ui-bench-seed"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -68,20 +69,6 @@ def summary(values: list[float]) -> dict[str, float]:
     return {"n": len(values), "p50": pct(values, 50), "p95": pct(values, 95), "max": round(max(values), 2)}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
-
-
 def questions() -> list[str]:
     rows = [json.loads(line) for line in (ROOT / "benchmarks" / "seed_questions.jsonl").read_text().splitlines() if line.strip()]
     return [str(r["question"]) for r in rows]
@@ -104,60 +91,20 @@ def seed_store() -> Path:
 
 
 # --------------------------------------------------------------------------- server
-class Server:
-    """`streamlit run ui/app.py` headless on a free loopback port, model = the fake endpoint."""
-
-    def __init__(self, work: Path, llm_url: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        data = work / "data"
-        shutil.copytree(seed_store(), data)
-        (work / ".streamlit").mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / ".streamlit" / "config.toml", work / ".streamlit" / "config.toml")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-        env |= {
-            "ASSISTANT_DATA_DIR": str(data),
-            "ASSISTANT_LLM_BACKEND": "openai",
-            "ASSISTANT_LLM_BASE_URL": llm_url,
-            "ASSISTANT_LLM_MODEL": "fake-model",
-            "ASSISTANT_LLM_API_KEY": "bench-key",
-            "TOKENIZERS_PARALLELISM": "false",
-        }
-        self.log = (work / "streamlit.log").open("w")
-        cmd = [
-            sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"),
-            "--server.address", "127.0.0.1", "--server.port", str(self.port),
-            "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        ]  # fmt: skip
-        self.started = time.perf_counter()
-        # cwd = work: a developer's .env in the repo root must not leak in
-        self.proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def wait_healthy(self, timeout: float = 60) -> float:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"streamlit exited with {self.proc.returncode}; see {self.log.name}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1) as resp:
-                    if resp.status == 200:
-                        return time.perf_counter() - self.started
-            except OSError:
-                time.sleep(0.02)
-        raise SystemExit(f"streamlit did not serve within {timeout} s; see {self.log.name}")
-
-    @property
-    def rss_mb(self) -> float:
-        return rss_mb(self.proc.pid)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+def start_app(work: Path, llm_url: str) -> AppServer:
+    """`assistant ui` (the README's way) over a copy of the seed store, model = the fake endpoint."""
+    data = work / "data"
+    shutil.copytree(seed_store(), data)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env |= {
+        "ASSISTANT_DATA_DIR": str(data),
+        "ASSISTANT_LLM_BACKEND": "openai",
+        "ASSISTANT_LLM_BASE_URL": llm_url,
+        "ASSISTANT_LLM_MODEL": "fake-model",
+        "ASSISTANT_LLM_API_KEY": "bench-key",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    return AppServer(work, env)
 
 
 # --------------------------------------------------------------------------- browser
@@ -255,7 +202,7 @@ def startup_trials(work: Path, llm_url: str, n: int) -> list[dict[str, float]]:
     trials = []
     try:
         for i in range(n):
-            srv = Server(work / f"start-{i}", llm_url)
+            srv = start_app(work / f"start-{i}", llm_url)
             try:
                 healthy = srv.wait_healthy()
                 d.get(srv.url)
@@ -352,7 +299,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         with ThreadPoolExecutor(4) as pool:
             drivers = list(pool.map(lambda i: browser(work / f"profile-{i}"), range(args.sessions)))
         result["browsers_launch_s"] = round(time.perf_counter() - t0, 1)
-        srv = Server(work / "server", fake.base_url)
+        srv = start_app(work / "server", fake.base_url)
         srv.wait_healthy()
         rss: list[dict[str, Any]] = [{"after": "server healthy", "mb": srv.rss_mb}]
 
@@ -450,7 +397,7 @@ def render(res: dict[str, Any]) -> str:
         "",
         f"`python -m benchmarks.ui_bench --sessions {n} --rounds {res['rounds']}` on {res['when']} ({res['machine']}); "
         f"load average {res['load_avg_start'][0]} at the start, {res['load_avg_end'][0]} at the end (other jobs share "
-        "the 2 cores). Real `streamlit run ui/app.py` (headless, 127.0.0.1), seed pages ingested (310 papers), model = "
+        "the 2 cores). Real `assistant ui` (Streamlit headless on 127.0.0.1, store prewarmed while the browser loads), seed pages ingested (310 papers), model = "
         "the fast fake OpenAI-compatible endpoint (tests/fake_openai.py) through `ASSISTANT_LLM_BACKEND=openai`; "
         "sessions are real headless Chromium instances driven by Selenium.",
         "",
@@ -509,7 +456,7 @@ def render(res: dict[str, Any]) -> str:
         f"{sum(1 for x in rows if x.get('refused'))} refusals (the fake answers with the best-matching evidence "
         "sentence or refuses, like a real model would).",
         "",
-        "Server RSS (VmRSS of the `streamlit run` process):",
+        "Server RSS (VmRSS of the `assistant ui` process):",
         "",
         "| after | RSS MB | round wall s | load avg (1 min) |",
         "|---|---|---|---|",

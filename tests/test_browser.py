@@ -1,4 +1,4 @@
-"""The Streamlit app in a real browser: `streamlit run` on 127.0.0.1 driven by headless Chromium.
+"""The Streamlit app in a real browser: `assistant ui` on 127.0.0.1 driven by headless Chromium.
 
 Asks a question (fake chat model through the `ASSISTANT_UI_FAKE_ANSWERS` test hook), waits for the
 cited answer, uploads a file with hostile markup, saves a screenshot of every page under
@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from app_server import AppServer
 from conftest import ROOT, make_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -57,12 +53,6 @@ from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[WebDriver]:
     opts = webdriver.ChromeOptions()
@@ -88,51 +78,14 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
         driver.quit()
 
 
-class Server:
-    """`streamlit run ui/app.py` on a free loopback port, with the app's config copied next to it."""
-
-    def __init__(self, data_dir: Path, workdir: Path, answers: list[str]) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        (workdir / ".streamlit").mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / ".streamlit" / "config.toml", workdir / ".streamlit" / "config.toml")
-        env = {
-            **os.environ,
-            "ASSISTANT_DATA_DIR": str(data_dir),
-            "ASSISTANT_MODEL_CACHE_DIR": str(make_settings(data_dir).models_dir),
-            "ASSISTANT_UI_FAKE_ANSWERS": json.dumps(answers),
-        }
-        self.log = (workdir / "streamlit.log").open("w")
-        cmd = [
-            sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"),
-            "--server.address", "127.0.0.1", "--server.port", str(self.port),
-            "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        ]  # fmt: skip
-        self.started = time.perf_counter()
-        # cwd = workdir: a developer's .env in the repo root must not leak into the test
-        self.proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def wait_healthy(self, timeout: float = 60) -> float:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"streamlit exited with {self.proc.returncode}; see {self.log.name}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1) as resp:
-                    if resp.status == 200:
-                        return time.perf_counter() - self.started
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError(f"streamlit did not serve within {timeout} s; see {self.log.name}")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+def start_app(data_dir: Path, workdir: Path, answers: list[str]) -> AppServer:
+    """`assistant ui` over `data_dir`, answering with the fake chat model (`answers` in turn)."""
+    return AppServer(workdir, {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(data_dir),
+        "ASSISTANT_MODEL_CACHE_DIR": str(make_settings(data_dir).models_dir),
+        "ASSISTANT_UI_FAKE_ANSWERS": json.dumps(answers),
+    })  # fmt: skip
 
 
 def wait_for(driver: WebDriver, find: Callable[[WebDriver], Any], timeout: float = 60, what: str = "") -> Any:
@@ -207,7 +160,7 @@ def no_alert(driver: WebDriver) -> bool:
 
 
 def test_app_in_a_real_browser(seeded_copy: Path, tmp_path: Path, browser: WebDriver) -> None:
-    server = Server(seeded_copy, tmp_path / "server", [ANSWER])
+    server = start_app(seeded_copy, tmp_path / "server", [ANSWER])
     try:
         serving = server.wait_healthy()
         browser.get(server.url)

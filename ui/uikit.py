@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -74,12 +75,49 @@ def _release(runtime: Runtime) -> None:
     runtime.assistant.close()
 
 
-@st.cache_resource(show_spinner="Opening the paper store…", on_release=_release)
-def get_runtime() -> Runtime:
-    """One `Assistant(Settings())` per server process, shared by every session."""
+def _new_runtime() -> Runtime:
     fake = os.environ.get(FAKE_ANSWERS_ENV)  # test hook only, see FAKE_ANSWERS_ENV
     chat_model = _fake_chat_model(fake) if fake else None
     return Runtime(Assistant(Settings(), chat_model=chat_model))
+
+
+_prewarm: tuple[threading.Thread, list[Runtime]] | None = None
+
+
+def prewarm() -> None:
+    """Open the store in a background thread at server start (`assistant ui`), before any browser asks.
+
+    The browser spends ~1.5 s loading Streamlit's front end; the store, Chroma and the page
+    modules get ready meanwhile, and the first session's `get_runtime` takes the result. A
+    failure here is left for that session to report (it builds the runtime again and shows the error).
+    """
+    global _prewarm
+    done: list[Runtime] = []
+
+    def work() -> None:
+        try:
+            runtime = _new_runtime()
+            runtime.assistant.stats()
+            import assistant.chains.qa  # noqa: F401  (what the first question imports: LangChain runnables)
+
+            done.append(runtime)
+        except Exception:  # noqa: BLE001 - reported by the first session instead
+            log.debug("prewarm failed", exc_info=True)
+
+    thread = threading.Thread(target=work, name="prewarm", daemon=True)
+    _prewarm = (thread, done)
+    thread.start()
+
+
+@st.cache_resource(show_spinner="Opening the paper store…", on_release=_release)
+def get_runtime() -> Runtime:
+    """One `Assistant(Settings())` per server process, shared by every session (prewarmed if started so)."""
+    if _prewarm is not None:
+        thread, done = _prewarm
+        thread.join()
+        if done:
+            return done[0]
+    return _new_runtime()
 
 
 def runtime_or_stop() -> Runtime:

@@ -115,25 +115,39 @@ def standalone_question(question: str, history: Sequence[Turn], llm: BaseChatMod
     return rewritten
 
 
-def extractive_answer(evidence: Evidence) -> str:
+def extractive_answer(evidence: Evidence, model: str) -> Answer | None:
     """The answer the app writes itself when the model gives nothing usable: the answering sentences.
 
     A "which papers" question gets one sentence per answering paper (at most three), any other
     question the sentence of the best-ranked answering paper; each is prefixed with its paper's
-    title and cited. Empty when the evidence does not answer.
+    title and cited. Supported by construction (a quote of the cited abstract), so the support
+    check is not run on it. None when the evidence does not answer.
     """
     if evidence.verdict is None or not evidence.verdict.answerable:
-        return ""
+        return None
     picks = [(s.n, s.sentence) for s in evidence.verdict.answering][:3]
     if not evidence.verdict.question.text.lower().startswith("which"):
         picks = picks[:1]
-    out = []
+    sentences = []
     for n, sentence in picks:
         body = sentence.rstrip()
         if body and body[-1] in ".!?":
             body = body[:-1]
-        out.append(f"{evidence.hits[n - 1].paper.title}: {body} [{n}].")
-    return " ".join(out)
+        sentences.append(Sentence(text=f"{evidence.hits[n - 1].paper.title}: {body} [{n}].", cites=[n], supported=True))
+    cited = list(dict.fromkeys(n for n, _ in picks))
+    return Answer(
+        answer=" ".join(s.text for s in sentences),
+        refused=False,
+        citations=[_citation(n, evidence.hits[n - 1], supported=True) for n in cited],
+        model=model,
+        sentences=sentences,
+        evidence=evidence.hits,
+        extractive=True,
+    )
+
+
+def _citation(n: int, hit: Hit, supported: bool) -> Citation:
+    return Citation(n=n, paper_id=hit.paper.paper_id, title=hit.paper.title, url=hit.paper.link, supported=supported)
 
 
 def attach_citations(raw: str, evidence: Evidence, embed: EmbedFn) -> str:
@@ -170,8 +184,8 @@ def refusal(question: str, evidence: Evidence) -> str:
     return f"The ingested papers do not say ({topic}). Closest papers: {closest}."
 
 
-def _checked(text: str, evidence: Evidence, embed: EmbedFn, model: str, extractive: bool, **kwargs: float) -> Answer | None:
-    """`text` as a checked Answer, or None when none of its sentences is supported."""
+def _checked(text: str, evidence: Evidence, embed: EmbedFn, model: str, **kwargs: float) -> Answer | None:
+    """The model's draft `text` as a checked Answer, or None when none of its sentences is supported."""
     sentences, citations, removed = check_answer(text, evidence.hits, embed, **kwargs)
     if not any(s.supported for s in sentences):
         return None
@@ -183,7 +197,6 @@ def _checked(text: str, evidence: Evidence, embed: EmbedFn, model: str, extracti
         sentences=sentences,
         evidence=evidence.hits,
         removed_citations=removed,
-        extractive=extractive,
     )
 
 
@@ -205,14 +218,11 @@ def finalize(
         declined = not draft or CANNOT_ANSWER in draft.upper().replace(" ", "_")
         answer = None
         if not declined and not is_bare_citation(draft):
-            answer = _checked(attach_citations(draft, evidence, embed), evidence, embed, model, False, **kwargs)
-        answer = answer or _checked(extractive_answer(evidence), evidence, embed, model, True, **kwargs)
+            answer = _checked(attach_citations(draft, evidence, embed), evidence, embed, model, **kwargs)
+        answer = answer or extractive_answer(evidence, model)
         if answer is not None:
             return answer
-    closest = [
-        Citation(n=n, paper_id=h.paper.paper_id, title=h.paper.title, url=h.paper.link, supported=False)
-        for n, h in enumerate(evidence.hits, start=1)
-    ]
+    closest = [_citation(n, h, supported=False) for n, h in enumerate(evidence.hits, start=1)]
     msg = refusal(question, evidence)
     return Answer(
         answer=msg,
