@@ -186,7 +186,7 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
 
     app = _assistant(ctx)
     report = check_model(app.settings)
-    store = app.stats()
+    store = app.stats()  # opens Chroma too: a server that is down, or another embedder's collection, fails here
     report["embedder"] = store.get("embedding_model", app.embedder.name)
     report["store"] = store.get("store", "")
     report["papers"] = store.get("papers", 0)

@@ -84,7 +84,7 @@ class Assistant:
         """What answered: the configured back end, or the class of an injected (test) model."""
         if self._injected:
             return f"injected:{type(self._chat_model).__name__}"
-        from assistant.llm import model_label
+        from assistant.endpoint import model_label
 
         return model_label(self.settings)
 
@@ -183,8 +183,8 @@ class Assistant:
         except Exception as exc:
             raise describe_error(exc) from exc
 
-    def stats(self) -> dict[str, object]:
-        return self.store.stats()
+    def stats(self, vectors: bool = True) -> dict[str, object]:
+        return self.store.stats(vectors)
 
     def close(self) -> None:
         if "store" in self.__dict__:

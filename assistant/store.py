@@ -250,7 +250,7 @@ class Store:
         self._check_model = check_model
         self._lock = threading.RLock()
         self._db = self._open_db()
-        self._collection = self._open_collection()
+        self._coll: object | None = None  # Chroma opens on first use (see `_collection`)
         self._kw: KeywordIndex | None = None
         self._kw_generation = -1
 
@@ -274,6 +274,21 @@ class Store:
                 f"cannot open the paper table {path}: {exc}{_disk_hint(self.dir)}; check ASSISTANT_DATA_DIR permissions"
             ) from exc
         return db
+
+    @property
+    def _collection(self) -> object:
+        """The chunk collection, opened on first use: the UI's first page needs only the paper table,
+        so it does not wait ~0.5 s for Chroma (a model mismatch or a server that is down is
+        reported by the first call that needs the vectors: search, ingest, `stats`)."""
+        if self._coll is None:
+            with self._lock:
+                if self._coll is None:
+                    self._coll = self._open_collection()
+        return self._coll
+
+    @_collection.setter
+    def _collection(self, value: object) -> None:
+        self._coll = value
 
     def _open_collection(self) -> object:
         import chromadb
@@ -526,6 +541,7 @@ class Store:
     def reset_collection(self) -> None:
         """Drop and recreate the chunk collection (reindex with another embedder)."""
         with contextlib.suppress(Exception):
+            self._collection  # noqa: B018  (opens the client)
             self._client.delete_collection(self.settings.collection)  # type: ignore[attr-defined]
         self._check_model = True
         self._collection = self._open_collection()
@@ -683,13 +699,15 @@ class Store:
                 raise StoreError(f"cannot write the cache in {self.dir}: {exc}") from exc
 
     # --- stats -------------------------------------------------------------------------
-    def stats(self) -> dict[str, object]:
+    def stats(self, vectors: bool = True) -> dict[str, object]:
+        """Counts and date range; `vectors=False` counts chunks from the paper table without opening Chroma
+        (the UI's first page: equal in a consistent store, and `reindex` makes it so)."""
         with self._lock:
-            papers = self._db.execute("SELECT COUNT(*) FROM papers").fetchone()[0]
+            papers, chunks = self._db.execute("SELECT COUNT(*), COALESCE(SUM(n_chunks), 0) FROM papers").fetchone()
             first, last = self._db.execute("SELECT MIN(date), MAX(date) FROM paper_dates").fetchone()
         return {
             "papers": papers,
-            "chunks": self.chunk_total(),
+            "chunks": self.chunk_total() if vectors else chunks,
             "first_date": first,
             "last_date": last,
             "embedding_model": self.embedding_model,

@@ -144,7 +144,7 @@ def test_embedding_model_mismatch_is_a_clear_error(settings) -> None:  # type: i
     app.ingest_papers([paper("A", "Some abstract.", [])], progress=False)
     app.close()
     with pytest.raises(StoreError, match="reindex --embeddings"):
-        Store(settings, "other-model", 768)
+        Store(settings, "other-model", 768).stats()  # Chroma opens on first use
 
 
 def test_reindex_repairs_orphans_and_missing_chunks(settings) -> None:  # type: ignore[no-untyped-def]

@@ -340,3 +340,17 @@ def test_fetch_latest_offline_is_a_clear_error(ui_env: pytest.MonkeyPatch) -> No
     assert not at.exception
     assert at.error and "could not reach" in at.error[0].value
     assert "nothing was changed" in at.error[0].value
+
+
+def test_prewarmed_runtime_is_the_one_sessions_get(ui_env: pytest.MonkeyPatch) -> None:
+    """`assistant ui` opens the store before the first browser asks; that session takes it, not a second one."""
+    fake_answers(ui_env, "ShrinkMatch seeks a shrunk class space [1].")
+    ui_env.setattr(uikit, "_prewarm", None)
+    uikit.prewarm()
+    assert uikit._prewarm is not None
+    ready, done = uikit._prewarm
+    assert ready.wait(60)
+    assert len(done) == 1 and "store" in done[0].assistant.__dict__  # store opened in the background
+    assert uikit.get_runtime() is done[0]
+    at = start()
+    assert at.sidebar.metric[0].value == "310"

@@ -36,7 +36,7 @@ def status_sidebar() -> None:
     with st.sidebar:
         st.subheader("Status")
         try:
-            stats = assistant.stats()
+            stats = assistant.stats(vectors=False)  # the paper table: no wait for Chroma
             model = assistant.model_label
         except Exception as exc:  # noqa: BLE001 - the sidebar must never show a traceback
             st.error(f"Status unavailable: {exc}")

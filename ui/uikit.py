@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus, urlsplit
 
 import streamlit as st
-from langchain_core.language_models import BaseChatModel
 from streamlit.delta_generator import DeltaGenerator
 
 from assistant.citations import CITE_RE, parse_citations
@@ -27,6 +26,8 @@ from assistant.papers import Answer, Citation, Hit, Paper, Sentence
 from assistant.service import Assistant
 
 if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
     from assistant.chains.compare import Comparison
     from assistant.chains.digest import Digest
 
@@ -81,40 +82,43 @@ def _new_runtime() -> Runtime:
     return Runtime(Assistant(Settings(), chat_model=chat_model))
 
 
-_prewarm: tuple[threading.Thread, list[Runtime]] | None = None
+_prewarm: tuple[threading.Event, list[Runtime]] | None = None
 
 
 def prewarm() -> None:
     """Open the store in a background thread at server start (`assistant ui`), before any browser asks.
 
-    The browser spends ~1.5 s loading Streamlit's front end; the store, Chroma and the page
-    modules get ready meanwhile, and the first session's `get_runtime` takes the result. A
-    failure here is left for that session to report (it builds the runtime again and shows the error).
+    The browser spends ~1 s loading Streamlit's front end; meanwhile the paper table and the
+    model label (what the status sidebar shows) get ready, and the first session's
+    `get_runtime` takes the result; Chroma opens next, while the page renders. A failure is left
+    for that session to report (it builds the runtime again and shows the error).
     """
     global _prewarm
-    done: list[Runtime] = []
+    ready, done = threading.Event(), []
 
     def work() -> None:
         try:
             runtime = _new_runtime()
-            runtime.assistant.stats()
-            import assistant.chains.qa  # noqa: F401  (what the first question imports: LangChain runnables)
-
+            runtime.assistant.stats(vectors=False)
+            runtime.assistant.model_label  # noqa: B018
             done.append(runtime)
+            ready.set()
+            runtime.assistant.store.chunk_total()  # opens Chroma before the first search needs it
         except Exception:  # noqa: BLE001 - reported by the first session instead
             log.debug("prewarm failed", exc_info=True)
+        finally:
+            ready.set()
 
-    thread = threading.Thread(target=work, name="prewarm", daemon=True)
-    _prewarm = (thread, done)
-    thread.start()
+    _prewarm = (ready, done)
+    threading.Thread(target=work, name="prewarm", daemon=True).start()
 
 
 @st.cache_resource(show_spinner="Opening the paper store…", on_release=_release)
 def get_runtime() -> Runtime:
     """One `Assistant(Settings())` per server process, shared by every session (prewarmed if started so)."""
     if _prewarm is not None:
-        thread, done = _prewarm
-        thread.join()
+        ready, done = _prewarm
+        ready.wait(120)
         if done:
             return done[0]
     return _new_runtime()
