@@ -354,9 +354,17 @@ class Store:
 
     @contextlib.contextmanager
     def writing(self, timeout: float = 600) -> Iterator[None]:
+        """Hold the write lock; Chroma is opened first, so that a server that is down, another
+        embedder's collection or a read-only dir stops a writer before it embeds anything."""
+        self._collection  # noqa: B018
         lock = self.write_lock(timeout)
         try:
             lock.acquire(timeout=0)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot take the write lock {lock.lock_file}: {exc.strerror}{_disk_hint(self.dir)}; "
+                "check ASSISTANT_DATA_DIR permissions; nothing was changed"
+            ) from exc
         except Timeout:
             log.warning("another ingest is writing to %s; waiting for it to finish", self.dir)
             try:

@@ -30,12 +30,19 @@ def test_streamlit_config_binds_loopback_headless_without_telemetry() -> None:
 
 
 def test_makefile_run_binds_loopback() -> None:
+    """`make run` starts `assistant ui` without a --host, and its default is 127.0.0.1."""
+    from click.testing import CliRunner
+
+    from assistant.cli import cli
+
     text = (ROOT / "Makefile").read_text().replace("\\\n", " ")
-    runs = [line for line in text.splitlines() if "streamlit run" in line]
+    runs = [line for line in text.splitlines() if "assistant ui" in line or "streamlit run" in line]
     assert runs, "the Makefile starts the app"
     for line in runs:
-        assert re.search(r"--server\.address[ =]127\.0\.0\.1\b", line), line
-        assert "0.0.0.0" not in line
+        assert "assistant ui" in line and "--host" not in line and "0.0.0.0" not in line, line
+    host = next(p for p in cli.commands["ui"].params if p.name == "host")
+    assert host.default == "127.0.0.1"
+    assert "127.0.0.1" in CliRunner().invoke(cli, ["ui", "--help"]).output
 
 
 def test_every_chroma_server_we_document_or_start_binds_loopback() -> None:

@@ -1,4 +1,4 @@
-"""Streamlit front end of the paper digest assistant: `streamlit run ui/app.py`.
+"""Streamlit front end of the paper digest assistant: `assistant ui` (or `streamlit run ui/app.py`).
 
 Sets up the page, shows the status sidebar and routes to the page scripts in this folder
 (chat, library, compare, digest). Thin by design: the pages call `assistant.*` and only render.
