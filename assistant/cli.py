@@ -71,6 +71,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
       assistant ingest examples/daily-papers --year 2025
       assistant search "semi-supervised text spotting" --k 5
       assistant ask "how does Nash-MP converge?"
+      assistant ui                      # the chat app on http://127.0.0.1:8501
       assistant stats
 
     Settings come from ASSISTANT_* environment variables or a .env file (see .env.example).
