@@ -354,3 +354,5 @@ def test_prewarmed_runtime_is_the_one_sessions_get(ui_env: pytest.MonkeyPatch) -
     assert uikit.get_runtime() is done[0]
     at = start()
     assert at.sidebar.metric[0].value == "310"
+    st.cache_resource.clear()  # closes the prewarmed runtime: the next session must get a new one
+    assert uikit.get_runtime() is not done[0]

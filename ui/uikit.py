@@ -116,9 +116,11 @@ def prewarm() -> None:
 @st.cache_resource(show_spinner="Opening the paper store…", on_release=_release)
 def get_runtime() -> Runtime:
     """One `Assistant(Settings())` per server process, shared by every session (prewarmed if started so)."""
+    global _prewarm
     if _prewarm is not None:
         ready, done = _prewarm
         ready.wait(120)
+        _prewarm = None  # taken once: after a cache clear (which closes it) a fresh runtime is built
         if done:
             return done[0]
     return _new_runtime()
