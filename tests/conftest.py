@@ -71,6 +71,19 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
     return Settings(_env_file=None, data_dir=data_dir, model_cache_dir=models, **overrides)  # type: ignore[call-arg]
 
 
+def cli_env(monkeypatch: pytest.MonkeyPatch, data: Path, base_url: str, **extra: str) -> None:
+    """Env for `Settings()` in CLI/UI code under test: `data`, the shared model cache, the fake endpoint at `base_url`."""
+    monkeypatch.chdir(data.parent)  # no stray .env
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(data))
+    monkeypatch.setenv("ASSISTANT_MODEL_CACHE_DIR", str(make_settings(data).models_dir))
+    monkeypatch.setenv("ASSISTANT_LLM_BACKEND", "openai")
+    monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", base_url)
+    monkeypatch.setenv("ASSISTANT_LLM_MODEL", "fake-model")
+    monkeypatch.setenv("ASSISTANT_LLM_MAX_RETRIES", "0")
+    for name, value in extra.items():
+        monkeypatch.setenv(name, value)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "data")

@@ -25,7 +25,7 @@ from assistant.cli import cli
 from assistant.papers import Answer, Paper, make_paper_id
 from assistant.prompts import CANNOT_ANSWER
 from assistant.service import Assistant
-from tests.conftest import make_settings
+from tests.conftest import cli_env, make_settings
 from tests.fake_openai import FakeOpenAI, Reply, rate_limited, stall, status, unauthorized
 
 SHRINK = "Shrinking Class Space for Enhanced Certainty in Semi-Supervised Learning"
@@ -294,18 +294,6 @@ def test_fully_hijacked_answer_is_replaced_by_the_answering_sentence(injected: A
 
 
 # --------------------------------------------------------------------------- the CLI with a fake endpoint
-
-
-def cli_env(monkeypatch: pytest.MonkeyPatch, data: Path, base_url: str, **extra: str) -> None:
-    monkeypatch.chdir(data.parent)  # no stray .env
-    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(data))
-    monkeypatch.setenv("ASSISTANT_MODEL_CACHE_DIR", str(make_settings(data).models_dir))
-    monkeypatch.setenv("ASSISTANT_LLM_BACKEND", "openai")
-    monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", base_url)
-    monkeypatch.setenv("ASSISTANT_LLM_MODEL", "fake-model")
-    monkeypatch.setenv("ASSISTANT_LLM_MAX_RETRIES", "0")
-    for name, value in extra.items():
-        monkeypatch.setenv(name, value)
 
 
 def run_cli(args: list[str]) -> tuple[int, str, str]:

@@ -29,7 +29,7 @@ from assistant.errors import AssistantError
 from assistant.export import render
 from assistant.service import Assistant
 from digest_fakes import respond_messages
-from tests.conftest import ROOT, make_settings
+from tests.conftest import ROOT, cli_env
 from tests.fake_openai import FakeOpenAI, status, unauthorized
 
 SENTINEL = f"sk-sentinel-{uuid.uuid4().hex}"
@@ -72,17 +72,7 @@ def chat() -> Iterator[FakeOpenAI]:
 
 
 def key_env(monkeypatch: pytest.MonkeyPatch, data: Path, base_url: str, **extra: str) -> None:
-    monkeypatch.chdir(data.parent)  # no stray .env
-    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(data))
-    monkeypatch.setenv("ASSISTANT_MODEL_CACHE_DIR", str(make_settings(data).models_dir))
-    monkeypatch.setenv("ASSISTANT_LLM_BACKEND", "openai")
-    monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", base_url)
-    monkeypatch.setenv("ASSISTANT_LLM_MODEL", "fake-model")
-    monkeypatch.setenv("ASSISTANT_LLM_MAX_RETRIES", "0")
-    monkeypatch.setenv("ASSISTANT_LLM_API_KEY", SENTINEL)
-    monkeypatch.setenv("ASSISTANT_EMBEDDING_API_KEY", SENTINEL)
-    for name, value in extra.items():
-        monkeypatch.setenv(name, value)
+    cli_env(monkeypatch, data, base_url, ASSISTANT_LLM_API_KEY=SENTINEL, ASSISTANT_EMBEDDING_API_KEY=SENTINEL, **extra)
 
 
 def run_cli(args: list[str]) -> tuple[int, str, str]:
