@@ -480,9 +480,11 @@ MAX_REFERENCES = 4
 
 def _references(claim_keys: set[str], refs: list[str], ref_keys: list[set[str]]) -> list[str]:
     """The title (refs[0]) and the sentences sharing ≥ 2 content words with the claim, at most MAX_REFERENCES."""
-    overlap = [(len(claim_keys & k), j) for j, k in enumerate(ref_keys) if j]
-    best = sorted(j for _, j in sorted((o for o in overlap if o[0] >= 2), key=lambda o: -o[0])[:MAX_REFERENCES])
-    return [refs[0], *(refs[j] for j in best)] if refs else []
+    if not refs:
+        return []
+    shared = {j: len(claim_keys & keys) for j, keys in enumerate(ref_keys) if j}
+    closest = sorted((j for j, n in shared.items() if n >= 2), key=lambda j: -shared[j])[:MAX_REFERENCES]
+    return [refs[0], *(refs[j] for j in sorted(closest))]
 
 
 def verify_answer(

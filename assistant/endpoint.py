@@ -41,7 +41,7 @@ def public_url(url: str) -> str:
     return f"{parts.scheme}://{host}{parts.path}".rstrip("/")
 
 
-def _openai_endpoint(settings: Settings) -> Endpoint:
+def openai_endpoint(settings: Settings) -> Endpoint:
     """The `openai` backend's endpoint from settings alone; ConfigError when it is not fully given."""
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
     base_url = (settings.llm_base_url or "").strip()
@@ -75,4 +75,4 @@ def model_label(settings: Settings) -> str:
         from assistant.local_model import MODEL_NAME
 
         return f"embedded:{MODEL_NAME}"
-    return _openai_endpoint(settings).label
+    return openai_endpoint(settings).label

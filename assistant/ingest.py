@@ -78,7 +78,7 @@ def chunk_paper(paper: Paper, count_tokens: Callable[[str], int], window: int = 
             Chunk(
                 chunk_id=f"{paper.paper_id}#{i}",
                 paper_id=paper.paper_id,
-                text=chunk_text(paper.title, text, start, start + len(doc.page_content)),
+                text=chunk_text(paper.title, paper.abstract, start, start + len(doc.page_content)),
                 start=start,
                 end=start + len(doc.page_content),
             )

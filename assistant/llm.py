@@ -28,15 +28,7 @@ from langchain_openai import ChatOpenAI
 from pydantic import PrivateAttr, SecretStr
 
 from assistant.config import Settings
-from assistant.endpoint import (  # noqa: F401  (re-exported: the model client's public names)
-    DEFAULT_OPENAI_BASE_URL,
-    DEFAULT_OPENAI_MODEL,
-    PLACEHOLDER_API_KEY,
-    Endpoint,
-    _openai_endpoint,
-    model_label,
-    public_url,
-)
+from assistant.endpoint import PLACEHOLDER_API_KEY, Endpoint, model_label, openai_endpoint, public_url
 from assistant.errors import AssistantError, LLMError
 
 try:  # openai>=3 talks through httpx2 (the same API as httpx); older SDKs through httpx itself
@@ -70,7 +62,7 @@ class _EmptyResponse(ValueError):
 def resolve_endpoint(settings: Settings) -> Endpoint:
     """The endpoint `make_chat_model` uses; for `embedded` this starts the local server if needed."""
     if settings.llm_backend == "openai":
-        return _openai_endpoint(settings)
+        return openai_endpoint(settings)
     if settings.llm_base_url or settings.llm_model:
         log.warning(
             "ASSISTANT_LLM_BASE_URL / ASSISTANT_LLM_MODEL are ignored because ASSISTANT_LLM_BACKEND=embedded; "

@@ -77,12 +77,12 @@ class Paper(BaseModel):
     @property
     def content_hash(self) -> str:
         """Hash of what gets embedded: a change here means the chunks must be re-embedded."""
-        return hashlib.sha256(f"{self.title}\n\n{self.abstract}".encode("utf-8")).hexdigest()[:32]
+        return hashlib.sha256(paper_text(self.title, self.abstract).encode("utf-8")).hexdigest()[:32]
 
     @property
     def text(self) -> str:
         """Title and abstract as one document (what BM25 and the chunker see)."""
-        return f"{self.title}\n\n{self.abstract}"
+        return paper_text(self.title, self.abstract)
 
 
 class Chunk(BaseModel):
@@ -95,11 +95,17 @@ class Chunk(BaseModel):
     end: int
 
 
-def chunk_text(title: str, text: str, start: int, end: int) -> str:
-    """What a chunk embeds, rebuilt from its paper's `text` and offsets (Chroma keeps no texts).
+def paper_text(title: str, abstract: str) -> str:
+    """A paper as one document: title, blank line, abstract (`Paper.text`; chunk offsets index it)."""
+    return f"{title}\n\n{abstract}"
+
+
+def chunk_text(title: str, abstract: str, start: int, end: int) -> str:
+    """What a chunk embeds, rebuilt from its paper's title, abstract and offsets (Chroma keeps no texts).
 
     The whole paper when the chunk starts at 0; otherwise the title in front of the piece.
     """
+    text = paper_text(title, abstract)
     return text[:end] if start == 0 else f"{title}\n\n{text[start:end]}"
 
 

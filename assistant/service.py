@@ -113,9 +113,13 @@ class Assistant:
         """Retrieve and focus the evidence for a standalone question (shown before the model runs)."""
         from assistant.chains.qa import focus_evidence
 
-        vector = self.embed_sentences([question])[0]
-        hits = self.retriever.search(question, k=k or self.settings.top_k, vector=vector)
+        hits = self._question_hits(question, k)
         return focus_evidence(question, hits, self.embed_sentences, self.settings.evidence_sentences)
+
+    def _question_hits(self, question: str, k: int | None) -> list[Hit]:
+        """The evidence papers; the question is embedded through the sentence cache, so the judge reuses the vector."""
+        vector = self.embed_sentences([question])[0]
+        return self.retriever.search(question, k=k or self.settings.top_k, vector=vector)
 
     def ask_stream(
         self, question: str, history: Sequence[Turn] = (), k: int | None = None
@@ -137,9 +141,7 @@ class Assistant:
             yield ("query", query)
         from assistant.chains.qa import Evidence, focus_evidence
 
-        # Embedded once, through the sentence cache: the judge compares its sentences with this vector.
-        vector = self.embed_sentences([query])[0]
-        hits = self.retriever.search(query, k=k or self.settings.top_k, vector=vector)
+        hits = self._question_hits(query, k)
         yield ("evidence", Evidence(hits, [[] for _ in hits]))  # shown at once; sentences picked next
         evidence = focus_evidence(query, hits, self.embed_sentences, self.settings.evidence_sentences)
         parts: list[str] = []

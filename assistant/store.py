@@ -680,7 +680,7 @@ class Store:
                 row = rows.get(pid)
                 if row is None or (verify and row[0] != (meta or {}).get("content_hash")):
                     continue
-                doc = chunk_text(row[2], f"{row[2]}\n\n{row[3]}", int(meta["start"]), int(meta["end"])) if texts and meta else ""
+                doc = chunk_text(row[2], row[3], int(meta["start"]), int(meta["end"])) if texts and meta else ""
                 groups.setdefault(pid, []).append((int(index), vec, doc))
         out: dict[str, tuple[np.ndarray, list[str]]] = {}
         for pid, items in groups.items():

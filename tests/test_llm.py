@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
+from assistant import endpoint as endpoints
 from assistant import llm
 from assistant.config import Settings
 from assistant.errors import ConfigError, LLMError
-from assistant.llm import describe_error, doctor, make_chat_model, model_label, resolve_endpoint
+from assistant.endpoint import model_label
+from assistant.llm import describe_error, doctor, make_chat_model, resolve_endpoint
 from fake_openai import (  # noqa: F401  (fake_openai is a fixture)
     FakeOpenAI,
     Reply,
@@ -332,8 +334,8 @@ def test_key_alone_means_the_official_api_explicitly(monkeypatch: pytest.MonkeyP
 
     endpoint = resolve_endpoint(settings)  # resolves only; no request is made
 
-    assert endpoint.base_url == llm.DEFAULT_OPENAI_BASE_URL
-    assert endpoint.model == llm.DEFAULT_OPENAI_MODEL
+    assert endpoint.base_url == endpoints.DEFAULT_OPENAI_BASE_URL
+    assert endpoint.model == endpoints.DEFAULT_OPENAI_MODEL
     assert model_label(settings) == "openai:gpt-4o-mini@api.openai.com"
     assert KEY not in repr(endpoint)
 

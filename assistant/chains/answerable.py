@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -181,7 +181,7 @@ class _Lexical:
     missing_names: list[str]
     checks: list[tuple[list[str], float, bool]]  # (missing asked, coverage, lexically plausible)
 
-    @property
+    @cached_property
     def plausible(self) -> list[int]:
         """Sentences worth embedding: those passing the word checks, at most MAX_EMBEDDED (most words first)."""
         at = [i for i, c in enumerate(self.checks) if c[2]]
