@@ -182,3 +182,16 @@ def test_store_distractors_exist_in_the_shared_data() -> None:
     with gzip.open(SHARED / "hf_daily_papers" / "hf_daily_papers.jsonl.gz", "rt", encoding="utf-8") as f:
         ids = {json.loads(line)["arxiv_id"] for line in f}
     assert set(spec["distractors"]) <= ids and set(spec["removed_out_of_corpus"]) <= ids
+
+
+def test_support_bench_scores_a_check_and_its_hand_pairs_are_balanced() -> None:
+    from benchmarks.support_bench import hand_pairs, score
+
+    pairs = hand_pairs("all")
+    assert len(pairs) >= 100 and all(p["abstract"] for p in pairs)
+    kinds = Counter(p["kind"] for p in pairs if not p["supported"])
+    assert kinds["prior_work"] >= 10 and kinds["invented_detail"] >= 10
+    says_yes = score([dict(p) for p in pairs], lambda sentence, title, abstract: True)
+    assert says_yes["recall"] == 1.0 and says_yes["precision"] < 0.5  # a check that always agrees is caught
+    exact = score([dict(p) for p in pairs[:20]], lambda sentence, title, abstract: False)
+    assert exact["precision"] is None and exact["recall"] == 0.0
