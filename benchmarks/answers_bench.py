@@ -65,6 +65,19 @@ def load_cases(split: str, cases_dir: Path = CASES_DIR) -> list[dict[str, Any]]:
     return cases
 
 
+def stratified(cases: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """The first `limit` cases taken round-robin over types (in file order), so a short run covers every type."""
+    queues: dict[str, list[dict[str, Any]]] = {}
+    for case in cases:
+        queues.setdefault(case["type"], []).append(case)
+    picked: list[dict[str, Any]] = []
+    while len(picked) < limit and any(queues.values()):
+        for queue in queues.values():
+            if queue and len(picked) < limit:
+                picked.append(queue.pop(0))
+    return picked
+
+
 def default_data_dir() -> Path:
     from assistant.config import Settings
 
@@ -319,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--split", choices=["dev", "test", "all"], default="dev")
     parser.add_argument("--backend", choices=["embedded", "fake", "oracle"], default="fake")
-    parser.add_argument("--limit", type=int, default=None, help="first N cases of the split (per type order kept)")
+    parser.add_argument("--limit", type=int, default=None, help="N cases of the split, taken round-robin over types")
     parser.add_argument("--types", default=None, help="comma-separated case types to run (default: all)")
     parser.add_argument("--retrieval-only", action="store_true", help="only recall@5 (paraphrase) and recall@10 (which papers)")
     parser.add_argument("--data", type=Path, default=None, help="benchmark store dir (default: <data dir>-bench/answers)")
@@ -338,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         wanted = set(args.types.split(","))
         cases = [c for c in cases if c["type"] in wanted]
     if args.limit:
-        cases = cases[: args.limit]
+        cases = stratified(cases, args.limit)
     data = args.data or default_data_dir()
     built = ensure_store(data, args.shared)
     print(f"store: {built.get('papers')} papers in {data} ({'reused' if built['reused'] else 'built'})", file=sys.stderr)

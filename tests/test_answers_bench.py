@@ -195,3 +195,21 @@ def test_support_bench_scores_a_check_and_its_hand_pairs_are_balanced() -> None:
     assert says_yes["recall"] == 1.0 and says_yes["precision"] < 0.5  # a check that always agrees is caught
     exact = score([dict(p) for p in pairs[:20]], lambda sentence, title, abstract: False)
     assert exact["precision"] is None and exact["recall"] == 0.0
+
+
+def test_numbers_written_with_units_count_as_stated() -> None:
+    paper = {**SHRINK, "abstract": SHRINK["abstract"] + " It trains a 12B model on 24GB GPUs, like LLaVA-1.5-13B."}
+    text = "It trains a 12B model on 24GB GPUs and beats LLaVA-1.5-13B [1]."
+    data = {"answer": text, "refused": False, "evidence": [{"paper": paper}],
+            "citations": [{"n": 1, "paper_id": "t:shrink", "supported": True}],
+            "sentences": [{"text": text, "cites": [1], "supported": True}]}
+    assert grade(CASE, answer_view(data))["wrong"] == []
+    data["sentences"][0]["text"] = "It trains a 17B model [1]."
+    assert grade(CASE, answer_view(data))["wrong"]
+
+
+def test_a_limited_run_takes_every_type_in_turn() -> None:
+    from benchmarks.answers_bench import stratified
+
+    cases = [{"type": t, "n": i} for i, t in enumerate("aaaabbc")]
+    assert [c["type"] for c in stratified(cases, 5)] == ["a", "b", "c", "a", "b"]
