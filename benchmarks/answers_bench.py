@@ -30,14 +30,13 @@ import logging
 import os
 import random
 import resource
-import subprocess
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchmarks.answers_grade import UNANSWERABLE, answer_view, grade, recall_at
+from benchmarks.answers_grade import answer_view, grade, recall_at
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES_DIR = ROOT / "benchmarks" / "answers"
@@ -147,43 +146,24 @@ def paper_table(app: Any, ids: set[str]) -> dict[str, dict[str, str]]:
 # --------------------------------------------------------------------------- back ends
 
 
-class ServerProcess:
+def server_process(mode: str, gold_path: Path | None = None) -> Any:
     """The fake endpoint in its own process (`--serve fake|oracle`), as a real server would be."""
+    from benchmarks.qa_bench import FakeProcess
 
-    def __init__(self, mode: str, gold_path: Path | None = None) -> None:
-        cmd = [sys.executable, "-m", "benchmarks.answers_bench", "--serve", mode]
-        if gold_path is not None:
-            cmd += ["--gold", str(gold_path)]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        self.base_url = self.proc.stdout.readline().strip()
-        if not self.base_url.startswith("http://127.0.0.1:"):
-            self.close()
-            raise SystemExit(f"the {mode} endpoint did not start")
-
-    def close(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()  # the server exits when its stdin closes
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+    command = [sys.executable, "-m", "benchmarks.answers_bench", "--serve", mode]
+    return FakeProcess(command + (["--gold", str(gold_path)] if gold_path is not None else []))
 
 
 def serve(mode: str, gold_path: str | None) -> None:
-    """Run the fake endpoint until stdin closes; print its base URL first."""
-    sys.path.insert(0, str(ROOT))
-    from tests.fake_openai import FakeOpenAI
+    """Run the fake endpoint with the lexical or the oracle responder until stdin closes."""
+    from benchmarks.qa_bench import lexical_responder, serve_fake
 
     if mode == "oracle":
         from benchmarks.answers_oracle import OracleResponder
 
-        responder: Any = OracleResponder(json.loads(Path(str(gold_path)).read_text(encoding="utf-8")))
+        serve_fake(OracleResponder(json.loads(Path(str(gold_path)).read_text(encoding="utf-8"))))
     else:
-        from benchmarks.qa_bench import lexical_responder as responder
-    with FakeOpenAI(responder=responder) as fake:
-        print(fake.base_url, flush=True)
-        sys.stdin.read()
+        serve_fake(lexical_responder)
 
 
 def make_app(backend: str, data: Path, cases: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
@@ -203,7 +183,7 @@ def make_app(backend: str, data: Path, cases: list[dict[str, Any]]):  # type: ig
             probe.close()
         gold_path = data / "oracle_gold.json"
         gold_path.write_text(json.dumps(build_gold(cases, papers)), encoding="utf-8")
-    server = ServerProcess(backend, gold_path)
+    server = server_process(backend, gold_path)
     settings = bench_settings(data, llm_backend="openai", llm_base_url=server.base_url, llm_model=f"{backend}-model", llm_api_key="bench")
     return Assistant(settings), server
 

@@ -43,12 +43,9 @@ def _pct(num: int, den: int) -> float | None:
 
 
 def _quantile(values: Sequence[float], q: float) -> float | None:
-    if not values:
-        return None
-    s = sorted(values)
-    k = (len(s) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
-    return round(s[lo] + (s[hi] - s[lo]) * (k - lo), 3)
+    if len(values) < 2:
+        return round(values[0], 3) if values else None
+    return round(statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1], 3)
 
 
 def _block(rows: list[dict[str, Any]]) -> dict[str, Any]:
