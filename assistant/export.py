@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Literal, Protocol
 
 from assistant.chains.compare import Comparison
-from assistant.chains.digest import Digest
+from assistant.chains.digest_types import Digest
 from assistant.chains.extract import ASPECT_LABELS, ASPECTS
 from assistant.papers import Sentence, clean_arxiv_id
 

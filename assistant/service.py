@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # imported lazily at call time: chains import LangChain (~1 s
     from langchain_core.language_models import BaseChatModel
 
     from assistant.chains.compare import Comparison
-    from assistant.chains.digest import Digest
+    from assistant.chains.digest_types import Digest
     from assistant.chains.qa import Evidence, Turn
     from assistant.fetch import FetchReport, ProgressFn as FetchProgressFn
 

@@ -12,16 +12,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from assistant.chains.digest import (
-    MAX_OTHER_SHARE,
-    Period,
-    auto_k,
-    available_weeks,
-    cluster,
-    group_keywords,
-    parse_topic_reply,
-    resolve_period,
-)
+from assistant.chains.clustering import MAX_OTHER_SHARE, auto_k, cluster
+from assistant.chains.digest import Period, available_weeks, resolve_period
+from assistant.chains.topic_labels import group_keywords, parse_topic_reply
 from assistant.citations import parse_citations
 from assistant.cli import cli
 from assistant.errors import InputError, LLMError

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from assistant.chains.digest import Digest, DigestPaper, Topic, available_weeks
+from assistant.chains.digest import available_weeks
+from assistant.chains.digest_types import Digest, DigestPaper, Topic
 from assistant.papers import Citation
 from assistant.service import Assistant
 from uikit import (

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from assistant.chains.compare import Comparison
-    from assistant.chains.digest import Digest
+    from assistant.chains.digest_types import Digest
 
 log = logging.getLogger(__name__)
 

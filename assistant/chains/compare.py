@@ -25,7 +25,7 @@ from assistant.chains.extract import (
     Extraction,
     Guard,
     LLMFactory,
-    _no_guard,
+    no_guard,
     check_aspects,
     extract_many,
     prompt_version,
@@ -265,7 +265,7 @@ def compare(
     embed: EmbedFn,
     model_label: str,
     query: str | None = None,
-    guard: Guard = _no_guard,
+    guard: Guard = no_guard,
     progress: bool = False,
     workers: int = 1,
 ) -> Comparison:

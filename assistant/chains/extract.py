@@ -58,7 +58,8 @@ class Extraction(BaseModel):
         return str(getattr(self, aspect))
 
 
-def _no_guard(fn: Callable[[], T]) -> T:
+def no_guard(fn: Callable[[], T]) -> T:
+    """Run `fn` as is (the default when no caller wraps model calls)."""
     return fn()
 
 
@@ -242,7 +243,7 @@ def cached_extraction(paper: Paper, store: Store, model_label: str) -> Extractio
 
 
 def extract_paper(
-    paper: Paper, llm: BaseChatModel, store: Store, model_label: str, guard: Guard = _no_guard
+    paper: Paper, llm: BaseChatModel, store: Store, model_label: str, guard: Guard = no_guard
 ) -> Extraction:
     """One model call (unless cached): the paper's four aspects, cached as soon as they arrive."""
     hit = cached_extraction(paper, store, model_label)
@@ -263,7 +264,7 @@ def extract_many(
     llm_factory: LLMFactory,
     store: Store,
     model_label: str,
-    guard: Guard = _no_guard,
+    guard: Guard = no_guard,
     progress: bool = False,
     workers: int = 1,
     desc: str = "extract",
