@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.chains.compare import choose_papers, mmr, short_title
-from assistant.chains.extract import ASPECTS, check_aspects, parse_extraction, quick_extraction
+from assistant.chains.aspects import ASPECTS, quick_extraction
+from assistant.chains.extract import check_aspects, parse_extraction
 from assistant.cli import cli
 from assistant.errors import InputError
 from assistant.service import Assistant

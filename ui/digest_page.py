@@ -47,7 +47,8 @@ def paper_citations(topic: Topic) -> list[Citation]:
 
 def paper_line(p: DigestPaper) -> str:
     votes = f" · {p.upvotes} upvotes" if p.upvotes is not None else ""
-    return f"- \\[{p.n}\\] {paper_link(p.title, p.url)}{votes}"
+    line = f" — {md_escape(p.takeaway)}" if p.takeaway else ""
+    return f"- \\[{p.n}\\] {paper_link(p.title, p.url)}{votes}{line}"
 
 
 def render_topic(i: int, topic: Topic) -> None:

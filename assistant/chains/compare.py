@@ -18,18 +18,15 @@ import numpy as np
 from langchain_core.output_parsers import StrOutputParser
 from pydantic import BaseModel, Field
 
+from assistant.chains.aspects import ASPECT_LABELS, ASPECTS, Extraction, quick_extraction
 from assistant.chains.extract import (
-    ASPECT_LABELS,
-    ASPECTS,
     EmbedFn,
-    Extraction,
     Guard,
     LLMFactory,
     no_guard,
     check_aspects,
     extract_many,
     prompt_version,
-    quick_extraction,
 )
 from assistant.chains.qa import Evidence, attach_citations
 from assistant.citations import check_answer, render_marked, split_sentences

@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 from tqdm import tqdm
 
+from assistant.chains.aspects import quick_extraction
 from assistant.chains.clustering import cluster, normalize_rows
 from assistant.chains.digest_types import Digest, DigestPaper, Topic
 from assistant.chains.extract import (
@@ -30,9 +31,9 @@ from assistant.chains.extract import (
     extract_many,
     merged,
     no_guard,
-    quick_extraction,
 )
 from assistant.chains.topic_labels import group_keywords, keyword_title
+from assistant.chains.takeaway import Takeaway, takeaways
 from assistant.chains.topic_summary import compose_topic, renumber
 from assistant.chains.week_diff import WeekChange, compare_weeks
 from assistant.citations import render_marked
@@ -141,10 +142,11 @@ def available_weeks(store: Store) -> list[str]:
 # ---------------------------------------------------------------------------- the digest
 
 
-def _digest_paper(n: int, paper: Paper) -> DigestPaper:
+def _digest_paper(n: int, paper: Paper, takeaway: Takeaway) -> DigestPaper:
     return DigestPaper(
         n=n, paper_id=paper.paper_id, title=paper.title, url=paper.link, upvotes=paper.upvotes,
         dates=paper.dates, authors=paper.authors, published=paper.published,
+        takeaway=takeaway.text if takeaway.supported else "", hf_summary=takeaway.hf_summary,
     )
 
 
@@ -200,6 +202,7 @@ def build_digest(
     group_papers = [[papers[i] for i in g] for g in groups]
     keywords = group_keywords(group_papers, papers)
 
+    lines = takeaways(papers, embed, store)
     quick = {p.paper_id: quick_extraction(p) for p in papers}
     calls = 0
     if extract == "model":
@@ -239,7 +242,7 @@ def build_digest(
                     Citation(n=n, paper_id=by_n[n].paper_id, title=by_n[n].title, url=by_n[n].link, supported=n in supported)
                     for n in cited
                 ],
-                papers=[_digest_paper(numbered[p.paper_id], p) for p in listed],
+                papers=[_digest_paper(numbered[p.paper_id], p, lines[p.paper_id]) for p in listed],
                 fallback=composed.fallback,
             )
         )
@@ -255,7 +258,7 @@ def build_digest(
             Topic(
                 title=OTHER,
                 other=True,
-                papers=[_digest_paper(n_counter + i, p) for i, p in enumerate(listed, start=1)],
+                papers=[_digest_paper(n_counter + i, p, lines[p.paper_id]) for i, p in enumerate(listed, start=1)],
             )
         )
         n_counter += len(listed)

@@ -22,6 +22,8 @@ class DigestPaper(BaseModel):
     dates: list[str] = Field(default_factory=list)
     authors: list[str] = Field(default_factory=list)
     published: str | None = None
+    takeaway: str = ""  # one checked line: what the paper does or finds (`chains.takeaway`)
+    hf_summary: str | None = None  # HF's machine-written one-liner, when the source had one
 
 
 class Topic(BaseModel):
@@ -78,7 +80,9 @@ class Digest(BaseModel):
                 for t in self.topics
             ],
             "new_vs_last_week": self.new_vs_last_week.model_dump() if self.new_vs_last_week else None,
-            "top_upvoted": [p.model_dump(include={"n", "paper_id", "title", "url", "upvotes"}) for p in self.top_upvoted],
+            "top_upvoted": [
+                p.model_dump(include={"n", "paper_id", "title", "url", "upvotes", "takeaway"}) for p in self.top_upvoted
+            ],
             "model": self.model,
             "extraction": self.extraction,
             "model_calls": self.model_calls,

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from langchain_core.output_parsers import StrOutputParser
 
-from assistant.chains.extract import EmbedFn, Extraction, Guard, LLMFactory, no_guard, prompt_version
+from assistant.chains.aspects import Extraction
+from assistant.chains.extract import EmbedFn, Guard, LLMFactory, no_guard, prompt_version
 from assistant.chains.qa import Evidence, attach_citations
 from assistant.chains.topic_labels import parse_topic_reply
 from assistant.citations import check_answer, split_sentences
