@@ -19,6 +19,7 @@ from langchain_core.output_parsers import StrOutputParser
 from pydantic import BaseModel, Field
 
 from assistant.chains.aspects import ASPECT_LABELS, ASPECTS, Extraction, quick_extraction
+from assistant.chains.evidence_text import evidence_papers
 from assistant.chains.extract import (
     EmbedFn,
     Guard,
@@ -266,8 +267,8 @@ def compare(
     progress: bool = False,
     workers: int = 1,
 ) -> Comparison:
-    """Extract (cached) → table with checked cells → compose → check every summary sentence."""
-    papers = list(papers)
+    """Clean the abstracts → extract (cached) → table with checked cells → compose → check every sentence."""
+    papers = evidence_papers(papers, embed, store)
     extractions = extract_many(papers, llm_factory, store, model_label, guard, progress, workers)
     rows = build_table(papers, extractions, embed)
     hits = [Hit(paper=p, score=0.0) for p in papers]

@@ -23,6 +23,7 @@ from tqdm import tqdm
 from assistant.chains.aspects import quick_extraction
 from assistant.chains.clustering import cluster, normalize_rows
 from assistant.chains.digest_types import Digest, DigestPaper, Topic
+from assistant.chains.evidence_text import evidence_papers
 from assistant.chains.extract import (
     EmbedFn,
     Guard,
@@ -197,6 +198,7 @@ def build_digest(
         return digest
 
     vectors = _vectors(store, papers, embed)
+    papers = evidence_papers(papers, embed, store)
     matrix = np.stack([vectors[p.paper_id] for p in papers])
     groups, other = cluster(matrix, k)
     group_papers = [[papers[i] for i in g] for g in groups]

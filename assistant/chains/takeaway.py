@@ -20,6 +20,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from assistant.chains.aspects import quick_extraction
+from assistant.chains.evidence_text import evidence_papers
 from assistant.chains.support import check_claims
 from assistant.citations import split_sentences, strip_citations
 from assistant.errors import StoreError
@@ -126,7 +127,7 @@ def takeaways(papers: Sequence[Paper], embed: EmbedFn, store: Store | None = Non
         if isinstance(cached, dict):
             out[paper.paper_id] = Takeaway(**(cached | {"paper_id": paper.paper_id, "hf_summary": _hf_summary(paper)}))
             continue
-        made = make_takeaway(paper, embed)
+        made = make_takeaway(evidence_papers([paper], embed, store)[0], embed)
         if store is not None:
             try:
                 store.cache_put(CACHE_KIND, key, made.model_dump(exclude={"paper_id", "hf_summary"}))
