@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from assistant.chains.compare import choose_papers, mmr, short_title
+from assistant.chains.compare import choose_papers, mmr
+from assistant.chains.support import short_title
 from assistant.chains.aspects import ASPECTS, quick_extraction
 from assistant.chains.extract import check_aspects, parse_extraction
 from assistant.cli import cli
@@ -132,16 +133,18 @@ def test_invented_cells_are_replaced_by_the_closest_abstract_sentence(corpus: Pa
         assert data.text.removesuffix(f" [{row.n}]") in abstract  # a verbatim sentence
 
 
-def test_unsupported_summary_sentences_are_marked(corpus: Path, corpus_dir: Path, tmp_path: Path) -> None:
+def test_unsupported_summary_sentences_are_dropped_with_the_reason(corpus: Path, corpus_dir: Path, tmp_path: Path) -> None:
     def overclaiming(prompt: str) -> str:
         if "Comparison (3 to 5" in prompt:
             return respond(prompt) + " Both reach 97% on ImageNet-21k with 8 GPUs [1][2]."
         return respond(prompt)
 
     c = app_for(corpus, PromptFake(responder=overclaiming)).compare(IDS[:2])
-    bad = [s for s in c.sentences if "ImageNet" in s.text]
-    assert bad and not bad[0].supported
-    assert "\u26a0" in c.summary and any(s.supported for s in c.sentences)
+    assert not any("ImageNet" in s.text for s in c.sentences)
+    assert c.sentences and all(s.supported for s in c.sentences) and "\u26a0" not in c.summary
+    bad = [d for d in c.dropped if "ImageNet" in d.text]
+    assert bad and "ImageNet-21k" in bad[0].reason
+    assert c.to_json()["dropped"][0]["reason"] == bad[0].reason  # type: ignore[index]
 
     def useless(prompt: str) -> str:
         return "NOT_IN_PAPERS" if "Comparison (3 to 5" in prompt else respond(prompt)

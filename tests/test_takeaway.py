@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from assistant.chains.takeaway import MAX_WORDS, compress, takeaways, third_person
+from assistant.chains.one_line import MAX_WORDS, compress, third_person
+from assistant.chains.takeaway import takeaways
 from assistant.cli import cli
 from assistant.embeddings import make_embedder
 from assistant.export import render

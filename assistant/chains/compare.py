@@ -30,7 +30,8 @@ from assistant.chains.extract import (
     prompt_version,
 )
 from assistant.chains.qa import Evidence, attach_citations
-from assistant.citations import check_answer, render_marked, split_sentences
+from assistant.chains.support import Dropped, Edited, reader_sentences, short_title
+from assistant.citations import render_marked, split_sentences
 from assistant.errors import InputError
 from assistant.papers import Citation, Hit, Paper, Sentence, clean_arxiv_id
 from assistant.prompts import CANNOT_ANSWER, load_prompt
@@ -75,6 +76,7 @@ class Comparison(BaseModel):
     model: str = ""
     fallback: bool = False
     removed_citations: list[int] = Field(default_factory=list)
+    dropped: list[Dropped] = Field(default_factory=list)  # summary sentences left out, and why
     papers: list[Paper] = Field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
@@ -88,6 +90,7 @@ class Comparison(BaseModel):
             "sentences": [s.model_dump() for s in self.sentences],
             "fallback": self.fallback,
             "removed_citations": self.removed_citations,
+            "dropped": [d.model_dump() for d in self.dropped],
         }
 
 
@@ -168,15 +171,6 @@ def choose_papers(
 
 
 # ---------------------------------------------------------------------------- the table
-
-
-def short_title(title: str, max_words: int = 6) -> str:
-    """`ConvLLaVA: Hierarchical Backbones ...` → `ConvLLaVA`; long titles are cut."""
-    head = title.split(":", 1)[0].strip()
-    if ":" in title and 0 < len(head.split()) <= 4:
-        return head
-    words = title.split()
-    return title if len(words) <= max_words else " ".join(words[:max_words]) + " …"
 
 
 def _cap(text: str, limit: int = MAX_CELL_CHARS) -> str:
@@ -283,16 +277,16 @@ def compare(
         chain = load_prompt("compare", COMPARE_VARS) | guard(llm_factory) | StrOutputParser()
         raw = guard(lambda: chain.invoke(inputs)).strip()
         store.cache_put(COMPOSE_CACHE_KIND, key, raw)
-    sentences: list[Sentence] = []
-    citations: list[Citation] = []
-    removed: list[int] = []
+    edited = Edited([], [], [])
     if raw and CANNOT_ANSWER not in raw.upper().replace(" ", "_"):
         drafted = " ".join(split_sentences(attach_citations(raw, evidence, embed))[:MAX_SUMMARY_SENTENCES])
-        sentences, citations, removed = check_answer(drafted, hits, embed)
-    fallback = not any(s.supported for s in sentences)
+        edited = reader_sentences(drafted, papers, embed)
+    fallback = not edited.sentences
     if fallback:
-        sentences, citations, removed = check_answer(_fallback_summary(papers, rows), hits, embed)
-    supported_n = {c.n for c in citations if c.supported} | {
+        own = reader_sentences(_fallback_summary(papers, rows), papers, embed)
+        edited = Edited(own.sentences, edited.dropped + own.dropped, edited.removed + own.removed)
+    sentences = edited.sentences
+    supported_n = {c for s in sentences for c in s.cites} | {
         r.n for r in rows if any(c.source == "model" and c.supported for c in r.cells.values())
     }
     all_citations = [
@@ -306,6 +300,7 @@ def compare(
         citations=all_citations,
         model=model_label,
         fallback=fallback,
-        removed_citations=removed,
+        removed_citations=edited.removed,
+        dropped=edited.dropped,
         papers=papers,
     )

@@ -245,6 +245,7 @@ def build_digest(
                     for n in cited
                 ],
                 papers=[_digest_paper(numbered[p.paper_id], p, lines[p.paper_id]) for p in listed],
+                dropped=composed.dropped,
                 fallback=composed.fallback,
             )
         )

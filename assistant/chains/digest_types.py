@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from assistant.chains.support import Dropped
 from assistant.chains.week_diff import WeekChange
 from assistant.papers import Citation, Sentence
 
@@ -33,6 +34,7 @@ class Topic(BaseModel):
     keywords: list[str] = Field(default_factory=list)
     summary: str = ""
     sentences: list[Sentence] = Field(default_factory=list)
+    dropped: list[Dropped] = Field(default_factory=list)  # summary sentences left out, and why (JSON only)
     citations: list[Citation] = Field(default_factory=list)
     papers: list[DigestPaper] = Field(default_factory=list)
     other: bool = False
@@ -75,6 +77,7 @@ class Digest(BaseModel):
                     "status": t.status,
                     "fallback": t.fallback,
                     "sentences": [s.model_dump() for s in t.sentences],
+                    "dropped": [d.model_dump() for d in t.dropped],
                     "papers": [p.model_dump(exclude={"authors", "published"}) for p in t.papers],
                 }
                 for t in self.topics

@@ -99,7 +99,7 @@ def clean_abstract(paper: Paper, embed: EmbedFn, max_chars: int = MAX_ABSTRACT_C
 
 
 def evidence_papers(papers: Sequence[Paper], embed: EmbedFn, store: Store | None = None) -> list[Paper]:
-    """Copies of `papers` with cleaned abstracts (and flattened titles), cached per content hash."""
+    """Copies of `papers` with cleaned abstracts (and capped titles), cached per content hash."""
     out = []
     for paper in papers:
         key = f"{paper.content_hash}|{VERSION}|{MAX_ABSTRACT_CHARS}"
@@ -113,5 +113,5 @@ def evidence_papers(papers: Sequence[Paper], embed: EmbedFn, store: Store | None
                     store.cache_put(CACHE_KIND, key, abstract)
                 except StoreError as exc:  # a busy or read-only store: the text is still used, just not kept
                     log.info("cleaned abstract of %s not cached: %s", paper.paper_id, exc)
-        out.append(paper.model_copy(update={"abstract": abstract, "title": flatten_markup(paper.title)[:MAX_TITLE_CHARS]}))
+        out.append(paper.model_copy(update={"abstract": abstract, "title": paper.title[:MAX_TITLE_CHARS]}))
     return out

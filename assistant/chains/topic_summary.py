@@ -18,7 +18,8 @@ from assistant.chains.aspects import Extraction
 from assistant.chains.extract import EmbedFn, Guard, LLMFactory, no_guard, prompt_version
 from assistant.chains.qa import Evidence, attach_citations
 from assistant.chains.topic_labels import parse_topic_reply
-from assistant.citations import check_answer, split_sentences
+from assistant.chains.support import Dropped, reader_sentences
+from assistant.citations import split_sentences
 from assistant.papers import Hit, Paper, Sentence
 from assistant.prompts import load_prompt
 from assistant.store import Store
@@ -46,8 +47,9 @@ def render_topic_notes(papers: Sequence[Paper], extractions: dict[str, Extractio
 
 
 
-def _fallback_text(papers: Sequence[Paper], quick: dict[str, Extraction], count: int = 2) -> str:
-    """The app's extractive summary: the method sentence of the most central papers, quoted."""
+def _fallback_text(papers: Sequence[Paper], quick: dict[str, Extraction], count: int = 3) -> str:
+    """The app's extractive summary: the method sentence of the most central papers (first-person
+    quotes are rewritten to name their paper by `reader_sentences`)."""
     parts = []
     for i, paper in enumerate(papers[:count], start=1):
         sentence = (quick[paper.paper_id].method or quick[paper.paper_id].problem or paper.title).rstrip(" .…")
@@ -70,7 +72,8 @@ def _key(*parts: object) -> str:
 @dataclass
 class ComposedTopic:
     title: str | None
-    sentences: list[Sentence]  # numbered locally: [i] = prompt_papers[i-1]
+    sentences: list[Sentence]  # numbered locally: [i] = prompt_papers[i-1]; all supported
+    dropped: list[Dropped]  # the model's sentences left out, and why
     fallback: bool
     called_model: bool
 
@@ -93,7 +96,8 @@ def compose_topic(
     done = store.cache_get(CHECK_CACHE_KIND, check_key)
     if isinstance(done, dict):
         return ComposedTopic(
-            done.get("title"), [Sentence(**s) for s in done["sentences"]], bool(done["fallback"]), False
+            done.get("title"), [Sentence(**s) for s in done["sentences"]],
+            [Dropped(**d) for d in done.get("dropped", [])], bool(done["fallback"]), False,
         )
     raw = store.cache_get(TOPIC_CACHE_KIND, raw_key)
     called = False
@@ -106,16 +110,22 @@ def compose_topic(
     hits = [Hit(paper=p, score=0.0) for p in prompt_papers]
     evidence = Evidence(hits, [split_sentences(p.abstract) or [p.abstract] for p in prompt_papers])
     sentences: list[Sentence] = []
+    dropped: list[Dropped] = []
     if text:
         drafted = " ".join(split_sentences(attach_citations(text, evidence, embed))[:MAX_SENTENCES])
-        sentences, _, _ = check_answer(drafted, hits, embed)
-    fallback = not any(s.supported for s in sentences)
+        edited = reader_sentences(drafted, prompt_papers, embed)
+        sentences, dropped = edited.sentences, edited.dropped
+    fallback = not sentences
     if fallback:
-        sentences, _, _ = check_answer(_fallback_text(prompt_papers, quick), hits, embed)
+        own = reader_sentences(_fallback_text(prompt_papers, quick), prompt_papers, embed)
+        sentences, dropped = own.sentences, dropped + own.dropped
     store.cache_put(
         CHECK_CACHE_KIND,
         check_key,
-        {"title": title, "sentences": [s.model_dump() for s in sentences], "fallback": fallback},
+        {
+            "title": title, "sentences": [s.model_dump() for s in sentences],
+            "dropped": [d.model_dump() for d in dropped], "fallback": fallback,
+        },
     )
-    return ComposedTopic(title, sentences, fallback, called)
+    return ComposedTopic(title, sentences, dropped, fallback, called)
 
