@@ -173,6 +173,15 @@ def test_compare_by_query_picks_relevant_diverse_papers(corpus: Path) -> None:
     assert c.query == "robot grasping policies" and len(c.table) == 2
 
 
+def test_compare_by_query_keeps_only_papers_about_every_part(corpus: Path) -> None:
+    app = app_for(corpus)
+    papers, _ = choose_papers(["GSM8K math reasoning"], app.store, app.search, n=4)
+    assert len(papers) == 4 and all("GSM8K" in p.abstract for p in papers)
+    # Video and robot papers are close in words ("diffusion", "policy") but not about both parts.
+    with pytest.raises(InputError, match="about every part"):
+        choose_papers(["video diffusion robot grasping"], app.store, app.search, n=3)
+
+
 def test_mmr_prefers_a_different_paper_over_a_near_duplicate() -> None:
     a, b = np.array([1.0, 0.0]), np.array([0.0, 1.0])
     near = np.array([0.999, 0.045]) / np.linalg.norm([0.999, 0.045])

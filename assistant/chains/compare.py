@@ -27,11 +27,12 @@ from assistant.chains.extract import (
     no_guard,
     check_aspects,
     extract_many,
+    lexical_coverage,
     prompt_version,
 )
 from assistant.chains.qa import Evidence, attach_citations
 from assistant.chains.support import Dropped, Edited, reader_sentences, short_title
-from assistant.citations import render_marked, split_sentences
+from assistant.citations import key_terms, missing_terms, render_marked, split_sentences
 from assistant.errors import InputError
 from assistant.papers import Citation, Hit, Paper, Sentence, clean_arxiv_id
 from assistant.prompts import CANNOT_ANSWER, load_prompt
@@ -127,6 +128,15 @@ def mmr(ranked: Sequence[str], vectors: dict[str, np.ndarray], n: int, weight: f
     return picked
 
 
+def about(query: str, paper: Paper) -> bool:
+    """Is the paper about every part of the query? Its names and acronyms (`LLM`, `ImageNet`) must be
+    stated (an acronym may be spelled out), and every other content word must occur (crudely stemmed)."""
+    names = {t.lower() for t in key_terms(query)}
+    rest = " ".join(w for w in query.split() if w.strip(".,;:!?\"'()").lower() not in names)
+    words_ok = not rest.strip() or lexical_coverage(rest, paper.text) >= 1.0 or not any(c.isalpha() for c in rest)
+    return words_ok and not missing_terms(query, paper.text)
+
+
 def choose_papers(
     items: Sequence[str],
     store: Store,
@@ -138,7 +148,8 @@ def choose_papers(
     """The papers to compare and the query (None when ids were given).
 
     Every item looks like a paper id → those papers (2-6, all must be stored). Otherwise the
-    items are one query: its best matches, diversified with MMR on the paper vectors.
+    items are one query: its best matches that are about every part of it (`about`), diversified
+    with MMR on the paper vectors; fewer than two such papers is an input error that says so.
     """
     items = [i.strip() for i in items if i.strip()]
     if not items:
@@ -157,11 +168,13 @@ def choose_papers(
     if not MIN_PAPERS <= n <= MAX_PAPERS:
         raise InputError(f"--n must be between {MIN_PAPERS} and {MAX_PAPERS}; got {n}")
     query = " ".join(items)
-    hits = search(query, k=max(12, 3 * n), since=since, until=until)
+    found = search(query, k=max(30, 5 * n), since=since, until=until)
+    hits = [h for h in found if about(query, h.paper)]
     if len(hits) < MIN_PAPERS:
+        near = "; closest: " + "; ".join(repr(h.paper.title) for h in found[:2]) if found else ""
         raise InputError(
-            f"only {len(hits)} paper(s) match {query!r}; a comparison needs at least {MIN_PAPERS} "
-            "(widen the dates, or ingest more papers)"
+            f"only {len(hits)} stored paper(s) are about every part of {query!r}; a comparison needs at least "
+            f"{MIN_PAPERS} (give paper ids, a broader query, wider dates, or ingest more papers){near}"
         )
     ranked = [h.paper.paper_id for h in hits]
     vectors = store.paper_vectors(ranked)
