@@ -42,7 +42,7 @@ def test_compress_heads_the_line_with_what_the_paper_does() -> None:
     assert compress("Motivated by Z, we introduce PiD, a decoder.") == "Introduces PiD, a decoder."
     assert compress("This work also studies why W fails.") == "Studies why W fails."
     assert third_person("study") == "studies" and third_person("approach") == "approaches"
-    assert third_person("proposed") == "proposed"
+    assert third_person("proposed") == "proposed" and third_person("focus") == "focuses"
     long = "We propose " + ", ".join(f"component number {i} of the system" for i in range(20)) + "."
     assert len(compress(long).split()) <= MAX_WORDS
 

@@ -12,15 +12,15 @@ from assistant.citations import strip_citations
 
 MAX_WORDS = 30
 
-_SUBJECT = re.compile(r"\b(?:we|this (?:paper|work|study|article|report))\s+(?:(?:also|further|then|first|here)\s+)?", re.I)
+_SUBJECT = re.compile(r"\b(?:we|this (?:paper|work|study|article|report))\s+(?:(?:also|further|then|first|here|still|thus|therefore|finally)\s+)?", re.I)
 
 
 def third_person(verb: str) -> str:
     """`propose` → `proposes`, `study` → `studies`; past or already inflected forms are left alone."""
     low = verb.lower()
-    if low.endswith(("s", "ed")) or not low.isalpha():
+    if not low.isalpha() or low.endswith("ed") or (low.endswith("s") and not low.endswith(("ss", "us"))):
         return verb
-    if low.endswith(("sh", "ch", "x", "z", "o")):
+    if low.endswith(("s", "sh", "ch", "x", "z", "o")):
         return verb + "es"
     if low.endswith("y") and len(low) > 1 and low[-2] not in "aeiou":
         return verb[:-1] + "ies"
