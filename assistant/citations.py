@@ -487,12 +487,13 @@ def _references(claim_keys: set[str], refs: list[str], ref_keys: list[set[str]])
     return [refs[0], *(refs[j] for j in sorted(closest))]
 
 
-def verify_answer(
+def check_answer(
     raw: str, evidence: list[Hit], embed: EmbedFn, threshold: float = DEFAULT_THRESHOLD
 ) -> AnswerCheck:
-    """`check_answer` with the details: which cites were dropped and every pair's similarity.
+    """Check a model answer against its evidence: checked sentences, citations, and what was removed.
 
-    Rules: `evidence[i]` is `[i+1]`; numbers outside 1..len(evidence) are removed from the text and
+    Citations come one per distinct valid cited number, in order of first appearance; `supported`
+    means the paper supports at least one sentence that cites it. Rules: `evidence[i]` is `[i+1]`; numbers outside 1..len(evidence) are removed from the text and
     reported; a sentence without a valid citation is unsupported (no inheritance from the sentence
     before); a sentence is supported iff at least one cited paper supports it, and then only the
     supporting citations stay on it (the others are reported in `dropped`). An unsupported sentence
@@ -554,18 +555,6 @@ def verify_answer(
     if removed or dropped:
         log.info("citations: removed out-of-range %s, dropped unsupporting %s", removed, dropped)
     return AnswerCheck(sentences, citations, removed, dropped, pairs)
-
-
-def check_answer(
-    raw: str, evidence: list[Hit], embed: EmbedFn, threshold: float = DEFAULT_THRESHOLD
-) -> tuple[list[Sentence], list[Citation], list[int]]:
-    """Check a model answer against its evidence: (sentences, citations, removed out-of-range numbers).
-
-    See `verify_answer` for the rules. Citations come one per distinct valid cited number, in order
-    of first appearance; `supported` means the paper supports at least one sentence that cites it.
-    """
-    result = verify_answer(raw, evidence, embed, threshold)
-    return result.sentences, result.citations, result.removed
 
 
 def render_marked(sentences: list[Sentence], mark: str = "\u26a0 unsupported") -> str:

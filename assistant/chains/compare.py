@@ -290,10 +290,12 @@ def compare(
     removed: list[int] = []
     if raw and CANNOT_ANSWER not in raw.upper().replace(" ", "_"):
         drafted = " ".join(split_sentences(attach_citations(raw, evidence, embed))[:MAX_SUMMARY_SENTENCES])
-        sentences, citations, removed = check_answer(drafted, hits, embed)
+        checked = check_answer(drafted, hits, embed)
+        sentences, citations, removed = checked.sentences, checked.citations, checked.removed
     fallback = not any(s.supported for s in sentences)
     if fallback:
-        sentences, citations, removed = check_answer(_fallback_summary(papers, rows), hits, embed)
+        checked = check_answer(_fallback_summary(papers, rows), hits, embed)
+        sentences, citations, removed = checked.sentences, checked.citations, checked.removed
     supported_n = {c.n for c in citations if c.supported} | {
         r.n for r in rows if any(c.source == "model" and c.supported for c in r.cells.values())
     }

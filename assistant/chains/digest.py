@@ -524,10 +524,10 @@ def compose_topic(
     sentences: list[Sentence] = []
     if text:
         drafted = " ".join(split_sentences(attach_citations(text, evidence, embed))[:MAX_SENTENCES])
-        sentences, _, _ = check_answer(drafted, hits, embed)
+        sentences = check_answer(drafted, hits, embed).sentences
     fallback = not any(s.supported for s in sentences)
     if fallback:
-        sentences, _, _ = check_answer(_fallback_text(prompt_papers, quick), hits, embed)
+        sentences = check_answer(_fallback_text(prompt_papers, quick), hits, embed).sentences
     store.cache_put(
         CHECK_CACHE_KIND,
         check_key,
