@@ -13,20 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.citations import (
-    CITE_RE,
-    DEFAULT_THRESHOLD,
-    check_answer,
-    check_support,
-    is_bare_citation,
-    key_terms,
-    missing_terms,
-    paper_sentences,
-    parse_citations,
-    render_marked,
-    split_sentences,
-    strip_citations,
-)
+from assistant.citations import CITE_RE, is_bare_citation, parse_citations, render_marked, split_sentences, strip_citations
+from assistant.grounding import GROUNDING, check_answer, check_claim, key_terms, missing_terms, sentence_roles
+
+DEFAULT_THRESHOLD = GROUNDING.support_similarity
 from assistant.papers import Hit, Paper, Sentence
 
 DIM = 2048
@@ -219,26 +209,54 @@ def test_term_matching_tolerance(sentence: str, text: str, missing: list[str]) -
     assert missing_terms(sentence, text) == missing
 
 
-# ---------------------------------------------------------------------------- check_support
+# ---------------------------------------------------------------------------- check_claim
 
 
-def test_check_support_faithful_paraphrase() -> None:
-    ok, sim, best = check_support(FAITHFUL_1, paper_sentences(LIDAR), LIDAR.paper.text, fake_embed)
-    assert ok and sim >= DEFAULT_THRESHOLD
-    assert best.startswith("We propose LiDAR-PTQ")
+def test_check_claim_faithful_paraphrase() -> None:
+    support = check_claim(FAITHFUL_1, LIDAR.paper, fake_embed)
+    assert support.supported and support.similarity >= DEFAULT_THRESHOLD
+    assert support.best_sentence.startswith("We propose LiDAR-PTQ")
 
 
-def test_check_support_invented_number_fails_even_when_similar() -> None:
+def test_check_claim_invented_number_fails_even_when_similar() -> None:
     s = "LiDAR-PTQ is a post-training quantization method for 3D lidar detection with a learning rate of 3e-4 [1]."
-    ok, sim, _ = check_support(s, paper_sentences(LIDAR), LIDAR.paper.text, fake_embed)
-    assert sim >= DEFAULT_THRESHOLD and not ok
+    support = check_claim(s, LIDAR.paper, fake_embed)
+    assert support.similarity >= DEFAULT_THRESHOLD and not support.supported and support.missing_terms == ["3e-4"]
 
 
-def test_check_support_unrelated_and_empty() -> None:
-    ok, sim, _ = check_support(FAITHFUL_1, paper_sentences(NASH), NASH.paper.text, fake_embed)
-    assert not ok and sim < DEFAULT_THRESHOLD
-    assert check_support("[1].", paper_sentences(LIDAR), LIDAR.paper.text, fake_embed) == (False, 0.0, "")
-    assert check_support(FAITHFUL_1, [], "", fake_embed) == (False, 0.0, "")
+def test_check_claim_unrelated_and_empty() -> None:
+    support = check_claim(FAITHFUL_1, NASH.paper, fake_embed)
+    assert not support.supported and support.similarity < DEFAULT_THRESHOLD
+    assert not check_claim("[1].", LIDAR.paper, fake_embed).supported
+    assert not check_claim(FAITHFUL_1, Paper(paper_id="x", title="", abstract=""), fake_embed).supported
+
+
+PRIOR = Paper(
+    paper_id="2404.00004",
+    title="Sparse Routing for Mixture of Experts",
+    abstract=(
+        "Mixture-of-experts models route each token to a few experts. "
+        "Existing methods train a reward model from pairwise preferences to balance the experts. "
+        "We propose SparseRoute, which routes tokens by a learned hash and needs no auxiliary loss. "
+        "SparseRoute matches dense routing quality at half the compute."
+    ),
+)
+
+
+def test_prior_work_is_not_the_papers_own_work() -> None:
+    assert sentence_roles(split_sentences(PRIOR.abstract)) == ["background", "prior", "own", "own"]
+    claim = "Paper [1] trains a reward model from pairwise preferences to balance the experts [1]."
+    support = check_claim(claim, PRIOR, fake_embed)
+    assert not support.supported and support.attributed_elsewhere
+    # the same words are supported when the claim is about what the paper says of others
+    assert check_claim(claim, PRIOR, fake_embed, own_work=False).supported
+    assert check_claim("SparseRoute routes tokens by a learned hash and needs no auxiliary loss [1].", PRIOR, fake_embed).supported
+
+
+def test_background_sentence_does_not_support_a_contribution_claim() -> None:
+    claim = "Mixture-of-experts models route each token to a few experts [1]."
+    support = check_claim(claim, PRIOR, fake_embed)
+    assert not support.supported and support.attributed_elsewhere
 
 
 # ---------------------------------------------------------------------------- check_answer
@@ -279,7 +297,7 @@ def test_invented_number_unsupported() -> None:
     result = check_answer(raw, EVIDENCE, fake_embed)
     assert not result.sentences[0].supported
     assert result.sentences[0].cites == [1]  # kept so the reader sees what was claimed
-    assert result.pairs[0].missing_terms == ["3e-4"]
+    assert result.pairs[0].support.missing_terms == ["3e-4"]
     assert [c.supported for c in result.citations] == [False]
 
 
@@ -288,8 +306,8 @@ def test_invented_named_entity_unsupported() -> None:
            "evaluated on ImageNet [2].")
     result = check_answer(raw, EVIDENCE, fake_embed)
     assert not result.sentences[0].supported
-    assert result.pairs[0].similarity >= DEFAULT_THRESHOLD
-    assert result.pairs[0].missing_terms == ["ImageNet"]
+    assert result.pairs[0].support.similarity >= DEFAULT_THRESHOLD
+    assert result.pairs[0].support.missing_terms == ["ImageNet"]
 
 
 def test_multi_cite_wrong_paper_dropped() -> None:

@@ -32,7 +32,8 @@ from assistant.chains.extract import (
     quick_extraction,
 )
 from assistant.chains.qa import Evidence, attach_citations
-from assistant.citations import check_answer, render_marked, split_sentences
+from assistant.citations import render_marked, split_sentences
+from assistant.grounding import check_answer
 from assistant.errors import InputError
 from assistant.papers import Citation, Hit, Paper, Sentence, clean_arxiv_id
 from assistant.prompts import CANNOT_ANSWER, load_prompt

@@ -21,7 +21,8 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable
 
 from assistant.chains.answerable import Verdict, judge
-from assistant.citations import check_answer, is_bare_citation, split_sentences, strip_citations
+from assistant.citations import is_bare_citation, split_sentences, strip_citations
+from assistant.grounding import check_answer
 from assistant.errors import InputError
 from assistant.papers import Answer, Citation, Hit, Sentence, Turn
 from assistant.prompts import CANNOT_ANSWER, load_prompt
@@ -172,9 +173,9 @@ def refusal(question: str, evidence: Evidence) -> str:
     return f"The ingested papers do not say ({topic}). Closest papers: {closest}."
 
 
-def _checked(text: str, evidence: Evidence, embed: EmbedFn, model: str, **kwargs: float) -> Answer | None:
+def _checked(text: str, evidence: Evidence, embed: EmbedFn, model: str) -> Answer | None:
     """The model's draft `text` as a checked Answer, or None when none of its sentences is supported."""
-    checked = check_answer(text, evidence.hits, embed, **kwargs)
+    checked = check_answer(text, evidence.hits, embed)
     sentences, citations, removed = checked.sentences, checked.citations, checked.removed
     if not any(s.supported for s in sentences):
         return None
@@ -190,7 +191,7 @@ def _checked(text: str, evidence: Evidence, embed: EmbedFn, model: str, **kwargs
 
 
 def finalize(
-    question: str, raw: str, evidence: Evidence, embed: EmbedFn, model: str, threshold: float | None = None
+    question: str, raw: str, evidence: Evidence, embed: EmbedFn, model: str
 ) -> Answer:
     """Check the model's draft and turn it into an `Answer` the user can trust.
 
@@ -199,14 +200,13 @@ def finalize(
     its sentences is supported; when the model declined, answered a bare "[1]" or wrote nothing
     the papers support, the answering sentences themselves, quoted with their citations.
     """
-    kwargs = {} if threshold is None else {"threshold": threshold}
     verdict = evidence.verdict
     if verdict is not None and verdict.answerable:
         draft = raw.strip()
         declined = not draft or CANNOT_ANSWER in draft.upper().replace(" ", "_")
         answer = None
         if not declined and not is_bare_citation(draft):
-            answer = _checked(attach_citations(draft, evidence, embed), evidence, embed, model, **kwargs)
+            answer = _checked(attach_citations(draft, evidence, embed), evidence, embed, model)
         answer = answer or extractive_answer(evidence, model)
         if answer is not None:
             return answer
