@@ -8,6 +8,9 @@ functions, no I/O: the embedding function is injected (tests pass a fake).
 Public entry points: `check_claim` (one claim against one paper), `check_answer` (a cited
 draft against its evidence), `sentence_roles` (which abstract sentences state this paper's own
 work), `key_terms` / `missing_terms` (names and numbers a claim needs the abstract to state).
+
+Longer than our usual module on purpose: every rule that decides "the paper states this" lives
+here, so that no other module grows its own tokenizer, stop list or cut-off.
 """
 
 from __future__ import annotations
