@@ -76,11 +76,12 @@ def answer_view(answer: Any) -> dict[str, Any]:
     }
 
 
-def _numbers(text: str) -> set[str]:
+def _numbers(text: str, telling_only: bool = True) -> set[str]:
+    """Numbers in `text` ("12B" states 12); `telling_only`: those an invented claim would show (>= 10, decimal, %)."""
     found = set()
     for tok in _NUMBER.findall(normalize(_CITE.sub(" ", text))):
         bare = tok.rstrip("%")
-        if tok.endswith("%") or "." in bare or float(bare) >= 10:
+        if not telling_only or tok.endswith("%") or "." in bare or float(bare) >= 10:
             found.add(bare)
     return found
 
@@ -106,7 +107,7 @@ def wrong_sentences(case: dict[str, Any], view: dict[str, Any]) -> list[dict[str
                 continue
             source = f"{paper['title']} {paper['abstract']}"
             reasons = []
-            invented = sorted(x for x in _numbers(sent["text"]) - question_numbers if not contains(source, x))
+            invented = sorted(_numbers(sent["text"]) - question_numbers - _numbers(source, telling_only=False))
             if invented:
                 reasons.append(f"numbers not in the cited abstract: {', '.join(invented)}")
             if paper["paper_id"] not in expected:
