@@ -27,12 +27,12 @@ from assistant.chains.extract import (
     no_guard,
     check_aspects,
     extract_many,
-    lexical_coverage,
     prompt_version,
 )
 from assistant.chains.qa import Evidence, attach_citations
 from assistant.chains.support import Dropped, Edited, reader_sentences, short_title
-from assistant.citations import key_terms, missing_terms, render_marked, split_sentences
+from assistant.citations import render_marked, split_sentences
+from assistant.grounding import coverage, key_terms, missing_terms
 from assistant.errors import InputError
 from assistant.papers import Citation, Hit, Paper, Sentence, clean_arxiv_id
 from assistant.prompts import CANNOT_ANSWER, load_prompt
@@ -133,7 +133,7 @@ def about(query: str, paper: Paper) -> bool:
     stated (an acronym may be spelled out), and every other content word must occur (crudely stemmed)."""
     names = {t.lower() for t in key_terms(query)}
     rest = " ".join(w for w in query.split() if w.strip(".,;:!?\"'()").lower() not in names)
-    words_ok = not rest.strip() or lexical_coverage(rest, paper.text) >= 1.0 or not any(c.isalpha() for c in rest)
+    words_ok = not rest.strip() or coverage(rest, paper.text) >= 1.0 or not any(c.isalpha() for c in rest)
     return words_ok and not missing_terms(query, paper.text)
 
 

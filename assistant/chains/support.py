@@ -1,8 +1,7 @@
 """The one place the compare, digest and takeaway chains ask whether cited text is supported,
 and the editing that keeps only supported, reader-worthy sentences in summaries.
 
-Wraps the project's public support check (today `citations.verify_answer`), so that swapping in
-the grounding module changes one call. `evidence[i]` is the paper cited as `[i+1]`.
+Wraps the project's one support check (`grounding.check_answer`). `evidence[i]` is the paper cited as `[i+1]`.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel
 
-from assistant.citations import AnswerCheck, verify_answer
+from assistant.grounding import AnswerCheck, check_answer
 from assistant.papers import Hit, Paper, Sentence
 from assistant.chains.one_line import compress
 
@@ -22,7 +21,7 @@ EmbedFn = Callable[[list[str]], np.ndarray]
 
 def check_claims(text: str, evidence: Sequence[Paper], embed: EmbedFn) -> AnswerCheck:
     """Every sentence of `text` checked against the abstracts it cites (`[n]` = `evidence[n-1]`)."""
-    return verify_answer(text, [Hit(paper=p, score=0.0) for p in evidence], embed)
+    return check_answer(text, [Hit(paper=p, score=0.0) for p in evidence], embed)
 
 
 class Dropped(BaseModel):
@@ -49,10 +48,10 @@ def _reason(check: AnswerCheck, i: int, sentence: Sentence) -> str:
     if not sentence.cites:
         return "cites no paper"
     pairs = [p for p in check.pairs if p.sentence == i]
-    missing = sorted({t for p in pairs for t in p.missing_terms})
+    missing = sorted({t for p in pairs for t in p.support.missing_terms})
     if missing:
         return "names or numbers not in the cited abstract: " + ", ".join(missing)
-    best = max((p.similarity for p in pairs), default=0.0)
+    best = max((p.support.similarity for p in pairs), default=0.0)
     return f"no sentence of the cited abstract says this (closest similarity {best:.2f})"
 
 
