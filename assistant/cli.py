@@ -147,7 +147,7 @@ def search(
       assistant search "semi-supervised text spotting" --k 5
       assistant search "LiDAR quantization" --since 2025-06-01 --json
     """
-    from assistant.retrieve import parse_day, week_bounds
+    from assistant.periods import parse_day, week_bounds
 
     since, until = parse_day(since, "--since"), parse_day(until, "--until")
     if week:
@@ -300,7 +300,7 @@ def compare(
       assistant compare "preference optimization without a reward model" --n 3
       assistant compare "LiDAR quantization" --week 2025-W23 --format html --out compare.html
     """
-    from assistant.retrieve import parse_day, week_bounds
+    from assistant.periods import parse_day, week_bounds
 
     since, until = parse_day(since, "--since"), parse_day(until, "--until")
     if week:
@@ -313,7 +313,7 @@ def compare(
 
 
 @cli.command()
-@click.option("--week", help="ISO week YYYY-Www (e.g. 2024-W23), or 'last': the latest complete week with papers.")
+@click.option("--week", help="ISO week YYYY-Www (e.g. 2024-W23), or 'last': the complete ISO week before this one (UTC).")
 @click.option("--since", help="First list date (YYYY-MM-DD), instead of --week.")
 @click.option("--until", help="Last list date (YYYY-MM-DD, inclusive; default: the newest stored date).")
 @click.option("--format", "fmt", type=_FORMAT, help="md (default), html (self-contained page), json or bib.")
@@ -350,7 +350,7 @@ def digest(
 
     \b
     Every Monday at 07:00 (cron):
-      0 7 * * 1  cd $HOME/digests && assistant ingest inbox/ && assistant digest --week last --format html --out digest-$(date +\\%G-W\\%V).html
+      0 7 * * 1  cd $HOME/digests && assistant ingest inbox/ && assistant digest --week last --format html --out digest-$(date -d yesterday +\\%G-W\\%V).html
     """
     app = _assistant(ctx)
     if progress is None:
@@ -361,7 +361,7 @@ def digest(
 
 @cli.command()
 @click.option("--date", "day", help="One list date (YYYY-MM-DD).")
-@click.option("--week", help="An ISO week (YYYY-Www, e.g. 2025-W10), or 'last' (the week before this one).")
+@click.option("--week", help="An ISO week (YYYY-Www, e.g. 2025-W10), or 'last': the complete ISO week before this one (UTC).")
 @click.option("--month", help="A calendar month (YYYY-MM).")
 @click.option("--since", help="Every day from this date (YYYY-MM-DD) to --until or today.")
 @click.option("--until", help="Last day for --since (YYYY-MM-DD, inclusive).")

@@ -7,7 +7,6 @@ recorded (`store.FetchLog`), and the papers go through the same idempotent inges
 
 from __future__ import annotations
 
-import calendar
 import email.utils
 import json
 import logging
@@ -24,6 +23,7 @@ from pydantic import BaseModel, Field
 from assistant.config import Settings
 from assistant.errors import ConfigError, FetchError, InputError
 from assistant.papers import Paper
+from assistant.periods import period_days, span
 from assistant.sources.arxiv_atom import AtomError, parse_atom
 from assistant.sources.hf_json import papers_from_items
 from assistant.sources.tabular import paper_from_record
@@ -108,65 +108,6 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _day(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError as exc:
-        raise InputError(f"{option} {value!r} is not a date; use YYYY-MM-DD, e.g. 2025-03-05") from exc
-
-
-def _span(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-
-
-def period_days(
-    day: str | None = None,
-    week: str | None = None,
-    month: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    today: date | None = None,
-) -> list[date] | None:
-    """The days a period names (future days included); None when no period is given (= latest).
-
-    `week` is an ISO week (`2025-W10`) or `last` (the week before today's); `month` is `YYYY-MM`;
-    `since` runs to `until` or today.
-    """
-    today = today or utc_now().date()
-    given = [name for name, value in (("--date", day), ("--week", week), ("--month", month), ("--since", since)) if value]
-    if len(given) > 1:
-        raise InputError(f"give one period, not {' and '.join(given)}")
-    if until and not since:
-        raise InputError("--until needs --since (e.g. --since 2025-03-01 --until 2025-03-07)")
-    if day:
-        return [_day(day, "--date")]
-    if week:
-        text = week.strip()
-        if text.lower() == "last":
-            monday = today - timedelta(days=today.isoweekday() - 1 + 7)
-            return _span(monday, monday + timedelta(days=6))
-        try:
-            year, num = text.upper().split("-W")
-            monday = date.fromisocalendar(int(year), int(num), 1)
-        except ValueError as exc:
-            raise InputError(f"--week {week!r} is not an ISO week; use YYYY-Www (e.g. 2025-W10) or 'last'") from exc
-        return _span(monday, monday + timedelta(days=6))
-    if month:
-        try:
-            year, num = (int(part) for part in month.strip().split("-"))
-            last = calendar.monthrange(year, num)[1]
-        except (ValueError, calendar.IllegalMonthError) as exc:
-            raise InputError(f"--month {month!r} is not a month; use YYYY-MM, e.g. 2025-03") from exc
-        return _span(date(year, num, 1), date(year, num, last))
-    if since:
-        first = _day(since, "--since")
-        last = _day(until, "--until") if until else today
-        if first > last:
-            raise InputError(f"--since {first} is after {'--until ' + str(last) if until else 'today (' + str(last) + ')'}")
-        return _span(first, last)
-    return None
-
-
 def latest_days(recorded: dict[str, dict[str, object]], today: date) -> list[date]:
     """No period given: the last LATEST_DAYS days, reaching back to the day after the newest complete
     fetch when that is older (a laptop that was off), but at most CATCH_UP_DAYS."""
@@ -175,7 +116,7 @@ def latest_days(recorded: dict[str, dict[str, object]], today: date) -> list[dat
     if complete:
         after = date.fromisoformat(max(complete)) + timedelta(days=1)
         first = max(min(first, after), today - timedelta(days=CATCH_UP_DAYS - 1))
-    return _span(first, today)
+    return span(first, today)
 
 
 # -------------------------------------------------------------------------------------- HTTP

@@ -199,7 +199,8 @@ class Assistant:
         sentences picked by cue words (plus extractions already cached); `auto` = `quick` for the
         embedded local model (a 120-paper week stays within minutes), `model` otherwise.
         """
-        from assistant.chains.digest import build_digest, resolve_period
+        from assistant.chains.digest import build_digest
+        from assistant.periods import resolve_period
 
         if extract not in ("auto", "model", "quick"):
             raise InputError(f"extract must be auto, model or quick; got {extract!r}")

@@ -13,13 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.chains.clustering import MAX_OTHER_SHARE, auto_k, cluster
-from assistant.chains.digest import Period, available_weeks, resolve_period
 from assistant.chains.topic_labels import group_keywords, parse_topic_reply
 from assistant.citations import parse_citations
 from assistant.cli import cli
 from assistant.errors import InputError, LLMError
 from assistant.export import render
-from assistant.retrieve import week_bounds
+from assistant.periods import Period, available_weeks, resolve_period, week_bounds
 from assistant.service import Assistant
 from digest_fakes import PromptFake, corpus_papers, planted_topic, respond, respond_messages, topic_paper
 from fake_openai import FakeOpenAI
@@ -93,12 +92,13 @@ def test_digest_takes_exactly_the_papers_listed_in_the_week(corpus: Path) -> Non
     assert [p.paper_id for t in sunday.topics for p in t.papers] == ["2312.00105"]
 
 
-def test_week_last_is_the_latest_complete_week_with_papers(corpus: Path, tmp_path: Path) -> None:
+def test_week_last_is_the_complete_week_before_this_one(corpus: Path, tmp_path: Path) -> None:
     store = app_for(corpus).store
     assert resolve_period(store, week="last", today=date(2024, 1, 10)).week == "2024-W01"  # mid W02
     assert resolve_period(store, week="last", today=date(2024, 1, 15)).week == "2024-W02"  # Monday of W03
     assert resolve_period(store, week="last", today=date(2024, 1, 2)).week == "2023-W52"
-    assert resolve_period(store, week="LAST", today=date(2030, 6, 1)).week == "2024-W02"  # newest stored week
+    with pytest.raises(InputError, match="2030-W21.*assistant fetch --week last.*--week 2024-W02"):
+        resolve_period(store, week="LAST", today=date(2030, 6, 1))  # a store no longer fed: say so, name the newest week
     assert available_weeks(store) == ["2024-W02", "2024-W01", "2023-W52", "2023-W51"]
     with pytest.raises(InputError, match="no papers"):
         resolve_period(app_for(tmp_path / "empty").store, week="last")

@@ -34,9 +34,9 @@ from assistant.fetch import (
     fetch_papers,
     latest_days,
     parse_categories,
-    period_days,
     retry_after,
 )
+from assistant.periods import period_days
 from assistant.service import Assistant
 from assistant.sources.arxiv_atom import parse_atom
 from assistant.store import FetchLog

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from assistant.chains.digest import available_weeks
+from assistant.periods import available_weeks
 from assistant.chains.digest_types import Digest, DigestPaper, Topic
 from assistant.papers import Citation
 from assistant.service import Assistant

@@ -13,8 +13,6 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Literal
 
 import numpy as np
@@ -38,9 +36,8 @@ from assistant.chains.takeaway import Takeaway, takeaways
 from assistant.chains.topic_summary import compose_topic, renumber
 from assistant.chains.week_diff import WeekChange, compare_weeks
 from assistant.citations import render_marked
-from assistant.errors import InputError
 from assistant.papers import Citation, Paper
-from assistant.retrieve import parse_day, week_bounds
+from assistant.periods import Period
 from assistant.store import Store
 
 log = logging.getLogger(__name__)
@@ -53,91 +50,6 @@ ExtractMode = Literal["model", "quick"]
 
 
 # ---------------------------------------------------------------------------- the period
-
-
-@dataclass(frozen=True)
-class Period:
-    """An inclusive range of list dates; `week` is set when it is exactly one ISO week."""
-
-    since: str
-    until: str
-    week: str | None = None
-
-    @property
-    def label(self) -> str:
-        return self.week or f"{self.since}/{self.until}"
-
-    def previous(self) -> Period:
-        """The period of the same length just before this one."""
-        start, end = date.fromisoformat(self.since), date.fromisoformat(self.until)
-        prev_end = start - timedelta(days=1)
-        prev_start = prev_end - (end - start)
-        return make_period(prev_start, prev_end)
-
-
-def iso_week(day: date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def make_period(start: date, end: date) -> Period:
-    is_week = start.isoweekday() == 1 and end - start == timedelta(days=6)
-    return Period(start.isoformat(), end.isoformat(), iso_week(start) if is_week else None)
-
-
-def last_week(store: Store, today: date | None = None) -> str:
-    """`--week last`: the latest complete ISO week (ending before today) that has papers.
-
-    On a Monday cron run that is the week that just ended; on a store that stopped being fed
-    it is the store's latest complete week rather than an empty digest.
-    """
-    today = today or date.today()
-    last_sunday = today - timedelta(days=today.isoweekday())
-    newest = store.stats().get("last_date")
-    if not newest:
-        raise InputError("no papers are stored yet; run `assistant ingest` (or `assistant fetch`) first")
-    day = min(date.fromisoformat(str(newest)), last_sunday)
-    for _ in range(60 * 53):
-        monday = day - timedelta(days=day.isoweekday() - 1)
-        if store.ids_between(monday.isoformat(), (monday + timedelta(days=6)).isoformat()):
-            return iso_week(monday)
-        day = monday - timedelta(days=1)
-    raise InputError(f"no complete ISO week before {today.isoformat()} has papers; give --since/--until")
-
-
-def resolve_period(
-    store: Store,
-    week: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    today: date | None = None,
-) -> Period:
-    """The digest's period from `--week YYYY-Www|last` or `--since/--until` (inclusive dates)."""
-    if week and (since or until):
-        raise InputError("give either --week or --since/--until, not both")
-    if week:
-        week = week.strip()
-        if week.lower() == "last":
-            week = last_week(store, today)
-        first, last = week_bounds(week)
-        return make_period(date.fromisoformat(first), date.fromisoformat(last))
-    if not (since or until):
-        raise InputError("give the period: --week YYYY-Www (e.g. 2024-W23), --week last, or --since/--until")
-    start_s, end_s = parse_day(since, "--since"), parse_day(until, "--until")
-    if end_s is None:
-        newest = store.stats().get("last_date")
-        end_s = str(newest) if newest and str(newest) >= str(start_s) else (today or date.today()).isoformat()
-    end = date.fromisoformat(end_s)
-    start = date.fromisoformat(start_s) if start_s else end - timedelta(days=6)
-    if start > end:
-        raise InputError(f"--since {start} is after --until {end}")
-    return make_period(start, end)
-
-
-def available_weeks(store: Store) -> list[str]:
-    """ISO weeks that have papers, newest first (for week pickers)."""
-    weeks = {iso_week(date.fromisoformat(d)) for p in store.iter_papers() for d in p.dates}
-    return sorted(weeks, reverse=True)
 
 
 # ---------------------------------------------------------------------------- the digest
