@@ -586,6 +586,11 @@ def ui(host: str, port: int) -> None:
     streamlit_cli.main(["run", str(UI_APP), *flags, "--browser.gatherUsageStats", "false"], prog_name="streamlit")
 
 
+from assistant.cli_foryou import register as _register_foryou  # noqa: E402  (needs `cli` and `handle_errors`)
+
+_register_foryou(cli, _assistant, _emit)
+
+
 def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

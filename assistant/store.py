@@ -9,6 +9,7 @@ paper table they were built from and are rebuilt when it moved on.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import re
@@ -23,6 +24,7 @@ from filelock import FileLock, Timeout
 from assistant.config import Settings
 from assistant.errors import StoreError
 from assistant.papers import Chunk, Paper, chunk_text
+from assistant.profiles_table import ProfileTable
 
 log = logging.getLogger(__name__)
 
@@ -687,6 +689,11 @@ class Store:
             items.sort(key=lambda t: t[0])
             out[pid] = (np.asarray([v for _, v, _ in items], dtype=np.float32), [d for _, _, d in items])
         return out
+
+    @functools.cached_property
+    def profiles(self) -> ProfileTable:
+        """Named reader profiles (the personal feed), in the paper table's DB."""
+        return ProfileTable(self._db, self._lock, self.dir)
 
     # --- cache of model outputs (extractions, summaries) ------------------------------------
     def cache_get(self, kind: str, key: str) -> object | None:
