@@ -32,7 +32,7 @@ class Weights:
     classifier: float = 1.0
     star: float = 1.0
     topic: float = 1.0
-    author: float = 2.0  # added as is (0/1), not standardised: a followed author is a strong, rare signal
+    author: float = 3.0  # added as is (0/1), not standardised: a followed author outranks any topic match
     popularity: float = 0.1
     hidden: float = 0.5
     l2: float = 1.0  # the classifier's regularisation
