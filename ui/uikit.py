@@ -227,22 +227,25 @@ def paper_date(paper: Paper) -> str:
     return paper.dates[-1] if paper.dates else (paper.published or "undated")
 
 
+def hit_line(n: int, hit: Hit) -> str:
+    """One numbered Markdown line: linked title, list dates and fused score."""
+    dates = ", ".join(hit.paper.dates) or paper_date(hit.paper)
+    return f"{n}. {paper_link(hit.paper.title, hit.paper.link)} · {md_escape(dates)} · score {hit.score:.3f}"
+
+
 def hit_lines(hits: Sequence[Hit]) -> str:
     """A numbered Markdown list: linked title, list dates and fused score."""
-    lines = []
-    for n, hit in enumerate(hits, start=1):
-        dates = ", ".join(hit.paper.dates) or paper_date(hit.paper)
-        link = paper_link(hit.paper.title, hit.paper.link)
-        lines.append(f"{n}. {link} · {md_escape(dates)} · score {hit.score:.3f}")
-    return "\n".join(lines)
+    return "\n".join(hit_line(n, hit) for n, hit in enumerate(hits, start=1))
 
 
-def render_evidence(hits: Sequence[Hit], expanded: bool) -> None:
-    """The retrieved papers, in an expander, numbered as the model sees them."""
+def render_evidence(hits: Sequence[Hit], expanded: bool, key: str = "evidence") -> None:
+    """The retrieved papers, in an expander, numbered as the model sees them, each with its star."""
+    from stars import hit_rows  # stars imports this module
+
     label = f"Retrieved papers ({len(hits)})" if hits else "Retrieved papers (none)"
     with st.expander(label, expanded=expanded, icon=":material/library_books:"):
         if hits:
-            st.markdown(hit_lines(hits))
+            hit_rows(hits, key)
         else:
             st.caption("No ingested paper matches this question. Add papers on the Library page.")
 

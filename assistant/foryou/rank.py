@@ -132,7 +132,7 @@ def rank(
             parts["classifier"] = weights.classifier * _z(x @ w[:-1] + w[-1])
     topic_sim = best_topic = None
     if topic_vectors is not None and len(topic_vectors):
-        sims = x @ np.asarray(topic_vectors, dtype=np.float32).T
+        sims = x @ np.atleast_2d(np.asarray(topic_vectors, dtype=np.float32)).T
         best_topic, topic_sim = sims.argmax(axis=1), sims.max(axis=1)
         parts["topic"] = weights.topic * _z(topic_sim)
     authors = [_matches_author(p, profile.authors) for p in cands]
