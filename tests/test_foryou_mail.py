@@ -15,6 +15,7 @@ from aiosmtpd.smtp import AuthResult
 from assistant.errors import ConfigError
 from assistant.foryou.delivery import send_mail
 from tests.conftest import make_settings
+from test_digest import corpus, corpus_dir  # noqa: F401  (fixtures)
 
 PASSWORD = "s3cret-pa55"
 
@@ -79,3 +80,45 @@ def test_refused_login_down_server_and_missing_starttls_are_one_clear_line(
     assert PASSWORD not in caplog.text and not inbox.messages
     with pytest.raises(ConfigError, match="ASSISTANT_SMTP_HOST"):
         send_mail(make_settings(tmp_path), ["r@example.org"], "s", "<p>x</p>", "x")
+
+
+def test_personal_digest_is_written_and_mailed(
+    corpus: Path, smtp: tuple[Inbox, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from assistant.cli import cli
+    from digest_fakes import respond_messages
+    from fake_openai import FakeOpenAI
+    from test_digest import WEEK
+
+    inbox, port = smtp
+    with FakeOpenAI(responder=respond_messages) as fake:
+        for var, value in {
+            "ASSISTANT_DATA_DIR": str(corpus), "ASSISTANT_LLM_BACKEND": "openai", "ASSISTANT_LLM_BASE_URL": fake.base_url,
+            "ASSISTANT_LLM_MODEL": "fake-model", "ASSISTANT_SMTP_HOST": "127.0.0.1", "ASSISTANT_SMTP_PORT": str(port),
+            "ASSISTANT_SMTP_USER": "me", "ASSISTANT_SMTP_PASSWORD": PASSWORD, "ASSISTANT_SMTP_FROM": "d@example.org",
+            "ASSISTANT_SMTP_STARTTLS": "false",
+        }.items():
+            monkeypatch.setenv(var, value)
+        monkeypatch.chdir(tmp_path)
+        empty = CliRunner().invoke(cli, ["digest", "--week", WEEK, "--for-me"], obj={})
+        assert empty.exit_code == 2 and "is empty" in empty.stderr
+        assert CliRunner().invoke(cli, ["follow", "robot grasping"], obj={}).exit_code == 0
+        out = tmp_path / "my.html"
+        args = ["digest", "--week", WEEK, "--for-me", "--k-for-me", "3", "--format", "html", "--out", str(out)]
+        run = CliRunner().invoke(cli, [*args, "--mail", "reader@example.org"], obj={}, catch_exceptions=False)
+        assert run.exit_code == 0, run.output
+        page = out.read_text()
+        assert page.index("<h2>For you</h2>") < page.index('<section id="topic-1">')
+        assert page.count("<em>Why:</em>") == 3 and "matches your topic" in page
+        msg = inbox.messages[0]
+        assert msg["Subject"].startswith("Papers for you") and "<h2>For you</h2>" in msg.get_body(("html",)).get_content()
+        assert "## For you" in msg.get_body(("plain",)).get_content()
+        # a refused login: one line, exit 1, the digest still written, the password nowhere
+        out.unlink()
+        monkeypatch.setenv("ASSISTANT_SMTP_PASSWORD", "wrong-" + PASSWORD)
+        run = CliRunner().invoke(cli, [*args, "--mail", "reader@example.org"], obj={})
+        assert run.exit_code == 1 and out.exists()
+        assert run.stderr.count("\n") == 1 and "refused the login" in run.stderr and PASSWORD not in run.stderr
+        assert len(inbox.messages) == 1

@@ -57,3 +57,26 @@ def test_for_you_page_explains_the_empty_profile_then_ranks_with_reasons(ui_env:
     assert text.count("*Why:*") == 10 and "matches your topic" in text
     assert len(star_buttons(at, "feed")) == 10
     assert any("top 10 of" in s.value for s in at.subheader)
+
+
+def test_digest_for_me_switch_puts_the_profile_first(ui_env: pytest.MonkeyPatch, seeded_copy: Path) -> None:
+    from digest_fakes import respond_messages
+    from fake_openai import FakeOpenAI
+    from test_ui import use_fake_endpoint
+
+    app = Assistant(make_settings(seeded_copy))
+    ForYou(app).follow(["semi-supervised learning"])
+    app.close()
+    with FakeOpenAI(responder=respond_messages) as fake:
+        use_fake_endpoint(ui_env, fake)
+        at = start("digest_page.py")
+        at.selectbox(key="digest_week").select("2025-W23")
+        at.selectbox(key="digest_extract").select("quick")
+        at.toggle(key="digest_for_me").set_value(True)
+        at.run()
+        at.button(key="digest_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.subheader[0].value == "For you (default)"
+    assert at.subheader[1].value.startswith("2025-W23: 54 papers in ")
+    assert len(star_buttons(at, "digest-foryou")) == 5
+    assert "matches your topic" in "\n".join(m.value for m in at.markdown)
