@@ -12,23 +12,29 @@ blend weights on dev themes only; the README quotes test themes.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import json
 import os
-import random
-import statistics
-import time
-from collections import defaultdict
-from datetime import date
-from pathlib import Path
 
-import numpy as np
+# One BLAS thread: the matrices are small (a week x 384), and on a busy shared machine extra BLAS
+# threads made the run ~4x slower in wall time.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-from assistant.foryou.profile import Profile, Star
-from assistant.foryou.rank import WEIGHTS, Weights, rank
-from assistant.papers import Paper, normalize_text
-from benchmarks.foryou_data import load_rows, vectors
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections import defaultdict  # noqa: E402
+from datetime import date  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from assistant.foryou.profile import Profile, Star  # noqa: E402
+from assistant.foryou.rank import WEIGHTS, Weights, rank  # noqa: E402
+from assistant.papers import Paper, normalize_text  # noqa: E402
+from benchmarks.foryou_data import load_rows, vectors  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 THEMES = ROOT / "benchmarks" / "foryou_themes.json"

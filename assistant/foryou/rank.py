@@ -6,7 +6,8 @@ and "not interested" ones = negative) scores the period. Its score is blended wi
 star, the closest followed topic, followed authors and a little popularity; each part is
 standardised over the period first so the weights compare like with like. Before enough stars
 (cold start) the same blend runs without the classifier, and with topics alone it is topic
-similarity. The weights were tuned on the dev themes of benchmarks/foryou_bench.py.
+similarity. The weights were set before any measurement (not tuned yet);
+`python -m benchmarks.foryou_bench --tune` grid-searches them on the dev themes only.
 
 Logistic regression is a few lines of numpy (Newton steps on a few hundred rows): scikit-learn
 would add a large install and its import time to every `assistant feed` for the same model.
@@ -27,7 +28,7 @@ MIN_STARS_FOR_CLASSIFIER = 3
 
 @dataclass(frozen=True)
 class Weights:
-    """Blend of the standardised parts (tuned on the benchmark's dev themes, never on its test themes)."""
+    """Blend of the standardised parts; any tuning uses the benchmark's dev themes, never its test themes."""
 
     classifier: float = 1.0
     star: float = 1.0
