@@ -76,8 +76,8 @@ def test_profiles_are_stored_with_the_paper_table(tmp_path: Path) -> None:
     table.put(Profile(name="home", authors=["Tri Dao"]))
     assert table.names() == ["home", "work"]
     # an older document in the table is migrated when read
-    with app.store._db:
-        app.store._db.execute("UPDATE profiles SET data=? WHERE name='home'", (json.dumps({"version": 1, "stars": ["x1"]}),))
+    with app.store.table.db:
+        app.store.table.db.execute("UPDATE profiles SET data=? WHERE name='home'", (json.dumps({"version": 1, "stars": ["x1"]}),))
     assert table.get("home").stars[0].paper_id == "x1"
     app.close()
     again = Assistant(make_settings(tmp_path / "data"))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from assistant.errors import AssistantError
-from assistant.papers import Answer, Hit
+from assistant.papers import Answer, Hit, Turn
 from uikit import Runtime, md_escape, render_answer, render_evidence, runtime_or_stop, start_model
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ HISTORY_KEY = "chat_turns"
 
 
 @dataclass
-class Turn:
+class Exchange:
     """One question and what came back (kept in session state to redraw the conversation)."""
 
     question: str
@@ -32,20 +32,20 @@ class Turn:
     error: str | None = None
 
 
-def turns() -> list[Turn]:
+def turns() -> list[Exchange]:
     return st.session_state.setdefault(HISTORY_KEY, [])
 
 
-def history_pairs(done: list[Turn]) -> list[tuple[str, str]]:
-    """(role, text) pairs of the answered turns, for follow-up questions."""
-    pairs: list[tuple[str, str]] = []
+def history_pairs(done: list[Exchange]) -> list[Turn]:
+    """The conversation so far as the pipeline's turns, for follow-up questions."""
+    pairs: list[Turn] = []
     for turn in done:
         if turn.answer is not None:
             pairs += [("user", turn.question), ("assistant", turn.answer.answer)]
     return pairs
 
 
-def render_turn(turn: Turn, latest: bool = False, key: str = "ev") -> None:
+def render_turn(turn: Exchange, latest: bool = False, key: str = "ev") -> None:
     with st.chat_message("user"):
         st.markdown(md_escape(turn.question))
     with st.chat_message("assistant"):
@@ -59,7 +59,7 @@ def render_turn(turn: Turn, latest: bool = False, key: str = "ev") -> None:
             st.error(turn.error, icon=":material/error:")
 
 
-def answer_question(runtime: Runtime, turn: Turn, history: list[tuple[str, str]], key: str = "ev") -> None:
+def answer_question(runtime: Runtime, turn: Exchange, history: list[Turn], key: str = "ev") -> None:
     """Run one question, drawing each event as it arrives; fills `turn` for later redraws."""
     query_slot, evidence_slot, status_slot, wait_slot, draft_slot = (st.empty() for _ in range(5))
     evidence_slot.caption(
@@ -118,7 +118,7 @@ def chat_page() -> None:
     question = st.chat_input("Ask about the ingested papers…")
     if question:
         history = history_pairs(done)
-        turn = Turn(question=question)
+        turn = Exchange(question=question)
         done.append(turn)
         with st.chat_message("user"):
             st.markdown(md_escape(question))

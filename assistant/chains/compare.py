@@ -32,7 +32,8 @@ from assistant.chains.extract import (
     quick_extraction,
 )
 from assistant.chains.qa import Evidence, attach_citations
-from assistant.citations import check_answer, render_marked, split_sentences
+from assistant.citations import render_marked, split_sentences
+from assistant.grounding import check_answer
 from assistant.errors import InputError
 from assistant.papers import Citation, Hit, Paper, Sentence, clean_arxiv_id
 from assistant.prompts import CANNOT_ANSWER, load_prompt
@@ -290,10 +291,12 @@ def compare(
     removed: list[int] = []
     if raw and CANNOT_ANSWER not in raw.upper().replace(" ", "_"):
         drafted = " ".join(split_sentences(attach_citations(raw, evidence, embed))[:MAX_SUMMARY_SENTENCES])
-        sentences, citations, removed = check_answer(drafted, hits, embed)
+        checked = check_answer(drafted, hits, embed)
+        sentences, citations, removed = checked.sentences, checked.citations, checked.removed
     fallback = not any(s.supported for s in sentences)
     if fallback:
-        sentences, citations, removed = check_answer(_fallback_summary(papers, rows), hits, embed)
+        checked = check_answer(_fallback_summary(papers, rows), hits, embed)
+        sentences, citations, removed = checked.sentences, checked.citations, checked.removed
     supported_n = {c.n for c in citations if c.supported} | {
         r.n for r in rows if any(c.source == "model" and c.supported for c in r.cells.values())
     }

@@ -40,7 +40,8 @@ from assistant.chains.extract import (
     quick_extraction,
 )
 from assistant.chains.qa import Evidence, attach_citations
-from assistant.citations import check_answer, render_marked, split_sentences
+from assistant.citations import render_marked, split_sentences
+from assistant.grounding import check_answer
 from assistant.errors import InputError
 from assistant.papers import Citation, Hit, Paper, Sentence
 from assistant.prompts import load_prompt
@@ -524,10 +525,10 @@ def compose_topic(
     sentences: list[Sentence] = []
     if text:
         drafted = " ".join(split_sentences(attach_citations(text, evidence, embed))[:MAX_SENTENCES])
-        sentences, _, _ = check_answer(drafted, hits, embed)
+        sentences = check_answer(drafted, hits, embed).sentences
     fallback = not any(s.supported for s in sentences)
     if fallback:
-        sentences, _, _ = check_answer(_fallback_text(prompt_papers, quick), hits, embed)
+        sentences = check_answer(_fallback_text(prompt_papers, quick), hits, embed).sentences
     store.cache_put(
         CHECK_CACHE_KIND,
         check_key,

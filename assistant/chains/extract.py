@@ -23,7 +23,8 @@ from langchain_core.output_parsers import StrOutputParser
 from pydantic import BaseModel
 from tqdm import tqdm
 
-from assistant.citations import DEFAULT_THRESHOLD, missing_terms, split_sentences
+from assistant.citations import split_sentences
+from assistant.grounding import Support, check_claim
 from assistant.papers import Paper
 from assistant.prompts import PROMPTS_DIR, load_prompt
 from assistant.store import Store
@@ -311,76 +312,15 @@ def merged(model: Extraction | None, quick: Extraction) -> Extraction:
 
 # ---------------------------------------------------------------------------- checking aspects
 
-_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
-_STOP = frozenset(
-    """a an the of for to in on and or with by from via as at is are be been being this that these those
-    its it their our we they which using use uses used based into over under than then also both can
-    such not new novel paper work study approach method""".split()
-)
 
+def check_aspects(paper: Paper, values: dict[str, str], embed: EmbedFn) -> dict[str, Support]:
+    """Check extracted phrases against one abstract with the app's one support check.
 
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ies", "es", "ed", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
-def _content_words(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
-
-
-def lexical_coverage(phrase: str, text: str) -> float:
-    """Share of the phrase's content words (crudely stemmed) that the text contains."""
-    words = _content_words(phrase)
-    if not words:
-        return 0.0
-    return len(words & _content_words(text)) / len(words)
-
-
-class AspectCheck(BaseModel):
-    """Whether an extracted phrase is backed by the abstract, and the closest abstract sentence."""
-
-    supported: bool
-    similarity: float
-    coverage: float
-    best_sentence: str
-    missing_terms: list[str]
-
-
-def check_aspects(
-    paper: Paper,
-    values: dict[str, str],
-    embed: EmbedFn,
-    threshold: float = DEFAULT_THRESHOLD,
-    min_coverage: float = 0.75,
-) -> dict[str, AspectCheck]:
-    """Check extracted phrases against one abstract, with one embedding call.
-
-    A phrase is supported when every key term it names (numbers, datasets, method names, see
-    `assistant.citations.key_terms`) is stated in the paper, and either its cosine with the best
-    title/abstract sentence reaches `threshold` (as for answer sentences) or at least
-    `min_coverage` of its content words occur in the abstract: short phrases score low cosines
-    against long sentences even when copied from them.
+    Cells are short phrases (`phrase=True`); the problem a paper addresses is usually stated in
+    its background, so only the other aspects must be stated as this paper's own work.
     """
-    candidates = [paper.title, *(split_sentences(paper.abstract) or [paper.abstract])]
-    candidates = [c for c in candidates if c.strip()]
-    todo = {a: v for a, v in values.items() if v.strip()}
-    if not todo or not candidates:
-        return {}
-    texts = list(dict.fromkeys([*todo.values(), *candidates]))
-    vecs = dict(zip(texts, np.asarray(embed(texts), dtype=np.float32)))
-    cand = np.stack([vecs[c] for c in candidates])
-    out: dict[str, AspectCheck] = {}
-    for aspect, value in todo.items():
-        sims = cand @ vecs[value]
-        best = int(np.argmax(sims))
-        missing = missing_terms(value, paper.text)
-        coverage = lexical_coverage(value, paper.text)
-        sim = float(sims[best])
-        ok = not missing and (sim >= threshold or coverage >= min_coverage)
-        out[aspect] = AspectCheck(
-            supported=ok, similarity=round(sim, 4), coverage=round(coverage, 3),
-            best_sentence=candidates[best], missing_terms=missing,
-        )
-    return out
+    return {
+        aspect: check_claim(value, paper, embed, own_work=aspect != "problem", phrase=True)
+        for aspect, value in values.items()
+        if value.strip()
+    }

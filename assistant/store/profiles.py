@@ -8,11 +8,10 @@ upgraded the next time it is saved.
 from __future__ import annotations
 
 import sqlite3
-import threading
-from pathlib import Path
 
 from assistant.errors import InputError, StoreError
 from assistant.foryou.profile import Profile, check_name, now, profile_from_json, profile_to_json
+from assistant.store.paper_table import PaperTable
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -27,8 +26,8 @@ CREATE TABLE IF NOT EXISTS profiles (
 class ProfileTable:
     """Read and write profiles; a missing profile reads as an empty one of that name."""
 
-    def __init__(self, db: sqlite3.Connection, lock: threading.RLock, where: Path) -> None:
-        self._db, self._lock, self._where = db, lock, where
+    def __init__(self, table: PaperTable) -> None:
+        self._db, self._lock, self._where = table.db, table.lock, table.dir
         with self._lock:
             try:
                 with self._db:
