@@ -64,5 +64,6 @@ def paper_rows(rows: Sequence[tuple[str, str]], key: str) -> None:
         right.markdown(line)
 
 
-def hit_rows(hits: Sequence[Hit], key: str) -> None:
-    paper_rows([(h.paper.paper_id, hit_line(n, h)) for n, h in enumerate(hits, start=1)], key)
+def hit_rows(hits: Sequence[Hit], key: str, takeaways: dict[str, str] | None = None) -> None:
+    rows = [(h.paper.paper_id, hit_line(n, h, (takeaways or {}).get(h.paper.paper_id))) for n, h in enumerate(hits, start=1)]
+    paper_rows(rows, key)

@@ -2,7 +2,7 @@
 
 The topic groups are the ordinary digest (every sentence cited and checked). The section's papers
 keep their digest numbers, so its `[n]` point at the same references; each takeaway is the
-abstract sentence that states the paper's result (quoted, so supported by construction).
+digest's own checked per-paper line (`chains.takeaway`).
 """
 
 from __future__ import annotations
@@ -42,14 +42,6 @@ class PersonalDigest:
         return {"profile": self.profile, "for_you": [vars(i) for i in self.items], **self.digest.to_json()}
 
 
-def takeaway_of(paper) -> str:  # type: ignore[no-untyped-def]
-    """The abstract sentence stating the result (else the method, else the problem)."""
-    from assistant.chains.extract import quick_extraction
-
-    ext = quick_extraction(paper)
-    return ext.result or ext.method or ext.problem
-
-
 def personal_digest(fy: ForYou, k: int = 5, name: str = "default", **digest_args: object) -> PersonalDigest:
     """The period's digest with the profile's top `k` papers first (`digest_args` go to `Assistant.digest`).
 
@@ -66,7 +58,7 @@ def personal_digest(fy: ForYou, k: int = 5, name: str = "default", **digest_args
     ranked = fy.rank_papers(papers, profile)[:k] if papers and k else []
     items = [
         ForYouItem(numbers[r.paper.paper_id].n, r.paper.paper_id, r.paper.title, r.paper.link, r.reasons,
-                   takeaway_of(r.paper))
+                   numbers[r.paper.paper_id].takeaway)
         for r in ranked
     ]
     return PersonalDigest(digest, name, items)
