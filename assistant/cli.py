@@ -152,9 +152,14 @@ def search(
     since, until = parse_day(since, "--since"), parse_day(until, "--until")
     if week:
         since, until = week_bounds(week)
-    hits = _assistant(ctx).search(query, k=k, since=since, until=until, mode=mode)  # type: ignore[arg-type]
+    app = _assistant(ctx)
+    hits = app.search(query, k=k, since=since, until=until, mode=mode)  # type: ignore[arg-type]
+    lines = app.takeaways([h.paper for h in hits])
     results = [
-        {"paper_id": h.paper.paper_id, "title": h.paper.title, "score": h.score, "dates": h.paper.dates, "url": h.paper.link}
+        {
+            "paper_id": h.paper.paper_id, "title": h.paper.title, "score": h.score, "dates": h.paper.dates,
+            "url": h.paper.link, "takeaway": lines[h.paper.paper_id].model_dump(exclude={"paper_id"}),
+        }
         for h in hits
     ]
     if as_json:
@@ -165,6 +170,9 @@ def search(
     for i, r in enumerate(results, 1):
         dates = ", ".join(r["dates"][-2:])
         click.echo(f"{i:>2}. {r['title']}\n    {r['paper_id']}  {dates}  score {r['score']:.4f}  {r['url'] or ''}")
+        line = lines[r["paper_id"]]
+        if line.supported:
+            click.echo(f"    \u2192 {line.text}")
 
 
 @cli.command()

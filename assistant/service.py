@@ -28,8 +28,9 @@ if TYPE_CHECKING:  # imported lazily at call time: chains import LangChain (~1 s
     from langchain_core.language_models import BaseChatModel
 
     from assistant.chains.compare import Comparison
-    from assistant.chains.digest import Digest
+    from assistant.chains.digest_types import Digest
     from assistant.chains.qa import QA, AskEvent, Evidence
+    from assistant.chains.takeaway import Takeaway
     from assistant.fetch import FetchReport, ProgressFn as FetchProgressFn
 
 
@@ -108,6 +109,12 @@ class Assistant:
         self, query: str, k: int = 10, since: str | None = None, until: str | None = None, mode: Mode = "hybrid"
     ) -> list[Hit]:
         return self.retriever.search(query, k=k, since=since, until=until, mode=mode)
+
+    def takeaways(self, papers: Sequence[Paper]) -> dict[str, Takeaway]:
+        """One checked line per paper (what it does or finds), cached per content hash."""
+        from assistant.chains.takeaway import takeaways
+
+        return takeaways(papers, self.embed_sentences, self.store)
 
     # --- answers (the pipeline: assistant/chains/qa.py) --------------------------------------
     @cached_property

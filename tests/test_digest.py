@@ -12,16 +12,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from assistant.chains.digest import (
-    MAX_OTHER_SHARE,
-    Period,
-    auto_k,
-    available_weeks,
-    cluster,
-    group_keywords,
-    parse_topic_reply,
-    resolve_period,
-)
+from assistant.chains.clustering import MAX_OTHER_SHARE, auto_k, cluster
+from assistant.chains.digest import Period, available_weeks, resolve_period
+from assistant.chains.topic_labels import group_keywords, parse_topic_reply
 from assistant.citations import parse_citations
 from assistant.cli import cli
 from assistant.errors import InputError, LLMError
@@ -152,7 +145,7 @@ def _title_of(paper_id: str) -> str:
     return next(p.title for p in corpus_papers() if p.paper_id == paper_id)
 
 
-def test_unsupported_sentences_are_marked_and_a_summary_never_rests_on_them(
+def test_unsupported_sentences_are_dropped_and_a_summary_never_rests_on_them(
     corpus: Path, corpus_dir: Path, tmp_path: Path
 ) -> None:
     def partly_made_up(prompt: str) -> str:
@@ -163,12 +156,11 @@ def test_unsupported_sentences_are_marked_and_a_summary_never_rests_on_them(
 
     d = app_for(corpus, PromptFake(responder=partly_made_up)).digest(week=WEEK)
     topic = d.topics[0]
-    made_up = [s for s in topic.sentences if "ImageNet" in s.text]
-    assert made_up and not made_up[0].supported
-    assert any(s.supported for s in topic.sentences) and not topic.fallback
-    assert "\u26a0" in topic.summary  # marked in the contract's summary string
-    assert "not supported by the cited abstract" in render(d, "md")
-    assert 'class="unsupported"' in render(d, "html")
+    assert not any("ImageNet" in s.text for s in topic.sentences)  # dropped, not shown with a mark
+    assert topic.sentences and all(s.supported for s in topic.sentences) and not topic.fallback, [d.text for d in topic.dropped]
+    assert "\u26a0" not in topic.summary and "ImageNet" not in render(d, "md") + render(d, "html")
+    dropped = d.to_json()["topics"][0]["dropped"]  # type: ignore[index]
+    assert any("ImageNet" in x["text"] and x["reason"] for x in dropped)
 
     def all_made_up(prompt: str) -> str:
         if "Topic line" not in prompt:

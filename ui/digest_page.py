@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from assistant.chains.digest import Digest, DigestPaper, Topic, available_weeks
+from assistant.chains.digest import available_weeks
+from assistant.chains.digest_types import Digest, DigestPaper, Topic
 from assistant.papers import Citation
 from assistant.service import Assistant
 from uikit import (
@@ -46,7 +47,8 @@ def paper_citations(topic: Topic) -> list[Citation]:
 
 def paper_line(p: DigestPaper) -> str:
     votes = f" · {p.upvotes} upvotes" if p.upvotes is not None else ""
-    return f"- \\[{p.n}\\] {paper_link(p.title, p.url)}{votes}"
+    line = f" — {md_escape(p.takeaway)}" if p.takeaway else ""
+    return f"- \\[{p.n}\\] {paper_link(p.title, p.url)}{votes}{line}"
 
 
 def render_topic(i: int, topic: Topic) -> None:

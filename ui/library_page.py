@@ -179,7 +179,8 @@ def search_section(runtime: Runtime) -> None:
     if not hits:
         st.info("No paper matches (check the dates, or add papers above).", icon=":material/search_off:")
         return
-    st.markdown(hit_lines(hits))
+    lines = runtime.assistant.takeaways([h.paper for h in hits])
+    st.markdown(hit_lines(hits, {pid: t.text for pid, t in lines.items() if t.supported}))
     with st.expander("Abstracts"):
         for n, hit in enumerate(hits, start=1):
             st.markdown(f"**{n}. {md_escape(hit.paper.title)}**")

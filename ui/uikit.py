@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from assistant.chains.compare import Comparison
-    from assistant.chains.digest import Digest
+    from assistant.chains.digest_types import Digest
 
 log = logging.getLogger(__name__)
 
@@ -227,13 +227,15 @@ def paper_date(paper: Paper) -> str:
     return paper.dates[-1] if paper.dates else (paper.published or "undated")
 
 
-def hit_lines(hits: Sequence[Hit]) -> str:
-    """A numbered Markdown list: linked title, list dates and fused score."""
+def hit_lines(hits: Sequence[Hit], takeaways: dict[str, str] | None = None) -> str:
+    """A numbered Markdown list: linked title, list dates and fused score (and each paper's takeaway)."""
     lines = []
     for n, hit in enumerate(hits, start=1):
         dates = ", ".join(hit.paper.dates) or paper_date(hit.paper)
         link = paper_link(hit.paper.title, hit.paper.link)
         lines.append(f"{n}. {link} · {md_escape(dates)} · score {hit.score:.3f}")
+        if takeaways and takeaways.get(hit.paper.paper_id):
+            lines.append(f"   \n   → {md_escape(takeaways[hit.paper.paper_id])}")
     return "\n".join(lines)
 
 
