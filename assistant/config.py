@@ -120,6 +120,12 @@ class Settings(BaseSettings):
     fetch_max_wait: float = Field(
         120.0, ge=0, description="Longest single wait honoured (Retry-After or backoff); longer = give up for now."
     )
+    write_lock_timeout: float = Field(
+        600.0,
+        ge=0,
+        description="Seconds a writer (ingest, reindex, fetch) waits for another writer on the same data dir "
+        "before giving up; 0 = give up at once.",
+    )
 
     # --- personal feed delivery (assistant digest --for-me --mail) -------------------------------
     smtp_host: str | None = Field(None, description="SMTP server that sends `--mail` digests (e.g. smtp.example.org).")

@@ -41,8 +41,6 @@ from assistant.store.keywords import KeywordFiles, KeywordIndex
 from assistant.store.paper_table import PaperTable
 from assistant.store.vectors import Vectors
 
-DEFAULT_LOCK_TIMEOUT = 600.0
-
 
 class Store:
     """The one owner of the data dir. Open it once per process and share it (it is thread-safe)."""
@@ -63,15 +61,16 @@ class Store:
         self.profiles = ProfileTable(self.table)  # named reader profiles (the personal feed)
 
     # --- writing ------------------------------------------------------------------------
-    def write_lock(self, timeout: float = DEFAULT_LOCK_TIMEOUT) -> FileLock:
+    def write_lock(self, timeout: float | None = None) -> FileLock:
         """An exclusive lock for writers (ingest, reindex), shared across processes."""
-        return lock.write_lock(self.dir, timeout)
+        return lock.write_lock(self.dir, self.settings.write_lock_timeout if timeout is None else timeout)
 
     @contextlib.contextmanager
-    def writing(self, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterator[None]:
-        """Hold the write lock (step 1 of the write order); Chroma is opened first."""
+    def writing(self, timeout: float | None = None) -> Iterator[None]:
+        """Hold the write lock (step 1 of the write order), waiting for another writer up to `timeout`
+        seconds (default: the `write_lock_timeout` setting); Chroma is opened first."""
         self.vectors.collection  # noqa: B018
-        with lock.holding_write_lock(self.dir, timeout):
+        with lock.holding_write_lock(self.dir, self.settings.write_lock_timeout if timeout is None else timeout):
             yield
 
     def delete_chunks(self, chunk_ids: list[str]) -> None:
