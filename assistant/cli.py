@@ -328,12 +328,19 @@ def compare(
 )
 @click.option("--topics", type=click.IntRange(1, 50), help="Number of topic groups (default: about sqrt(papers/2)).")
 @click.option("--progress/--no-progress", default=None, help="Progress bars on stderr (default: when a terminal).")
+@click.option("--for-me", is_flag=True, help='Start with a "for you" section: your top papers, why, a takeaway each.')
+@click.option("--k-for-me", default=5, show_default=True, type=click.IntRange(1, 50), help="Papers in that section.")
+@click.option("--profile", "profile_name", default="default", show_default=True, envvar="ASSISTANT_PROFILE",
+              help="Profile of --for-me (env ASSISTANT_PROFILE).")
+@click.option("--mail", "mail_to", multiple=True, metavar="ADDRESS",
+              help="Also e-mail the HTML digest (with a plain-text part) via the ASSISTANT_SMTP_* server.")
 @click.option("--json", "as_json", is_flag=True, help="Print the digest as one JSON document.")
 @click.pass_context
 @handle_errors
 def digest(
     ctx: click.Context, week: str | None, since: str | None, until: str | None, fmt: str | None,
-    out: Path | None, extract: str, topics: int | None, progress: bool | None, as_json: bool,
+    out: Path | None, extract: str, topics: int | None, progress: bool | None, for_me: bool, k_for_me: int,
+    profile_name: str, mail_to: tuple[str, ...], as_json: bool,
 ) -> None:
     """Weekly digest: the period's papers in topic groups, each with a cited, checked summary.
 
@@ -348,6 +355,9 @@ def digest(
       assistant digest --since 2025-06-02 --until 2025-06-06 --json
       assistant digest --week 2025-W23 --format bib --out digest.bib
 
+      assistant digest --week last --for-me --format html --out my.html
+      assistant digest --week last --for-me --mail me@example.org
+
     \b
     Every Monday at 07:00 (cron):
       0 7 * * 1  cd $HOME/digests && assistant ingest inbox/ && assistant digest --week last --format html --out digest-$(date -d yesterday +\\%G-W\\%V).html
@@ -355,8 +365,29 @@ def digest(
     app = _assistant(ctx)
     if progress is None:
         progress = sys.stderr.isatty()
-    result = app.digest(week=week, since=since, until=until, extract=extract, topics=topics, progress=progress)
-    _export(result, fmt, out, as_json)
+    args = dict(week=week, since=since, until=until, extract=extract, topics=topics, progress=progress)
+    if not (for_me or mail_to):
+        _export(app.digest(**args), fmt, out, as_json)
+        return
+    from assistant.foryou.delivery import write_file
+    from assistant.foryou.personal_digest import mail_digest, personal_digest, render_personal
+    from assistant.foryou.service import ForYou
+
+    if as_json and fmt not in (None, "json") and out is None:
+        raise InputError(f"--json prints JSON; to get --format {fmt}, add --out FILE")
+    result = personal_digest(ForYou(app), k_for_me if for_me else 0, profile_name, **args)
+    text = render_personal(result, fmt or ("json" if as_json else "md"))
+    if out is not None:
+        write_file(out, text.encode("utf-8"))  # written before mailing: a mail failure keeps the file
+        if not as_json:
+            click.echo(f"wrote {out} ({fmt or 'md'})")
+    if as_json:
+        _emit(result.to_json())
+    elif out is None:
+        click.echo(text, nl=False)
+    if mail_to:
+        mail_digest(app.settings, list(mail_to), result)
+        click.echo(f"mailed the digest to {', '.join(mail_to)}", err=True)
 
 
 @cli.command()
@@ -592,6 +623,11 @@ def ui(host: str, port: int) -> None:
     uikit.prewarm()
     flags = ["--server.address", host, "--server.port", str(port), "--server.headless", "true"]
     streamlit_cli.main(["run", str(UI_APP), *flags, "--browser.gatherUsageStats", "false"], prog_name="streamlit")
+
+
+from assistant.cli_foryou import register as _register_foryou  # noqa: E402  (needs `cli` and `handle_errors`)
+
+_register_foryou(cli, _assistant, _emit)
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """`Store`: the one object the rest of the app uses to reach the data dir, and the crash-safe write order.
 
 Each resource lives in its own module of this package (`paper_table`, `vectors`, `keywords`,
-`cache`, `fetch_log`, `lock`); `Store` opens them and is the only place that combines them.
+`cache`, `profiles`, `fetch_log`, `lock`); `Store` opens them and is the only place that combines them.
 
 The write order, which keeps the three stores consistent after a crash at any point:
 
@@ -36,6 +36,7 @@ from assistant.config import Settings
 from assistant.errors import StoreError
 from assistant.papers import Chunk, Paper, chunk_text
 from assistant.store import cache, keywords, lock
+from assistant.store.profiles import ProfileTable
 from assistant.store.keywords import KeywordFiles, KeywordIndex
 from assistant.store.paper_table import PaperTable
 from assistant.store.vectors import Vectors
@@ -57,6 +58,7 @@ class Store:
         self.vectors = Vectors(settings, self.dir, embedding_model, dim, check_model, self.table.lock)
         self.keywords = KeywordFiles(self.dir, self.table)
         self.cache = cache.Cache(self.table)
+        self.profiles = ProfileTable(self.table)  # named reader profiles (the personal feed)
 
     # --- writing ------------------------------------------------------------------------
     def write_lock(self, timeout: float | None = None) -> FileLock:
