@@ -71,7 +71,7 @@ def show_feed(week: str, k: int) -> None:
 
 
 def weeks_with_papers() -> list[str]:
-    from assistant.chains.digest import available_weeks
+    from assistant.periods import available_weeks
 
     return available_weeks(foryou().app.store)
 

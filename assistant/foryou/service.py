@@ -148,7 +148,7 @@ class ForYou:
         name: str = DEFAULT_PROFILE, today: date | None = None,
     ) -> Feed:
         """The period's papers ranked for profile `name` (default period: the latest complete week)."""
-        from assistant.chains.digest import resolve_period
+        from assistant.periods import resolve_period
 
         profile = self.profile(name)
         if profile.empty:
