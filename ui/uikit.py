@@ -20,7 +20,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from assistant.citations import CITE_RE, parse_citations
-from assistant.config import Settings
+from assistant.config import load_settings
 from assistant.errors import AssistantError
 from assistant.papers import Answer, Citation, Hit, Paper, Sentence
 from assistant.service import Assistant
@@ -79,7 +79,7 @@ def _release(runtime: Runtime) -> None:
 def _new_runtime() -> Runtime:
     fake = os.environ.get(FAKE_ANSWERS_ENV)  # test hook only, see FAKE_ANSWERS_ENV
     chat_model = _fake_chat_model(fake) if fake else None
-    return Runtime(Assistant(Settings(), chat_model=chat_model))
+    return Runtime(Assistant(load_settings(), chat_model=chat_model))
 
 
 _prewarm: tuple[threading.Event, list[Runtime]] | None = None
@@ -115,7 +115,7 @@ def prewarm() -> None:
 
 @st.cache_resource(show_spinner="Opening the paper store…", on_release=_release)
 def get_runtime() -> Runtime:
-    """One `Assistant(Settings())` per server process, shared by every session (prewarmed if started so)."""
+    """One `Assistant(load_settings())` per server process, shared by every session (prewarmed if started so)."""
     global _prewarm
     if _prewarm is not None:
         ready, done = _prewarm
