@@ -56,7 +56,7 @@ def render_turn(turn: Turn, latest: bool = False) -> None:
         if turn.answer is not None:
             render_answer(turn.answer)
         if turn.error:
-            st.error(turn.error, icon=":material/error:")
+            st.error(md_escape(turn.error), icon=":material/error:")
 
 
 def answer_question(runtime: Runtime, turn: Turn, history: list[tuple[str, str]]) -> None:
@@ -105,7 +105,7 @@ def answer_question(runtime: Runtime, turn: Turn, history: list[tuple[str, str]]
         if turn.answer is not None:
             render_answer(turn.answer)
         if turn.error:
-            st.error(turn.error, icon=":material/error:")
+            st.error(md_escape(turn.error), icon=":material/error:")
 
 
 def chat_page() -> None:
