@@ -325,9 +325,10 @@ class FakeProcess:
     """The fake endpoint in its own process (`--serve-fake`), as a real server would be: its HTTP and
     streaming work then does not run on our interpreter (GIL) and is not counted as our overhead."""
 
-    def __init__(self) -> None:
+    def __init__(self, command: list[str] | None = None) -> None:
+        """`command` runs another server that prints its base URL and serves until stdin closes."""
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.qa_bench", "--serve-fake"],
+            command or [sys.executable, "-m", "benchmarks.qa_bench", "--serve-fake"],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )
         assert self.proc.stdout is not None
@@ -345,12 +346,12 @@ class FakeProcess:
             self.proc.kill()
 
 
-def serve_fake() -> None:
-    """Run the fake endpoint until stdin closes; print its base URL first."""
+def serve_fake(responder: Any = lexical_responder) -> None:
+    """Run the fake endpoint (answering through `responder`) until stdin closes; print its base URL first."""
     sys.path.insert(0, str(ROOT))
     from tests.fake_openai import FakeOpenAI
 
-    with FakeOpenAI(responder=lexical_responder) as fake:
+    with FakeOpenAI(responder=responder) as fake:
         print(fake.base_url, flush=True)
         sys.stdin.read()
 

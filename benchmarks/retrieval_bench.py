@@ -251,7 +251,7 @@ def where_vs_ids(app: Assistant, queries: list[str]) -> dict[str, object]:
     vectors = {q: v for q, v in zip(queries, app.embedder.embed(queries))}
     r = app.retriever
     strategies = {
-        "Chroma where paper_id $in (300 chunks)": lambda q: app.store._collection.query(
+        "Chroma where paper_id $in (300 chunks)": lambda q: app.store.vectors.collection.query(
             query_embeddings=[vectors[q]], n_results=300, where={"paper_id": {"$in": sorted(allowed)}}, include=["distances"]
         ),
         "exact: chunk vectors read by id": lambda q: r._exact_dense(vectors[q], list(allowed), 100, DenseResult()),

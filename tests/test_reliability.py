@@ -160,13 +160,13 @@ def test_read_only_message_names_the_dir(tmp_path: Path, monkeypatch: pytest.Mon
     """The same message without a mount: the store sees a read-only dir when SQLite cannot open."""
     import sqlite3
 
-    from assistant import store as store_mod
+    from assistant.store import paper_table
 
     def refuse(*args: object, **kwargs: object) -> sqlite3.Connection:
         raise sqlite3.OperationalError("unable to open database file")
 
-    monkeypatch.setattr(store_mod.sqlite3, "connect", refuse)
-    monkeypatch.setattr(store_mod, "_read_only", lambda path: True)
+    monkeypatch.setattr(paper_table.sqlite3, "connect", refuse)
+    monkeypatch.setattr(paper_table, "read_only", lambda path: True)
     with pytest.raises(StoreError) as caught:
         Assistant(make_settings(tmp_path / "data")).store  # noqa: B018
     msg = str(caught.value)
@@ -242,14 +242,14 @@ cp -a {q(str(data))} {q(str(tmp_path / "after"))}
 def test_disk_hint_only_when_space_is_low(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from collections import namedtuple
 
-    from assistant import store as store_mod
+    from assistant.store import diagnostics
 
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9 - 300 * 1024, 300 * 1024))
-    hint = store_mod._disk_hint(tmp_path)
+    hint = diagnostics.disk_hint(tmp_path)
     assert "300 KB free" in hint and str(tmp_path) in hint and "\n" not in hint
     monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**12, 10**9, 10**11))
-    assert store_mod._disk_hint(tmp_path) == ""
+    assert diagnostics.disk_hint(tmp_path) == ""
 
 
 # --------------------------------------------------------------------------- Chroma server stops and returns

@@ -1,0 +1,160 @@
+"""Support-check benchmark: how often `supported: true` is right, on data the check was not tuned on.
+
+Run from the repo root:
+
+    python -m benchmarks.support_bench [--split dev|test|all] [--skip-scifact] [--scifact DIR]
+
+Two sets of (sentence, abstract, label) pairs, each sentence checked alone as "<sentence> [1]." with the
+paper as evidence [1], through the app's public check (`check_sentence` below is the only adapter):
+  hand    benchmarks/answers/support_pairs.jsonl: 110 sentences about seed papers, labelled by hand
+          (supported paraphrases and numbers; unsupported: prior work attributed to the paper, invented
+          details, wrong numbers, contradictions with the same words, another paper's claim), with a
+          frozen dev/test split (tune on dev only);
+  scifact SciFact dev claims against each cited abstract (../shared/data/scifact_claims): SUPPORT is
+          supported; CONTRADICT and "no evidence" (NEI) are not. Written in biomedical claim style,
+          unlike answers: a check of generalisation, not of the app's own sentences.
+Reports precision and recall of `supported: true`, per kind and per label, to
+benchmarks/results/support.md (+ support.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PAIRS = ROOT / "benchmarks" / "answers" / "support_pairs.jsonl"
+SCIFACT = ROOT.parent / "shared" / "data" / "scifact_claims"
+RESULTS = ROOT / "benchmarks" / "results"
+CheckFn = Callable[[str, str, str], bool]
+
+
+def make_check() -> tuple[CheckFn, str]:
+    """The app's public support check as `check(sentence, title, abstract) -> supported`, and its name."""
+    from assistant.citations import verify_answer
+    from assistant.config import Settings
+    from assistant.embeddings import make_embedder
+    from assistant.papers import Hit, Paper
+
+    embed = make_embedder(Settings(_env_file=None)).embed  # type: ignore[call-arg]
+
+    def check(sentence: str, title: str, abstract: str) -> bool:
+        hit = Hit(paper=Paper(paper_id="p", title=title, abstract=abstract), score=1.0)
+        result = verify_answer(f"{sentence.rstrip().rstrip('.')} [1].", [hit], embed)
+        return bool(result.sentences) and all(s.supported for s in result.sentences)
+
+    return check, "assistant.citations.verify_answer"
+
+
+def seed_abstracts() -> dict[str, tuple[str, str]]:
+    from assistant.sources import find_input_files, merge_papers, parse_file
+
+    files, _ = find_input_files([ROOT / "examples" / "daily-papers"])
+    papers = merge_papers([p for f in files for p in parse_file(f, year=2025).papers])
+    return {p.paper_id: (p.title, p.abstract) for p in papers}
+
+
+def hand_pairs(split: str) -> list[dict[str, Any]]:
+    papers = seed_abstracts()
+    rows = [json.loads(line) for line in PAIRS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    out = []
+    for r in rows:
+        if split != "all" and r["split"] != split:
+            continue
+        title, abstract = papers[r["paper_id"]]
+        out.append({**r, "abstract_title": title, "abstract": abstract})
+    return out
+
+
+def scifact_pairs(data: Path) -> list[dict[str, Any]]:
+    if not (data / "claims_dev.jsonl").exists():
+        raise SystemExit(f"{data}/claims_dev.jsonl not found: pass --scifact DIR or --skip-scifact")
+    with gzip.open(data / "corpus.jsonl.gz", "rt", encoding="utf-8") as f:
+        corpus = {d["doc_id"]: d for d in map(json.loads, f)}
+    out = []
+    for line in (data / "claims_dev.jsonl").read_text(encoding="utf-8").splitlines():
+        claim = json.loads(line)
+        for doc_id in claim.get("cited_doc_ids", []):
+            doc = corpus.get(int(doc_id))
+            if doc is None:
+                continue
+            labels = {e["label"] for e in claim.get("evidence", {}).get(str(doc_id), [])}
+            kind = "SUPPORT" if "SUPPORT" in labels else "CONTRADICT" if "CONTRADICT" in labels else "NEI"
+            out.append({"id": f"{claim['id']}/{doc_id}", "sentence": claim["claim"], "abstract_title": doc["title"],
+                        "abstract": " ".join(doc["abstract"]), "supported": kind == "SUPPORT", "kind": kind})
+    return out
+
+
+def score(pairs: list[dict[str, Any]], check: CheckFn) -> dict[str, Any]:
+    started = time.perf_counter()
+    for p in pairs:
+        p["checked"] = check(p["sentence"], p["abstract_title"], p["abstract"])
+    tp = sum(p["checked"] and p["supported"] for p in pairs)
+    said = sum(p["checked"] for p in pairs)
+    gold = sum(p["supported"] for p in pairs)
+    kinds: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for p in pairs:
+        kinds[p["kind"]].append(p)
+    return {
+        "pairs": len(pairs),
+        "precision": round(tp / said, 3) if said else None,
+        "recall": round(tp / gold, 3) if gold else None,
+        "labelled_supported": said,
+        "by_kind": {k: {"pairs": len(v), "gold_supported": sum(p["supported"] for p in v),
+                        "checked_supported": sum(p["checked"] for p in v)} for k, v in sorted(kinds.items())},
+        "false_supported": [{"id": p["id"], "kind": p["kind"], "sentence": p["sentence"]}
+                            for p in pairs if p["checked"] and not p["supported"]],
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def render(result: dict[str, Any]) -> str:
+    lines = ["# Support check: precision of `supported: true` (benchmarks/support_bench.py)", "",
+             f"Check: `{result['check']}`; run {result['when']}, load {result['load1']}. "
+             "Target: precision >= 95% on the hand-labelled pairs (test), reported on SciFact too.", "",
+             "| set | pairs | labelled supported | precision | recall |", "|---|---|---|---|---|"]
+    for name, r in result["sets"].items():
+        lines.append(f"| {name} | {r['pairs']} | {r['labelled_supported']} | {r['precision']} | {r['recall']} |")
+    for name, r in result["sets"].items():
+        lines += ["", f"## {name}: by kind", "", "| kind | pairs | truly supported | labelled supported |", "|---|---|---|---|"]
+        lines += [f"| {k} | {v['pairs']} | {v['gold_supported']} | {v['checked_supported']} |" for k, v in r["by_kind"].items()]
+        if name.startswith("hand") and r["false_supported"]:
+            lines += ["", "Labelled supported but not (hand pairs):", ""]
+            lines += [f"- {p['id']} ({p['kind']}): {p['sentence']}" for p in r["false_supported"]]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Precision/recall of the app's support check on labelled pairs.",
+                                     epilog="Example: python -m benchmarks.support_bench --split test")
+    parser.add_argument("--split", choices=["dev", "test", "all"], default="all", help="hand pairs to use")
+    parser.add_argument("--scifact", type=Path, default=SCIFACT)
+    parser.add_argument("--skip-scifact", action="store_true")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    check, name = make_check()
+    load = round(os.getloadavg()[0], 2)
+    sets = {}
+    hand = hand_pairs(args.split)
+    for split in (["dev", "test"] if args.split == "all" else [args.split]):
+        sets[f"hand ({split})"] = score([p for p in hand if p["split"] == split], check)
+    if not args.skip_scifact:
+        sets["SciFact dev claims"] = score(scifact_pairs(args.scifact), check)
+    result = {"check": name, "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load1": load, "sets": sets}
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / "support.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    (args.results / "support.md").write_text(render(result), encoding="utf-8")
+    print(json.dumps({k: {"precision": v["precision"], "recall": v["recall"], "pairs": v["pairs"]} for k, v in sets.items()}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

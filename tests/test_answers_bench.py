@@ -1,0 +1,215 @@
+"""The answer benchmark's grader, oracle and frozen cases (small fixtures; shared data only where marked)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from benchmarks.answers_bench import CASES_DIR, SHARED, load_cases
+from benchmarks.answers_grade import UNANSWERABLE, answer_view, contains, grade, normalize, recall_at
+from benchmarks.answers_oracle import OracleResponder, build_gold, gold_sentences
+from tests.fake_openai import FakeOpenAI
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SHRINK = {
+    "paper_id": "t:shrink",
+    "title": "Shrinking Class Space for Enhanced Certainty in Semi-Supervised Learning",
+    "abstract": "Recent frameworks mostly set a fixed confidence threshold to discard uncertain samples. "
+    "We propose a novel method dubbed ShrinkMatch to learn uncertain samples. "
+    "For each uncertain sample, it adaptively seeks a shrunk class space. It reaches 71.9% accuracy.",
+}
+OTHER = {
+    "paper_id": "t:other",
+    "title": "SimMatchV2: Semi-Supervised Learning with Graph Consistency",
+    "abstract": "We introduce SimMatchV2, which formulates consistency regularizations from the graph perspective.",
+}
+CASE = {
+    "id": "x1", "split": "dev", "type": "paraphrase", "question": "which method removes confusing labels?",
+    "expected": ["t:shrink"], "key_facts": [["ShrinkMatch"]], "titles": [SHRINK["title"]],
+}
+
+
+def view(answer: str, sentences: list[tuple[str, list[int], bool]], refused: bool = False) -> dict:
+    """An Answer as the harness sees it (the dict form of `assistant ask --json`)."""
+    evidence = [{"paper": SHRINK, "score": 1.0}, {"paper": OTHER, "score": 0.5}]
+    cites = {}
+    for _, ns, ok in sentences:
+        for n in ns:
+            paper = evidence[n - 1]["paper"]
+            cites[n] = {"n": n, "paper_id": paper["paper_id"], "title": paper["title"], "supported": ok or cites.get(n, {}).get("supported", False)}
+    data = {
+        "answer": answer, "refused": refused, "evidence": evidence, "citations": list(cites.values()),
+        "sentences": [{"text": t, "cites": ns, "supported": ok} for t, ns, ok in sentences],
+    }
+    return answer_view(data)
+
+
+def test_normalize_and_contains_accept_the_ways_a_fact_is_written() -> None:
+    assert normalize("TÜLU 3 reaches 71.9\\% (3.43x faster), 250,000 images.") == "tulu 3 reaches 71.9% 3.43 x faster 250000 images"
+    assert contains("Speedup of 3.43x.", "3.43")
+    assert contains("ell_{2,1}-norm", "2,1")
+    assert not contains("it reaches 171.9%", "71.9")
+    assert contains("quantizes activations", "quantiz*") and not contains("quantizes", "quantiz")
+
+
+def test_a_correct_cited_answer_is_useful() -> None:
+    text = "ShrinkMatch shrinks the class space of uncertain samples [1]."
+    result = grade(CASE, view(text, [(text, [1], True)]))
+    assert result["verdict"] == "useful" and result["wrong"] == []
+
+
+def test_the_key_fact_without_a_supported_expected_citation_is_only_partial() -> None:
+    text = "ShrinkMatch learns from uncertain samples [1]."
+    assert grade(CASE, view(text, [(text, [1], False)]))["verdict"] == "partial"
+    other = "It is SimMatchV2 [2]."
+    assert grade(CASE, view(other, [(other, [2], True)]))["verdict"] == "not_useful"
+
+
+def test_a_refusal_grades_refused_and_is_right_only_for_unanswerable_cases() -> None:
+    refused = view("The papers do not cover this.", [], refused=True)
+    assert grade(CASE, refused)["verdict"] == "refused"
+    ooc = {**CASE, "type": "out_of_corpus", "expected": [], "key_facts": [], "titles": ["TruthRL: Incentivizing Truthful LLMs"]}
+    assert grade(ooc, refused)["verdict"] == "refused"
+    text = "TruthRL balances accuracy and abstention [2]."
+    answered = grade(ooc, view(text, [(text, [2], True)]))
+    assert answered["verdict"] == "answered"
+    assert "TruthRL" in answered["wrong"][0]["reasons"][0]  # the missing paper attributed to a neighbour
+
+
+def test_a_supported_citation_of_the_wrong_paper_stating_the_key_fact_is_wrong() -> None:
+    text = "SimMatchV2 is called ShrinkMatch [2]."
+    result = grade(CASE, view(text, [(text, [2], True)]))
+    assert result["wrong"] and result["wrong"][0]["paper_id"] == "t:other"
+    assert result["verdict"] != "useful"
+
+
+def test_an_invented_number_labelled_supported_is_wrong_but_a_stated_one_is_not() -> None:
+    bad = "ShrinkMatch reaches 88.5% accuracy [1]."
+    assert grade(CASE, view(bad, [(bad, [1], True)]))["wrong"][0]["reasons"][0].startswith("numbers not in")
+    good = "ShrinkMatch reaches 71.9% accuracy [1]."
+    assert grade(CASE, view(good, [(good, [1], True)]))["wrong"] == []
+    unlabelled = view(bad, [(bad, [1], False)])  # marked unsupported: the app was honest
+    assert grade(CASE, unlabelled)["wrong"] == []
+
+
+def test_compare_and_which_papers_need_enough_expected_papers_cited() -> None:
+    compare = {**CASE, "type": "compare", "expected": ["t:shrink", "t:other"], "min_cited": 2,
+               "key_facts": [["shrunk class space"], ["graph"]]}
+    one = "ShrinkMatch seeks a shrunk class space [1]; SimMatchV2 uses a graph."
+    assert grade(compare, view(one, [(one, [1], True)]))["verdict"] == "partial"
+    s1, s2 = "ShrinkMatch seeks a shrunk class space [1].", "SimMatchV2 takes the graph perspective [2]."
+    assert grade(compare, view(f"{s1} {s2}", [(s1, [1], True), (s2, [2], True)]))["verdict"] == "useful"
+    assert recall_at(["a", "b"], ["x", "a", "y"], 2) == 0.5
+
+
+def test_the_oracle_cites_the_expected_paper_by_its_number_in_the_prompt() -> None:
+    papers = {p["paper_id"]: p for p in (SHRINK, OTHER)}
+    assert gold_sentences(SHRINK["abstract"], [["ShrinkMatch"]]) == ["We propose a novel method dubbed ShrinkMatch to learn uncertain samples."]
+    gold = build_gold([CASE, {**CASE, "id": "x2", "type": "absent_detail", "question": "learning rate of ShrinkMatch?", "expected": []}], papers)
+    prompt = (f"Evidence:\n[1] {OTHER['title']} (2025-06-06): {OTHER['abstract']}\n"
+              f"[2] {SHRINK['title']} (undated): {SHRINK['abstract']}\n\nQuestion: {CASE['question']}\n\nAnswer:")
+    oracle = OracleResponder(gold)
+    with FakeOpenAI(responder=oracle) as server:  # the real HTTP path the app uses
+        body = {"model": "m", "messages": [{"role": "user", "content": prompt}]}
+        reply = httpx.post(f"{server.base_url}/chat/completions", json=body, timeout=10).json()
+    assert reply["choices"][0]["message"]["content"] == "We propose a novel method dubbed ShrinkMatch to learn uncertain samples [2]."
+    assert oracle([{"role": "user", "content": prompt.replace(CASE["question"], "learning rate of ShrinkMatch?")}]) == "NOT_IN_PAPERS"
+    assert oracle([{"role": "user", "content": prompt.replace(f"[2] {SHRINK['title']}", "[2] Another paper")}]) == "NOT_IN_PAPERS"
+
+
+def test_the_frozen_cases_are_well_formed_and_the_test_split_is_large_enough() -> None:
+    dev, test = load_cases("dev"), load_cases("test")
+    assert len(dev) + len(test) >= 300
+    assert len({c["id"] for c in dev + test}) == len(dev) + len(test)
+    assert not {c["question"] for c in dev} & {c["question"] for c in test}
+    by_type_dev, by_type_test = Counter(c["type"] for c in dev), Counter(c["type"] for c in test)
+    for t, n in (by_type_dev + by_type_test).items():
+        assert by_type_test[t] >= 0.4 * n, t  # stratified: every type >= 40% in test
+    for c in dev + test:
+        if c["type"] in UNANSWERABLE:
+            assert c["expected"] == [] and c["about"], c["id"]
+        else:
+            assert c["expected"] and (c["key_facts"] or c["type"] == "which_papers"), c["id"]
+
+
+def _seed_abstracts() -> dict[str, str]:
+    from assistant.sources import find_input_files, merge_papers, parse_file
+
+    files, _ = find_input_files([ROOT / "examples" / "daily-papers"])
+    papers = merge_papers([p for f in files for p in parse_file(f, year=2025).papers])
+    return {p.paper_id: f"{p.title}. {p.abstract}" for p in papers}
+
+
+def test_every_key_fact_is_stated_by_an_expected_abstract_and_absent_details_are_absent() -> None:
+    texts = _seed_abstracts()
+    hf_path = SHARED / "hf_daily_papers" / "hf_daily_papers.jsonl.gz"
+    if hf_path.exists():
+        with gzip.open(hf_path, "rt", encoding="utf-8") as f:
+            for line in f:
+                row = json.loads(line)
+                texts.setdefault(row["arxiv_id"], f"{row['title']}. {row['abstract']}")
+    checked = 0
+    for c in load_cases("all"):
+        if c["type"] == "absent_detail":
+            assert not contains(texts[c["about"][0]], c["absent"]), c["id"]
+            continue
+        papers = [texts[p] for p in c["expected"] if p in texts]
+        if len(papers) < len(c["expected"]):
+            continue  # an HF paper and the shared data is absent
+        for group in c.get("key_facts") or []:
+            assert any(contains(t, group[0]) for t in papers), (c["id"], group[0])
+        checked += 1
+    assert checked >= 250
+
+
+def test_store_definition_keeps_out_of_corpus_papers_out() -> None:
+    spec = json.loads((CASES_DIR / "store.json").read_text(encoding="utf-8"))
+    removed = set(spec["removed_out_of_corpus"])
+    assert len(spec["distractors"]) >= 1000 and not removed & set(spec["distractors"])
+    ooc = [c for c in load_cases("all") if c["type"] == "out_of_corpus"]
+    assert ooc and all(c["about"][0] in removed for c in ooc)
+
+
+@pytest.mark.skipif(not (SHARED / "hf_daily_papers").exists(), reason="shared HF data absent: ../shared/data/hf_daily_papers")
+def test_store_distractors_exist_in_the_shared_data() -> None:
+    spec = json.loads((CASES_DIR / "store.json").read_text(encoding="utf-8"))
+    with gzip.open(SHARED / "hf_daily_papers" / "hf_daily_papers.jsonl.gz", "rt", encoding="utf-8") as f:
+        ids = {json.loads(line)["arxiv_id"] for line in f}
+    assert set(spec["distractors"]) <= ids and set(spec["removed_out_of_corpus"]) <= ids
+
+
+def test_support_bench_scores_a_check_and_its_hand_pairs_are_balanced() -> None:
+    from benchmarks.support_bench import hand_pairs, score
+
+    pairs = hand_pairs("all")
+    assert len(pairs) >= 100 and all(p["abstract"] for p in pairs)
+    kinds = Counter(p["kind"] for p in pairs if not p["supported"])
+    assert kinds["prior_work"] >= 10 and kinds["invented_detail"] >= 10
+    says_yes = score([dict(p) for p in pairs], lambda sentence, title, abstract: True)
+    assert says_yes["recall"] == 1.0 and says_yes["precision"] < 0.5  # a check that always agrees is caught
+    exact = score([dict(p) for p in pairs[:20]], lambda sentence, title, abstract: False)
+    assert exact["precision"] is None and exact["recall"] == 0.0
+
+
+def test_numbers_written_with_units_count_as_stated() -> None:
+    paper = {**SHRINK, "abstract": SHRINK["abstract"] + " It trains a 12B model on 24GB GPUs, like LLaVA-1.5-13B."}
+    text = "It trains a 12B model on 24GB GPUs and beats LLaVA-1.5-13B [1]."
+    data = {"answer": text, "refused": False, "evidence": [{"paper": paper}],
+            "citations": [{"n": 1, "paper_id": "t:shrink", "supported": True}],
+            "sentences": [{"text": text, "cites": [1], "supported": True}]}
+    assert grade(CASE, answer_view(data))["wrong"] == []
+    data["sentences"][0]["text"] = "It trains a 17B model [1]."
+    assert grade(CASE, answer_view(data))["wrong"]
+
+
+def test_a_limited_run_takes_every_type_in_turn() -> None:
+    from benchmarks.answers_bench import stratified
+
+    cases = [{"type": t, "n": i} for i, t in enumerate("aaaabbc")]
+    assert [c["type"] for c in stratified(cases, 5)] == ["a", "b", "c", "a", "b"]
