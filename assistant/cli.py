@@ -118,6 +118,8 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], fmt: str, year: int | No
         for err in report.errors:
             where = f"{err.file}:{err.line}" if err.line else err.file
             click.echo(f"  {where}: {err.reason}", err=True)
+        for entry in report.skipped_files:
+            click.echo(f"  skipped {entry.file}: {entry.reason}", err=True)
     if not report.ingested_anything and report.errors:
         sys.exit(2)
 
