@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     """Everything a user can configure. See `.env.example` for the same list with comments."""
 
     model_config = SettingsConfigDict(
-        env_prefix="ASSISTANT_", env_file=".env", extra="ignore", populate_by_name=True
+        env_prefix="ASSISTANT_", env_file=".env", extra="ignore", populate_by_name=True, hide_input_in_errors=True
     )
 
     # --- storage ---------------------------------------------------------------------
