@@ -146,14 +146,19 @@ def search(
       assistant search "semi-supervised text spotting" --k 5
       assistant search "LiDAR quantization" --since 2025-06-01 --json
     """
-    from assistant.retrieve import parse_day, week_bounds
+    from assistant.periods import parse_day, week_bounds
 
     since, until = parse_day(since, "--since"), parse_day(until, "--until")
     if week:
         since, until = week_bounds(week)
-    hits = _assistant(ctx).search(query, k=k, since=since, until=until, mode=mode)  # type: ignore[arg-type]
+    app = _assistant(ctx)
+    hits = app.search(query, k=k, since=since, until=until, mode=mode)  # type: ignore[arg-type]
+    lines = app.takeaways([h.paper for h in hits])
     results = [
-        {"paper_id": h.paper.paper_id, "title": h.paper.title, "score": h.score, "dates": h.paper.dates, "url": h.paper.link}
+        {
+            "paper_id": h.paper.paper_id, "title": h.paper.title, "score": h.score, "dates": h.paper.dates,
+            "url": h.paper.link, "takeaway": lines[h.paper.paper_id].model_dump(exclude={"paper_id"}),
+        }
         for h in hits
     ]
     if as_json:
@@ -164,6 +169,9 @@ def search(
     for i, r in enumerate(results, 1):
         dates = ", ".join(r["dates"][-2:])
         click.echo(f"{i:>2}. {r['title']}\n    {r['paper_id']}  {dates}  score {r['score']:.4f}  {r['url'] or ''}")
+        line = lines[r["paper_id"]]
+        if line.supported:
+            click.echo(f"    \u2192 {line.text}")
 
 
 @cli.command()
@@ -291,7 +299,7 @@ def compare(
       assistant compare "preference optimization without a reward model" --n 3
       assistant compare "LiDAR quantization" --week 2025-W23 --format html --out compare.html
     """
-    from assistant.retrieve import parse_day, week_bounds
+    from assistant.periods import parse_day, week_bounds
 
     since, until = parse_day(since, "--since"), parse_day(until, "--until")
     if week:
@@ -304,7 +312,7 @@ def compare(
 
 
 @cli.command()
-@click.option("--week", help="ISO week YYYY-Www (e.g. 2024-W23), or 'last': the latest complete week with papers.")
+@click.option("--week", help="ISO week YYYY-Www (e.g. 2024-W23), or 'last': the complete ISO week before this one (UTC).")
 @click.option("--since", help="First list date (YYYY-MM-DD), instead of --week.")
 @click.option("--until", help="Last list date (YYYY-MM-DD, inclusive; default: the newest stored date).")
 @click.option("--format", "fmt", type=_FORMAT, help="md (default), html (self-contained page), json or bib.")
@@ -319,12 +327,19 @@ def compare(
 )
 @click.option("--topics", type=click.IntRange(1, 50), help="Number of topic groups (default: about sqrt(papers/2)).")
 @click.option("--progress/--no-progress", default=None, help="Progress bars on stderr (default: when a terminal).")
+@click.option("--for-me", is_flag=True, help='Start with a "for you" section: your top papers, why, a takeaway each.')
+@click.option("--k-for-me", default=5, show_default=True, type=click.IntRange(1, 50), help="Papers in that section.")
+@click.option("--profile", "profile_name", default="default", show_default=True, envvar="ASSISTANT_PROFILE",
+              help="Profile of --for-me (env ASSISTANT_PROFILE).")
+@click.option("--mail", "mail_to", multiple=True, metavar="ADDRESS",
+              help="Also e-mail the HTML digest (with a plain-text part) via the ASSISTANT_SMTP_* server.")
 @click.option("--json", "as_json", is_flag=True, help="Print the digest as one JSON document.")
 @click.pass_context
 @handle_errors
 def digest(
     ctx: click.Context, week: str | None, since: str | None, until: str | None, fmt: str | None,
-    out: Path | None, extract: str, topics: int | None, progress: bool | None, as_json: bool,
+    out: Path | None, extract: str, topics: int | None, progress: bool | None, for_me: bool, k_for_me: int,
+    profile_name: str, mail_to: tuple[str, ...], as_json: bool,
 ) -> None:
     """Weekly digest: the period's papers in topic groups, each with a cited, checked summary.
 
@@ -339,20 +354,44 @@ def digest(
       assistant digest --since 2025-06-02 --until 2025-06-06 --json
       assistant digest --week 2025-W23 --format bib --out digest.bib
 
+      assistant digest --week last --for-me --format html --out my.html
+      assistant digest --week last --for-me --mail me@example.org
+
     \b
     Every Monday at 07:00 (cron):
-      0 7 * * 1  cd $HOME/digests && assistant ingest inbox/ && assistant digest --week last --format html --out digest-$(date +\\%G-W\\%V).html
+      0 7 * * 1  cd $HOME/digests && assistant ingest inbox/ && assistant digest --week last --format html --out digest-$(date -d yesterday +\\%G-W\\%V).html
     """
     app = _assistant(ctx)
     if progress is None:
         progress = sys.stderr.isatty()
-    result = app.digest(week=week, since=since, until=until, extract=extract, topics=topics, progress=progress)
-    _export(result, fmt, out, as_json)
+    args = dict(week=week, since=since, until=until, extract=extract, topics=topics, progress=progress)
+    if not (for_me or mail_to):
+        _export(app.digest(**args), fmt, out, as_json)
+        return
+    from assistant.foryou.delivery import write_file
+    from assistant.foryou.personal_digest import mail_digest, personal_digest, render_personal
+    from assistant.foryou.service import ForYou
+
+    if as_json and fmt not in (None, "json") and out is None:
+        raise InputError(f"--json prints JSON; to get --format {fmt}, add --out FILE")
+    result = personal_digest(ForYou(app), k_for_me if for_me else 0, profile_name, **args)
+    text = render_personal(result, fmt or ("json" if as_json else "md"))
+    if out is not None:
+        write_file(out, text.encode("utf-8"))  # written before mailing: a mail failure keeps the file
+        if not as_json:
+            click.echo(f"wrote {out} ({fmt or 'md'})")
+    if as_json:
+        _emit(result.to_json())
+    elif out is None:
+        click.echo(text, nl=False)
+    if mail_to:
+        mail_digest(app.settings, list(mail_to), result)
+        click.echo(f"mailed the digest to {', '.join(mail_to)}", err=True)
 
 
 @cli.command()
 @click.option("--date", "day", help="One list date (YYYY-MM-DD).")
-@click.option("--week", help="An ISO week (YYYY-Www, e.g. 2025-W10), or 'last' (the week before this one).")
+@click.option("--week", help="An ISO week (YYYY-Www, e.g. 2025-W10), or 'last': the complete ISO week before this one (UTC).")
 @click.option("--month", help="A calendar month (YYYY-MM).")
 @click.option("--since", help="Every day from this date (YYYY-MM-DD) to --until or today.")
 @click.option("--until", help="Last day for --since (YYYY-MM-DD, inclusive).")
@@ -577,6 +616,11 @@ def ui(host: str, port: int) -> None:
     uikit.prewarm()
     flags = ["--server.address", host, "--server.port", str(port), "--server.headless", "true"]
     streamlit_cli.main(["run", str(UI_APP), *flags, "--browser.gatherUsageStats", "false"], prog_name="streamlit")
+
+
+from assistant.cli_foryou import register as _register_foryou  # noqa: E402  (needs `cli` and `handle_errors`)
+
+_register_foryou(cli, _assistant, _emit)
 
 
 def main() -> None:

@@ -124,6 +124,21 @@ class Settings(BaseSettings):
     fetch_max_wait: float = Field(
         120.0, ge=0, description="Longest single wait honoured (Retry-After or backoff); longer = give up for now."
     )
+    write_lock_timeout: float = Field(
+        600.0,
+        ge=0,
+        description="Seconds a writer (ingest, reindex, fetch) waits for another writer on the same data dir "
+        "before giving up; 0 = give up at once.",
+    )
+
+    # --- personal feed delivery (assistant digest --for-me --mail) -------------------------------
+    smtp_host: str | None = Field(None, description="SMTP server that sends `--mail` digests (e.g. smtp.example.org).")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (587 = submission with STARTTLS).")
+    smtp_user: str | None = Field(None, description="SMTP login name; no login when unset.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password; sent to the server only, never logged.")
+    smtp_from: str | None = Field(None, description="Sender address of digests (default: the SMTP user).")
+    smtp_starttls: bool = Field(True, description="Upgrade the connection with STARTTLS (turn off only for a local relay).")
+    smtp_timeout: float = Field(30.0, gt=0, description="Seconds before the SMTP server is given up on.")
 
     @field_validator("data_dir", mode="before")
     @classmethod

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from typing import Literal, Protocol
 
 from assistant.chains.compare import Comparison
-from assistant.chains.digest import Digest
-from assistant.chains.extract import ASPECT_LABELS, ASPECTS
+from assistant.chains.digest_types import Digest
+from assistant.chains.aspects import ASPECT_LABELS, ASPECTS
 from assistant.papers import Sentence, clean_arxiv_id
 
 Format = Literal["md", "html", "json", "bib"]
@@ -40,17 +40,24 @@ class Ref:
 
     def __init__(
         self, n: int, paper_id: str, title: str, url: str | None, authors: Sequence[str] = (),
-        published: str | None = None, dates: Sequence[str] = (), upvotes: int | None = None,
+        published: str | None = None, dates: Sequence[str] = (), upvotes: int | None = None, takeaway: str = "",
     ) -> None:
         self.n, self.paper_id, self.title, self.url = n, paper_id, title, url
         self.authors, self.published, self.dates, self.upvotes = list(authors), published, list(dates), upvotes
+        self.takeaway = takeaway
+
+    @property
+    def shown_id(self) -> str:
+        """The id a reader can use (an arXiv id); title-hash ids are internal and not shown."""
+        return "" if self.paper_id.startswith("t:") else self.paper_id
 
 
 def references(obj: Digest | Comparison) -> list[Ref]:
     """Every paper the document numbers, in number order."""
     if isinstance(obj, Digest):
         return [
-            Ref(p.n, p.paper_id, p.title, p.url, p.authors, p.published, p.dates, p.upvotes) for p in obj.all_papers
+            Ref(p.n, p.paper_id, p.title, p.url, p.authors, p.published, p.dates, p.upvotes, p.takeaway)
+            for p in obj.all_papers
         ]
     return [
         Ref(n, p.paper_id, p.title, p.link, p.authors, p.published, p.dates, p.upvotes)
@@ -124,9 +131,11 @@ def to_markdown(obj: Digest | Comparison) -> str:
     return _digest_md(obj) if isinstance(obj, Digest) else _compare_md(obj)
 
 
-def _paper_line(p: Ref) -> str:
+def _paper_line(p: Ref, bullet: str = "-") -> str:
+    ident = f" · `{md_escape(p.shown_id)}`" if p.shown_id else ""
     extra = f" · {p.upvotes} upvotes" if p.upvotes is not None else ""
-    return f"- [{p.n}] {_md_link(p.title, p.url)} · `{md_escape(p.paper_id)}`{extra}"
+    line = f" — {md_escape(p.takeaway)}" if p.takeaway else ""
+    return f"{bullet} [{p.n}] {_md_link(p.title, p.url)}{ident}{extra}{line}"
 
 
 def _digest_md(d: Digest) -> str:
@@ -144,7 +153,7 @@ def _digest_md(d: Digest) -> str:
         out += ["", "No papers were listed in this period."]
     if d.top_upvoted:
         out += ["", "## Most upvoted", ""]
-        out += [f"1. [{p.n}] {_md_link(p.title, p.url)} · {p.upvotes} upvotes" for p in d.top_upvoted]
+        out += [_paper_line(by_n[p.n], "1.") for p in d.top_upvoted]
     change = d.new_vs_last_week
     if change is not None and d.n_papers:
         out += ["", f"## New vs the previous period ({md_escape(change.previous)}, {change.previous_papers} papers)", ""]
@@ -234,7 +243,9 @@ def _h_link(title: str, url: str | None) -> str:
 def _h_paper(p: Ref, anchor: bool = True) -> str:
     votes = f' <span class="votes">· {p.upvotes} upvotes</span>' if p.upvotes is not None else ""
     ident = f' id="ref-{p.n}"' if anchor else ""
-    return f'<li{ident}>[{p.n}] {_h_link(p.title, p.url)} <span class="id">{_e(p.paper_id)}</span>{votes}</li>'
+    shown = f' <span class="id">{_e(p.shown_id)}</span>' if p.shown_id else ""
+    line = f' <span class="takeaway">— {_e(p.takeaway)}</span>' if p.takeaway else ""
+    return f"<li{ident}>[{p.n}] {_h_link(p.title, p.url)}{shown}{votes}{line}</li>"
 
 
 def _page(title: str, body: list[str]) -> str:
@@ -275,11 +286,7 @@ def _digest_html(d: Digest) -> str:
         body.append("<p>No papers were listed in this period.</p>")
     if d.top_upvoted:
         body.append("<h2>Most upvoted</h2><ol>")
-        body += [
-            f'<li><a class="cite" href="#ref-{p.n}">[{p.n}]</a> {_h_link(p.title, p.url)} '
-            f'<span class="votes">· {p.upvotes} upvotes</span></li>'
-            for p in d.top_upvoted
-        ]
+        body += [_h_paper(refs[p.n], anchor=False) for p in d.top_upvoted]
         body.append("</ol>")
     change = d.new_vs_last_week
     if change is not None and d.n_papers:

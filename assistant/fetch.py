@@ -7,14 +7,12 @@ recorded (`store.FetchLog`), and the papers go through the same idempotent inges
 
 from __future__ import annotations
 
-import calendar
 import email.utils
 import json
 import logging
 import re
 import sys
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,7 +22,9 @@ from pydantic import BaseModel, Field
 
 from assistant.config import Settings
 from assistant.errors import ConfigError, FetchError, InputError
-from assistant.papers import Paper, clean_arxiv_id, normalize_text
+from assistant.papers import Paper
+from assistant.periods import period_days, span
+from assistant.sources.arxiv_atom import AtomError, parse_atom
 from assistant.sources.hf_json import papers_from_items
 from assistant.sources.tabular import paper_from_record
 from assistant.store import FetchLog
@@ -57,11 +57,6 @@ HF_SETTLE_DAYS = 2
 ARXIV_SETTLE_DAYS = 4
 ARXIV_MAX_RESULTS = 30000  # the API does not page beyond this
 _CATEGORY = re.compile(r"^[a-z][a-z\-]*(\.[A-Za-z][A-Za-z\-]*)?$")
-_ATOM = {
-    "atom": "http://www.w3.org/2005/Atom",
-    "opensearch": "http://a9.com/-/spec/opensearch/1.1/",
-    "arxiv": "http://arxiv.org/schemas/atom",
-}
 
 ProgressFn = Callable[[int, int, str], None]  # (days done, days to fetch, message)
 
@@ -113,65 +108,6 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _day(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError as exc:
-        raise InputError(f"{option} {value!r} is not a date; use YYYY-MM-DD, e.g. 2025-03-05") from exc
-
-
-def _span(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-
-
-def period_days(
-    day: str | None = None,
-    week: str | None = None,
-    month: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    today: date | None = None,
-) -> list[date] | None:
-    """The days a period names (future days included); None when no period is given (= latest).
-
-    `week` is an ISO week (`2025-W10`) or `last` (the week before today's); `month` is `YYYY-MM`;
-    `since` runs to `until` or today.
-    """
-    today = today or utc_now().date()
-    given = [name for name, value in (("--date", day), ("--week", week), ("--month", month), ("--since", since)) if value]
-    if len(given) > 1:
-        raise InputError(f"give one period, not {' and '.join(given)}")
-    if until and not since:
-        raise InputError("--until needs --since (e.g. --since 2025-03-01 --until 2025-03-07)")
-    if day:
-        return [_day(day, "--date")]
-    if week:
-        text = week.strip()
-        if text.lower() == "last":
-            monday = today - timedelta(days=today.isoweekday() - 1 + 7)
-            return _span(monday, monday + timedelta(days=6))
-        try:
-            year, num = text.upper().split("-W")
-            monday = date.fromisocalendar(int(year), int(num), 1)
-        except ValueError as exc:
-            raise InputError(f"--week {week!r} is not an ISO week; use YYYY-Www (e.g. 2025-W10) or 'last'") from exc
-        return _span(monday, monday + timedelta(days=6))
-    if month:
-        try:
-            year, num = (int(part) for part in month.strip().split("-"))
-            last = calendar.monthrange(year, num)[1]
-        except (ValueError, calendar.IllegalMonthError) as exc:
-            raise InputError(f"--month {month!r} is not a month; use YYYY-MM, e.g. 2025-03") from exc
-        return _span(date(year, num, 1), date(year, num, last))
-    if since:
-        first = _day(since, "--since")
-        last = _day(until, "--until") if until else today
-        if first > last:
-            raise InputError(f"--since {first} is after {'--until ' + str(last) if until else 'today (' + str(last) + ')'}")
-        return _span(first, last)
-    return None
-
-
 def latest_days(recorded: dict[str, dict[str, object]], today: date) -> list[date]:
     """No period given: the last LATEST_DAYS days, reaching back to the day after the newest complete
     fetch when that is older (a laptop that was off), but at most CATCH_UP_DAYS."""
@@ -180,7 +116,7 @@ def latest_days(recorded: dict[str, dict[str, object]], today: date) -> list[dat
     if complete:
         after = date.fromisoformat(max(complete)) + timedelta(days=1)
         first = max(min(first, after), today - timedelta(days=CATCH_UP_DAYS - 1))
-    return _span(first, today)
+    return span(first, today)
 
 
 # -------------------------------------------------------------------------------------- HTTP
@@ -463,45 +399,6 @@ def parse_categories(text: str) -> list[str]:
     return cats
 
 
-def _text(node: ET.Element | None) -> str:
-    return normalize_text(node.text or "") if node is not None else ""
-
-
-def parse_atom(body: bytes) -> tuple[int | None, list[dict[str, Any]]]:
-    """An arXiv API Atom page -> (opensearch:totalResults, one flat record per entry).
-
-    Raises _DayFailed for XML that does not parse or for the API's own error entry.
-    """
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError as exc:
-        raise _DayFailed(f"the arXiv API sent a response that is not Atom XML ({exc}; starts with {_snippet(body, 30)})") from exc
-    total_node = root.find("opensearch:totalResults", _ATOM)
-    total = int(total_node.text) if total_node is not None and (total_node.text or "").strip().isdigit() else None
-    records = []
-    for entry in root.findall("atom:entry", _ATOM):
-        raw_id = _text(entry.find("atom:id", _ATOM))
-        if "/api/errors" in raw_id:
-            raise _DayFailed(f"the arXiv API refused the query: {_text(entry.find('atom:summary', _ATOM))}")
-        arxiv_id = clean_arxiv_id(raw_id.replace("https://", "http://"))
-        published = _text(entry.find("atom:published", _ATOM))[:10]
-        primary = entry.find("arxiv:primary_category", _ATOM)
-        records.append(
-            {
-                "id": arxiv_id or raw_id,
-                "title": _text(entry.find("atom:title", _ATOM)),
-                "summary": _text(entry.find("atom:summary", _ATOM)),
-                "authors": [_text(a.find("atom:name", _ATOM)) for a in entry.findall("atom:author", _ATOM)],
-                "published": published,
-                "list_date": published,
-                "url": f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else None,
-                "categories": [c.get("term", "") for c in entry.findall("atom:category", _ATOM) if c.get("term")],
-                "primary_category": primary.get("term") if primary is not None else None,
-            }
-        )
-    return total, records
-
-
 def _arxiv_pages(
     http: Http, base: str, query: str, settings: Settings, on_progress: ProgressFn | None, n_days: int
 ) -> list[dict[str, Any]]:
@@ -517,7 +414,10 @@ def _arxiv_pages(
         response = http.get(f"{base}/query", params)
         if response.status_code >= 400:
             raise _DayFailed(f"the arXiv API answered HTTP {response.status_code} {_snippet(response.content)}")
-        page_total, page = parse_atom(response.content)
+        try:
+            page_total, page = parse_atom(response.content)
+        except AtomError as exc:
+            raise _DayFailed(str(exc)) from exc
         total = page_total if page_total is not None else total
         if total is not None and total > ARXIV_MAX_RESULTS:
             raise _DayFailed(

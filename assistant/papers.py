@@ -169,6 +169,10 @@ class ParseResult(BaseModel):
     skipped: int = 0
 
 
+Turn = tuple[str, str]
+"""One message of a conversation, as follow-up questions carry it: (role, text), role "user" or "assistant"."""
+
+
 class Hit(BaseModel):
     """One retrieved paper with its fused score and the passages that matched."""
 

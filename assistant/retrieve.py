@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Literal
 
 import numpy as np
@@ -27,27 +26,6 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "bm25", "dense"]
 MODES: tuple[Mode, ...] = ("hybrid", "bm25", "dense")
-
-
-def parse_day(value: str | None, field: str) -> str | None:
-    """Validate an ISO date (YYYY-MM-DD) given by a user."""
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value).isoformat()
-    except ValueError as exc:
-        raise InputError(f"{field}: {value!r} is not a date; use YYYY-MM-DD") from exc
-
-
-def week_bounds(week: str) -> tuple[str, str]:
-    """`2024-W23` → ('2024-06-03', '2024-06-09'), ISO weeks (Monday..Sunday)."""
-    try:
-        year, num = week.upper().split("-W")
-        monday = date.fromisocalendar(int(year), int(num), 1)
-        sunday = date.fromisocalendar(int(year), int(num), 7)
-    except ValueError as exc:
-        raise InputError(f"week {week!r} is not an ISO week; use YYYY-Www, e.g. 2024-W23") from exc
-    return monday.isoformat(), sunday.isoformat()
 
 
 # --------------------------------------------------------------------------- fusion

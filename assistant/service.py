@@ -7,31 +7,31 @@ methods and only render. Library users can do the same from Python.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 from assistant.config import Settings, get_settings
-from assistant.errors import AssistantError, InputError
+from assistant.errors import InputError
 from assistant.embeddings import LOCAL_DIM, LOCAL_MODEL_NAME, Embedder, SentenceCache, make_embedder
 from assistant.ingest import IngestReport, ProgressFn, ingest_paths, ingest_papers
-from assistant.papers import Answer, Hit, Paper
+from assistant.papers import Answer, Hit, Paper, Turn
 from assistant.retrieve import Mode, Retriever
 from assistant.store import Store
 
 if TYPE_CHECKING:  # imported lazily at call time: chains import LangChain (~1 s), most commands need none
     from datetime import date
 
+    import numpy as np
+
     from langchain_core.language_models import BaseChatModel
 
     from assistant.chains.compare import Comparison
-    from assistant.chains.digest import Digest
-    from assistant.chains.qa import Evidence, Turn
+    from assistant.chains.digest_types import Digest
+    from assistant.chains.qa import QA, AskEvent, Evidence
+    from assistant.chains.takeaway import Takeaway
     from assistant.fetch import FetchReport, ProgressFn as FetchProgressFn
-
-T = TypeVar("T")
-AskEvent = tuple[str, Any]
 
 
 class Assistant:
@@ -43,7 +43,9 @@ class Assistant:
         self.settings = get_settings(settings)
         self.check_model = check_model  # False only to re-embed a store built with another embedder
         self._chat_model = chat_model
-        self._injected = chat_model is not None
+        # A model passed in (a library user's own, or a test's fake) takes the same path as the
+        # configured one; only its label says where it came from.
+        self._label = f"injected:{type(chat_model).__name__}" if chat_model is not None else None
         self._lock = threading.Lock()
 
     @cached_property
@@ -81,9 +83,9 @@ class Assistant:
 
     @property
     def model_label(self) -> str:
-        """What answered: the configured back end, or the class of an injected (test) model."""
-        if self._injected:
-            return f"injected:{type(self._chat_model).__name__}"
+        """What answered: the configured back end, or the class of a model passed in."""
+        if self._label is not None:
+            return self._label
         from assistant.endpoint import model_label
 
         return model_label(self.settings)
@@ -108,82 +110,43 @@ class Assistant:
     ) -> list[Hit]:
         return self.retriever.search(query, k=k, since=since, until=until, mode=mode)
 
-    # --- answers -----------------------------------------------------------------------
+    def takeaways(self, papers: Sequence[Paper]) -> dict[str, Takeaway]:
+        """One checked line per paper (what it does or finds), cached per content hash."""
+        from assistant.chains.takeaway import takeaways
+
+        return takeaways(papers, self.embed_sentences, self.store)
+
+    # --- answers (the pipeline: assistant/chains/qa.py) --------------------------------------
+    @cached_property
+    def qa(self) -> QA:
+        """The QA pipeline's resources: search, the sentence cache, the chat model (lazily)."""
+        from assistant.chains.qa import QA
+
+        def search(query: str, k: int | None, vector: np.ndarray) -> list[Hit]:
+            return self.retriever.search(query, k=k or self.settings.top_k, vector=vector)
+
+        return QA(search, self.embed_sentences, lambda: self.chat_model, self.model_label, self.settings.evidence_sentences)
+
     def evidence_for(self, question: str, k: int | None = None) -> Evidence:
-        """Retrieve and focus the evidence for a standalone question (shown before the model runs)."""
-        from assistant.chains.qa import focus_evidence
+        """Retrieve and focus the evidence for a standalone question (what the model would be shown)."""
+        from assistant.chains.qa import evidence_for
 
-        hits = self._question_hits(question, k)
-        return focus_evidence(question, hits, self.embed_sentences, self.settings.evidence_sentences)
+        return evidence_for(question, k, self.qa)
 
-    def _question_hits(self, question: str, k: int | None) -> list[Hit]:
-        """The evidence papers; the question is embedded through the sentence cache, so the judge reuses the vector."""
-        vector = self.embed_sentences([question])[0]
-        return self.retriever.search(question, k=k or self.settings.top_k, vector=vector)
+    def ask_stream(self, question: str, history: Sequence[Turn] = (), k: int | None = None) -> Iterator[AskEvent]:
+        """The events of one question (see `assistant.chains.qa.answer_events`)."""
+        from assistant.chains.qa import answer_events
 
-    def ask_stream(
-        self, question: str, history: Sequence[Turn] = (), k: int | None = None
-    ) -> Iterator[AskEvent]:
-        """Yield ("query", str) if rewritten, ("evidence", Evidence), ("model", label) and ("token", str)...
-        when the evidence answers the question, then ("answer", Answer).
-
-        Evidence that cannot answer is refused without calling the model. Model failures raise
-        LLMError after the evidence was yielded, so callers can still show it.
-        """
-        from assistant.chains.qa import finalize, standalone_question, stream_answer
-
-        question = question.strip()
-        if not question:
-            raise InputError("the question is empty; type a question about the papers")
-        query = question
-        if history:
-            query = self._guard(lambda: standalone_question(question, history, self.chat_model))
-            yield ("query", query)
-        from assistant.chains.qa import Evidence, focus_evidence
-
-        hits = self._question_hits(query, k)
-        yield ("evidence", Evidence(hits, [[] for _ in hits]))  # shown at once; sentences picked next
-        evidence = focus_evidence(query, hits, self.embed_sentences, self.settings.evidence_sentences)
-        parts: list[str] = []
-        if evidence.hits and evidence.verdict is not None and evidence.verdict.answerable:
-            yield ("model", self.model_label)
-            llm = self._guard(lambda: self.chat_model)
-            for token in self._guard_iter(stream_answer(query, evidence, llm)):
-                parts.append(token)
-                yield ("token", token)
-        yield ("answer", finalize(query, "".join(parts), evidence, self.embed_sentences, self.model_label))
+        return answer_events(question, history, k, self.qa)
 
     def ask(self, question: str, history: Sequence[Turn] = (), k: int | None = None) -> Answer:
         """The checked answer (non-streaming form of `ask_stream`)."""
         answer: Answer | None = None
         for kind, value in self.ask_stream(question, history, k):
             if kind == "answer":
-                answer = value  # type: ignore[assignment]
+                answer = value
         assert answer is not None
         return answer
-
-    @staticmethod
-    def _guard(fn: Callable[[], T]) -> T:
-        """Run a model call; any client failure becomes one clear LLMError."""
-        from assistant.llm import describe_error
-
-        try:
-            return fn()
-        except AssistantError:
-            raise
-        except Exception as exc:
-            raise describe_error(exc) from exc
-
-    @staticmethod
-    def _guard_iter(tokens: Iterator[str]) -> Iterator[str]:
-        from assistant.llm import describe_error
-
-        try:
-            yield from tokens
-        except AssistantError:
-            raise
-        except Exception as exc:
-            raise describe_error(exc) from exc
 
     def stats(self, vectors: bool = True) -> dict[str, object]:
         return self.store.stats(vectors)
@@ -194,8 +157,9 @@ class Assistant:
 
     # --- comparisons and digests (assistant/chains/compare.py, digest.py) --------------------
     def _model_workers(self) -> int:
-        """Concurrent per-paper calls: several for remote endpoints, one for the local model or a fake."""
-        return 4 if self.settings.llm_backend == "openai" and not self._injected else 1
+        """Concurrent per-paper calls: several for a configured remote endpoint; one for the local model
+        or a model passed in (its thread safety is unknown)."""
+        return 4 if self._label is None and self.settings.llm_backend == "openai" else 1
 
     def compare(
         self,
@@ -216,7 +180,7 @@ class Assistant:
         papers, query = choose_papers(items, self.store, self.search, n=n, since=since, until=until)
         return compare(
             papers, lambda: self.chat_model, self.store, self.embed_sentences, self.model_label, query=query,
-            guard=self._guard, progress=progress, workers=self._model_workers(),
+            progress=progress, workers=self._model_workers(),
         )
 
     def digest(
@@ -235,17 +199,19 @@ class Assistant:
         sentences picked by cue words (plus extractions already cached); `auto` = `quick` for the
         embedded local model (a 120-paper week stays within minutes), `model` otherwise.
         """
-        from assistant.chains.digest import build_digest, resolve_period
+        from assistant.chains.digest import build_digest
+        from assistant.periods import resolve_period
 
         if extract not in ("auto", "model", "quick"):
             raise InputError(f"extract must be auto, model or quick; got {extract!r}")
         if extract == "auto":
-            extract = "quick" if self.settings.llm_backend == "embedded" and not self._injected else "model"
+            local = self._label is None and self.settings.llm_backend == "embedded"  # the slow packaged model
+            extract = "quick" if local else "model"
         period = resolve_period(self.store, week, since, until, today)
         return build_digest(
             period, self.store, lambda: self.chat_model, self.embed_sentences, self.model_label,
             embedder_name=self.embedder.name, extract=extract, k=topics,  # type: ignore[arg-type]
-            guard=self._guard, progress=progress, workers=self._model_workers(),
+            progress=progress, workers=self._model_workers(),
         )
 
     # --- daily feeds (assistant/fetch.py) ---------------------------------------------------

@@ -30,7 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from assistant.chains.digest import Digest, resolve_period  # noqa: E402
+from assistant.periods import resolve_period  # noqa: E402
+from assistant.chains.digest_types import Digest  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.export import render  # noqa: E402
 from assistant.papers import Paper, normalize_text  # noqa: E402

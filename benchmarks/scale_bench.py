@@ -336,7 +336,7 @@ def run_size(target: int, n_queries: int, digest: bool) -> dict[str, object]:
         since = (date.fromisoformat(last) - timedelta(days=6)).isoformat()
         result["search"]["week_filter_papers"] = len(store.ids_between(since, last))  # type: ignore[index]
         result["search"]["hybrid, last-week filter"] = latency(lambda q: app.search(q, k=10, since=since, until=last), queries)  # type: ignore[index]
-        from assistant.chains.digest import available_weeks
+        from assistant.periods import available_weeks
 
         t0 = time.perf_counter()
         n_weeks = len(available_weeks(store))  # the digest page's week picker: reads the whole paper table

@@ -39,19 +39,17 @@ CheckFn = Callable[[str, str, str], bool]
 
 def make_check() -> tuple[CheckFn, str]:
     """The app's public support check as `check(sentence, title, abstract) -> supported`, and its name."""
-    from assistant.citations import verify_answer
     from assistant.config import Settings
     from assistant.embeddings import make_embedder
-    from assistant.papers import Hit, Paper
+    from assistant.grounding import check_claim
+    from assistant.papers import Paper
 
     embed = make_embedder(Settings(_env_file=None)).embed  # type: ignore[call-arg]
 
     def check(sentence: str, title: str, abstract: str) -> bool:
-        hit = Hit(paper=Paper(paper_id="p", title=title, abstract=abstract), score=1.0)
-        result = verify_answer(f"{sentence.rstrip().rstrip('.')} [1].", [hit], embed)
-        return bool(result.sentences) and all(s.supported for s in result.sentences)
+        return check_claim(sentence, Paper(paper_id="p", title=title, abstract=abstract), embed).supported
 
-    return check, "assistant.citations.verify_answer"
+    return check, "assistant.grounding.check_claim"
 
 
 def seed_abstracts() -> dict[str, tuple[str, str]]:

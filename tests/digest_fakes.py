@@ -17,6 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
+from assistant.errors import LLMError
 from assistant.papers import Paper
 
 
@@ -81,7 +82,7 @@ def respond_messages(messages: list[dict[str, Any]]) -> str:
 class PromptFake(BaseChatModel):
     """A chat model that answers with `responder(prompt)` and records every prompt it saw.
 
-    `fail_after`: raise RuntimeError on that call number (1-based) to simulate an interruption.
+    `fail_after`: raise LLMError on that call number (1-based) to simulate an interruption.
     """
 
     responder: Callable[[str], str] = respond
@@ -99,7 +100,7 @@ class PromptFake(BaseChatModel):
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
         prompt = "\n".join(str(m.content) for m in messages)
         if self.fail_after is not None and len(self.prompts) + 1 >= self.fail_after:
-            raise RuntimeError("simulated connection drop")
+            raise LLMError("simulated connection drop")  # what the model client raises
         self.prompts.append(prompt)
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self.responder(prompt)))])
 

@@ -39,7 +39,7 @@ def test_search_and_stats_json(seeded_copy: Path, monkeypatch: pytest.MonkeyPatc
     assert code == 0
     results = json.loads(out)["results"]
     assert len(results) == 5
-    assert set(results[0]) == {"paper_id", "title", "score", "dates", "url"}
+    assert set(results[0]) == {"paper_id", "title", "score", "dates", "url", "takeaway"}
     assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
     code, out, _ = run(["stats", "--json"], seeded_copy, monkeypatch)
     stats = json.loads(out)

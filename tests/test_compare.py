@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from assistant.chains.compare import choose_papers, mmr, short_title
-from assistant.chains.extract import ASPECTS, check_aspects, parse_extraction, quick_extraction
+from assistant.chains.compare import choose_papers, mmr
+from assistant.chains.support import short_title
+from assistant.chains.aspects import ASPECTS, quick_extraction
+from assistant.chains.extract import check_aspects, parse_extraction
 from assistant.cli import cli
 from assistant.errors import InputError
 from assistant.service import Assistant
@@ -131,16 +133,18 @@ def test_invented_cells_are_replaced_by_the_closest_abstract_sentence(corpus: Pa
         assert data.text.removesuffix(f" [{row.n}]") in abstract  # a verbatim sentence
 
 
-def test_unsupported_summary_sentences_are_marked(corpus: Path, corpus_dir: Path, tmp_path: Path) -> None:
+def test_unsupported_summary_sentences_are_dropped_with_the_reason(corpus: Path, corpus_dir: Path, tmp_path: Path) -> None:
     def overclaiming(prompt: str) -> str:
         if "Comparison (3 to 5" in prompt:
             return respond(prompt) + " Both reach 97% on ImageNet-21k with 8 GPUs [1][2]."
         return respond(prompt)
 
     c = app_for(corpus, PromptFake(responder=overclaiming)).compare(IDS[:2])
-    bad = [s for s in c.sentences if "ImageNet" in s.text]
-    assert bad and not bad[0].supported
-    assert "\u26a0" in c.summary and any(s.supported for s in c.sentences)
+    assert not any("ImageNet" in s.text for s in c.sentences)
+    assert c.sentences and all(s.supported for s in c.sentences) and "\u26a0" not in c.summary
+    bad = [d for d in c.dropped if "ImageNet" in d.text]
+    assert bad and "ImageNet-21k" in bad[0].reason
+    assert c.to_json()["dropped"][0]["reason"] == bad[0].reason  # type: ignore[index]
 
     def useless(prompt: str) -> str:
         return "NOT_IN_PAPERS" if "Comparison (3 to 5" in prompt else respond(prompt)
@@ -167,6 +171,15 @@ def test_compare_by_query_picks_relevant_diverse_papers(corpus: Path) -> None:
     assert sum("video" in p.title for p in papers) >= 2
     c = app.compare(["robot grasping policies"], n=2)
     assert c.query == "robot grasping policies" and len(c.table) == 2
+
+
+def test_compare_by_query_keeps_only_papers_about_every_part(corpus: Path) -> None:
+    app = app_for(corpus)
+    papers, _ = choose_papers(["GSM8K math reasoning"], app.store, app.search, n=4)
+    assert len(papers) == 4 and all("GSM8K" in p.abstract for p in papers)
+    # Video and robot papers are close in words ("diffusion", "policy") but not about both parts.
+    with pytest.raises(InputError, match="about every part"):
+        choose_papers(["video diffusion robot grasping"], app.store, app.search, n=3)
 
 
 def test_mmr_prefers_a_different_paper_over_a_near_duplicate() -> None:

@@ -57,15 +57,87 @@ def test_sigkill_mid_ingest_then_rerun_is_identical(
     assert {p.paper_id: p.dates for p in app.store.iter_papers()} == {p.paper_id: p.dates for p in clean.store.iter_papers()}
 
 
-def test_second_writer_waits_for_the_lock(settings) -> None:  # type: ignore[no-untyped-def]
-    app = Assistant(settings)
-    lock = app.store.write_lock(timeout=0.5)
-    with lock:
-        from assistant.errors import StoreError
+def _papers_file(path: Path, prefix: str, n: int) -> Path:
+    rows = [
+        {"arxiv_id": f"{prefix}.{i:05d}", "title": f"Study {prefix} number {i} of lock waiting",
+         "abstract": f"We study writer number {prefix} and item {i}. It waits for the other writer.", "date": "2025-03-03"}
+        for i in range(n)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
 
-        with pytest.raises(StoreError, match="write lock"):
-            with app.store.writing(timeout=0.5):
-                pass
+
+def test_concurrent_ingests_wait_for_each_other_and_both_are_stored(tmp_path: Path) -> None:
+    """Two `assistant ingest` processes on one data dir while a third writer holds the lock: both
+    say on stderr that they wait, then run one after the other; both paper sets end up stored."""
+    from filelock import FileLock
+
+    data = tmp_path / "data"
+    data.mkdir()
+    files = [_papers_file(tmp_path / "a.jsonl", "2501", 6), _papers_file(tmp_path / "b.jsonl", "2502", 6)]
+    holder = FileLock(str(data / ".write.lock"))
+    holder.acquire()
+    errs = [tmp_path / f"{f.stem}.err" for f in files]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "assistant", "ingest", str(f), "--json"], env=_env(data),
+            stdout=subprocess.PIPE, stderr=e.open("w"), text=True, cwd=tmp_path,
+        )
+        for f, e in zip(files, errs)
+    ]
+    try:
+        deadline = time.monotonic() + 300
+        while not all("waiting" in e.read_text() for e in errs) and time.monotonic() < deadline:
+            assert all(p.poll() is None for p in procs), [e.read_text()[-2000:] for e in errs]
+            time.sleep(0.5)
+        assert all(p.poll() is None for p in procs), [e.read_text()[-2000:] for e in errs]
+    finally:
+        holder.release()
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    for p, out, e in zip(procs, outs, errs):
+        err = e.read_text()
+        assert p.returncode == 0, err[-2000:]
+        assert "waiting" in err and "ASSISTANT_WRITE_LOCK_TIMEOUT" in err, err[-2000:]
+        assert json.loads(out)["new"] == 6
+    app = Assistant(make_settings(data))
+    ids = {p.paper_id for p in app.store.iter_papers()}
+    assert ids == {f"{prefix}.{i:05d}" for prefix in ("2501", "2502") for i in range(6)}
+    assert check_consistency(app.store) == {
+        "papers": 12, "orphan_chunks": 0, "papers_missing_chunks": 0, "keyword_index_mismatch": 0
+    }
+    # the vector index of the second writer holds the first writer's chunks too
+    vector = app.embedder.embed(["a writer waits for the other writer"])[0]
+    assert {pid for _, pid, _ in app.store.nearest_chunk_ids(vector, 50)} == ids
+    app.close()
+
+
+def test_writer_waits_then_runs_or_gives_up_naming_the_setting(
+    settings, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+) -> None:
+    import threading
+
+    from assistant.errors import StoreError
+
+    app = Assistant(settings)
+    app.store.chunk_total()  # Chroma open, so the writer below asks for the lock while it is held
+    other = app.store.write_lock()
+    held = threading.Event()
+
+    def hold_for_a_second() -> None:  # filelock's locks are per thread: acquire and release in one
+        with other:
+            held.set()
+            time.sleep(2.0)
+
+    threading.Thread(target=hold_for_a_second).start()
+    held.wait(10)
+    with caplog.at_level("WARNING", logger="assistant.store"), app.store.writing(timeout=30):
+        pass  # got the lock once the other writer let go
+    assert "waiting up to 30 s" in caplog.text
+    with other, pytest.raises(StoreError, match="ASSISTANT_WRITE_LOCK_TIMEOUT") as caught:
+        with app.store.writing(timeout=0.5):
+            pass
+    assert "None" not in str(caught.value)
+    app.close()
 
 
 def _free_port() -> int:

@@ -12,21 +12,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from assistant.chains.digest import (
-    MAX_OTHER_SHARE,
-    Period,
-    auto_k,
-    available_weeks,
-    cluster,
-    group_keywords,
-    parse_topic_reply,
-    resolve_period,
-)
+from assistant.chains.clustering import MAX_OTHER_SHARE, auto_k, cluster
+from assistant.chains.topic_labels import group_keywords, parse_topic_reply
 from assistant.citations import parse_citations
 from assistant.cli import cli
 from assistant.errors import InputError, LLMError
 from assistant.export import render
-from assistant.retrieve import week_bounds
+from assistant.periods import Period, available_weeks, resolve_period, week_bounds
 from assistant.service import Assistant
 from digest_fakes import PromptFake, corpus_papers, planted_topic, respond, respond_messages, topic_paper
 from fake_openai import FakeOpenAI
@@ -100,12 +92,13 @@ def test_digest_takes_exactly_the_papers_listed_in_the_week(corpus: Path) -> Non
     assert [p.paper_id for t in sunday.topics for p in t.papers] == ["2312.00105"]
 
 
-def test_week_last_is_the_latest_complete_week_with_papers(corpus: Path, tmp_path: Path) -> None:
+def test_week_last_is_the_complete_week_before_this_one(corpus: Path, tmp_path: Path) -> None:
     store = app_for(corpus).store
     assert resolve_period(store, week="last", today=date(2024, 1, 10)).week == "2024-W01"  # mid W02
     assert resolve_period(store, week="last", today=date(2024, 1, 15)).week == "2024-W02"  # Monday of W03
     assert resolve_period(store, week="last", today=date(2024, 1, 2)).week == "2023-W52"
-    assert resolve_period(store, week="LAST", today=date(2030, 6, 1)).week == "2024-W02"  # newest stored week
+    with pytest.raises(InputError, match="2030-W21.*assistant fetch --week last.*--week 2024-W02"):
+        resolve_period(store, week="LAST", today=date(2030, 6, 1))  # a store no longer fed: say so, name the newest week
     assert available_weeks(store) == ["2024-W02", "2024-W01", "2023-W52", "2023-W51"]
     with pytest.raises(InputError, match="no papers"):
         resolve_period(app_for(tmp_path / "empty").store, week="last")
@@ -152,7 +145,7 @@ def _title_of(paper_id: str) -> str:
     return next(p.title for p in corpus_papers() if p.paper_id == paper_id)
 
 
-def test_unsupported_sentences_are_marked_and_a_summary_never_rests_on_them(
+def test_unsupported_sentences_are_dropped_and_a_summary_never_rests_on_them(
     corpus: Path, corpus_dir: Path, tmp_path: Path
 ) -> None:
     def partly_made_up(prompt: str) -> str:
@@ -163,12 +156,11 @@ def test_unsupported_sentences_are_marked_and_a_summary_never_rests_on_them(
 
     d = app_for(corpus, PromptFake(responder=partly_made_up)).digest(week=WEEK)
     topic = d.topics[0]
-    made_up = [s for s in topic.sentences if "ImageNet" in s.text]
-    assert made_up and not made_up[0].supported
-    assert any(s.supported for s in topic.sentences) and not topic.fallback
-    assert "\u26a0" in topic.summary  # marked in the contract's summary string
-    assert "not supported by the cited abstract" in render(d, "md")
-    assert 'class="unsupported"' in render(d, "html")
+    assert not any("ImageNet" in s.text for s in topic.sentences)  # dropped, not shown with a mark
+    assert topic.sentences and all(s.supported for s in topic.sentences) and not topic.fallback, [d.text for d in topic.dropped]
+    assert "\u26a0" not in topic.summary and "ImageNet" not in render(d, "md") + render(d, "html")
+    dropped = d.to_json()["topics"][0]["dropped"]  # type: ignore[index]
+    assert any("ImageNet" in x["text"] and x["reason"] for x in dropped)
 
     def all_made_up(prompt: str) -> str:
         if "Topic line" not in prompt:

@@ -11,7 +11,8 @@ import bibtexparser
 import pytest
 from click.testing import CliRunner
 
-from assistant.chains.digest import Digest, DigestPaper, Topic, TopicChange, WeekChange
+from assistant.chains.digest_types import Digest, DigestPaper, Topic
+from assistant.chains.week_diff import TopicChange, WeekChange
 from assistant.cli import cli
 from assistant.export import bib_escape, md_escape, render, safe_url, to_bibtex
 from assistant.papers import Citation, Paper, Sentence

@@ -33,12 +33,12 @@ from assistant.fetch import (
     FetchReport,
     fetch_papers,
     latest_days,
-    parse_atom,
     parse_categories,
-    period_days,
     retry_after,
 )
+from assistant.periods import period_days
 from assistant.service import Assistant
+from assistant.sources.arxiv_atom import parse_atom
 from assistant.store import FetchLog
 from tests.conftest import make_settings, shared_data
 

@@ -57,9 +57,9 @@ def shared(seeded_dir: Path) -> Iterator[Assistant]:
     app.close()
 
 
-def with_model(base: Assistant, *responses: str) -> tuple[Assistant, RecordingChat]:
-    """An Assistant sharing `base`'s store and embedder, answering with `responses` in order."""
-    model = RecordingChat(responses=list(responses))
+def with_model(base: Assistant, *responses: str, model: FakeListChatModel | None = None) -> tuple[Assistant, Any]:
+    """An Assistant sharing `base`'s store and embedder, answering with `responses` in order (or `model`)."""
+    model = model or RecordingChat(responses=list(responses))
     app = Assistant(base.settings, chat_model=model)
     for name in ("embedder", "store", "retriever"):
         app.__dict__[name] = getattr(base, name)
@@ -394,3 +394,40 @@ def test_real_embedded_model_cites_the_paper(seeded_dir: Path) -> None:
     shrink = make_paper_id("Shrinking Class Space for Enhanced Certainty in Semi-Supervised Learning")
     assert not answer.refused, answer.answer
     assert any(c.paper_id == shrink and c.supported for c in answer.citations), answer.model_dump_json(indent=1)
+
+
+# --------------------------------------------------------------------------- errors: ours vs the endpoint's
+
+
+class BrokenChat(FakeListChatModel):
+    """A chat model that fails with `error` on every call."""
+
+    error: Exception
+
+    def _call(self, *args: Any, **kwargs: Any) -> str:  # type: ignore[override]
+        raise self.error
+
+    def _stream(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+        raise self.error
+
+
+def broken(base: Assistant, error: Exception) -> Assistant:
+    return with_model(base, model=BrokenChat(responses=["unused"], error=error))[0]
+
+
+def test_a_bug_in_our_code_propagates_as_itself(shared: Assistant) -> None:
+    # a TypeError while rewriting a follow-up is our bug: it must not be relabelled as a model failure
+    app = broken(shared, TypeError("unsupported operand"))
+    with pytest.raises(TypeError, match="unsupported operand"):
+        app.ask("And the loss?", history=[("user", QUESTION), ("assistant", "It shrinks the class space.")])
+
+
+def test_an_endpoint_error_arrives_after_the_evidence(shared: Assistant) -> None:
+    from assistant.errors import LLMError
+
+    app = broken(shared, LLMError("could not connect to the model endpoint"))
+    seen: list[str] = []
+    with pytest.raises(LLMError, match="could not connect"):
+        for kind, _ in app.ask_stream(QUESTION):
+            seen.append(kind)
+    assert seen[:2] == ["evidence", "model"]

@@ -10,7 +10,8 @@ import pytest
 from assistant.errors import InputError
 from assistant.evaluate import evaluate_questions, load_seed_questions
 from assistant.papers import Paper, make_paper_id
-from assistant.retrieve import convex_fuse, fuse, minmax, mmr, parse_day, week_bounds
+from assistant.periods import parse_day, week_bounds
+from assistant.retrieve import convex_fuse, fuse, minmax, mmr
 from assistant.service import Assistant
 from assistant.store import KEYWORD_ANALYZER, keyword_text
 from tests.conftest import make_settings

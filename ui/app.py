@@ -1,7 +1,7 @@
 """Streamlit front end of the paper digest assistant: `assistant ui` (or `streamlit run ui/app.py`).
 
 Sets up the page, shows the status sidebar and routes to the page scripts in this folder
-(chat, library, compare, digest). Thin by design: the pages call `assistant.*` and only render.
+(chat, library, compare, digest, for you). Thin by design: the pages call `assistant.*` and only render.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ PAGES = [
     st.Page(UI_DIR / "library_page.py", title="Library", url_path="library"),
     st.Page(UI_DIR / "compare_page.py", title="Compare", url_path="compare"),
     st.Page(UI_DIR / "digest_page.py", title="Weekly digest", url_path="digest"),
+    st.Page(UI_DIR / "foryou_page.py", title="For you", url_path="for-you"),
 ]
 
 WIDE_PAGES = {"compare"}  # the comparison table needs the width

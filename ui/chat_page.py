@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from assistant.errors import AssistantError
-from assistant.papers import Answer, Hit
+from assistant.papers import Answer, Hit, Turn
 from uikit import Runtime, md_escape, render_answer, render_evidence, runtime_or_stop, start_model
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ HISTORY_KEY = "chat_turns"
 
 
 @dataclass
-class Turn:
+class Exchange:
     """One question and what came back (kept in session state to redraw the conversation)."""
 
     question: str
@@ -32,34 +32,34 @@ class Turn:
     error: str | None = None
 
 
-def turns() -> list[Turn]:
+def turns() -> list[Exchange]:
     return st.session_state.setdefault(HISTORY_KEY, [])
 
 
-def history_pairs(done: list[Turn]) -> list[tuple[str, str]]:
-    """(role, text) pairs of the answered turns, for follow-up questions."""
-    pairs: list[tuple[str, str]] = []
+def history_pairs(done: list[Exchange]) -> list[Turn]:
+    """The conversation so far as the pipeline's turns, for follow-up questions."""
+    pairs: list[Turn] = []
     for turn in done:
         if turn.answer is not None:
             pairs += [("user", turn.question), ("assistant", turn.answer.answer)]
     return pairs
 
 
-def render_turn(turn: Turn, latest: bool = False) -> None:
+def render_turn(turn: Exchange, latest: bool = False, key: str = "ev") -> None:
     with st.chat_message("user"):
         st.markdown(md_escape(turn.question))
     with st.chat_message("assistant"):
         if turn.query:
             st.caption(f"Searched for: {md_escape(turn.query)}")
         if turn.hits or turn.answer is not None:
-            render_evidence(turn.hits, expanded=latest)
+            render_evidence(turn.hits, expanded=latest, key=key)
         if turn.answer is not None:
             render_answer(turn.answer)
         if turn.error:
             st.error(md_escape(turn.error), icon=":material/error:")
 
 
-def answer_question(runtime: Runtime, turn: Turn, history: list[tuple[str, str]]) -> None:
+def answer_question(runtime: Runtime, turn: Exchange, history: list[Turn], key: str = "ev") -> None:
     """Run one question, drawing each event as it arrives; fills `turn` for later redraws."""
     query_slot, evidence_slot, status_slot, wait_slot, draft_slot = (st.empty() for _ in range(5))
     evidence_slot.caption(
@@ -78,7 +78,7 @@ def answer_question(runtime: Runtime, turn: Turn, history: list[tuple[str, str]]
             elif kind == "evidence":
                 turn.hits = list(value.hits)
                 with evidence_slot.container():
-                    render_evidence(turn.hits, expanded=True)
+                    render_evidence(turn.hits, expanded=True, key=key)
             elif kind == "model":  # the evidence answers the question: the model drafts the answer
                 start_model(runtime, status_slot)
                 wait_slot.caption(":material/edit_note: Drafting the answer…")
@@ -114,16 +114,16 @@ def chat_page() -> None:
     st.caption("Answers cite the retrieved abstracts as [n]; hover a citation to see the paper.")
     done = turns()
     for i, turn in enumerate(done):
-        render_turn(turn, latest=i == len(done) - 1)
+        render_turn(turn, latest=i == len(done) - 1, key=f"ev{i}")
     question = st.chat_input("Ask about the ingested papers…")
     if question:
         history = history_pairs(done)
-        turn = Turn(question=question)
+        turn = Exchange(question=question)
         done.append(turn)
         with st.chat_message("user"):
             st.markdown(md_escape(question))
         with st.chat_message("assistant"):
-            answer_question(runtime, turn, history)
+            answer_question(runtime, turn, history, key=f"ev{len(done) - 1}")
     if done:
         st.button("Clear conversation", icon=":material/delete_sweep:", key="clear_chat", on_click=done.clear)
     else:

@@ -11,7 +11,7 @@ import datetime as dt
 import streamlit as st
 
 from assistant.chains.compare import MAX_PAPERS, MIN_PAPERS, Cell, Comparison
-from assistant.chains.extract import ASPECT_LABELS, ASPECTS
+from assistant.chains.aspects import ASPECT_LABELS, ASPECTS
 from uikit import (
     Runtime,
     download_buttons,

@@ -1,16 +1,20 @@
 """Weekly digest page: one week's papers grouped into topics, each with a cited, checked summary.
 
 Calls `Assistant.digest` for a week that has papers and renders topics, what changed since the
-previous week and the most upvoted papers; exports via `assistant.export`.
+previous week and the most upvoted papers; exports via `assistant.export`. The "For me" switch
+puts the reader's top papers (`assistant.foryou`) first; every listed paper has a star.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from assistant.chains.digest import Digest, DigestPaper, Topic, available_weeks
+from assistant.periods import available_weeks
+from assistant.chains.digest_types import Digest, DigestPaper, Topic
+from assistant.foryou.personal_digest import PersonalDigest, personal_digest
 from assistant.papers import Citation
 from assistant.service import Assistant
+from stars import foryou, paper_rows, profile_name
 from uikit import (
     Runtime,
     download_buttons,
@@ -23,6 +27,7 @@ from uikit import (
 )
 
 RESULT_KEY = "digest"
+FOR_ME_K = 5  # papers in the "for you" section
 EXTRACTION_HELP = (
     "How each paper is summarised before the topic summaries: `quick` picks abstract sentences "
     "(fast), `model` asks the model once per paper (slow with the local model, cached), `auto` "
@@ -46,7 +51,8 @@ def paper_citations(topic: Topic) -> list[Citation]:
 
 def paper_line(p: DigestPaper) -> str:
     votes = f" · {p.upvotes} upvotes" if p.upvotes is not None else ""
-    return f"- \\[{p.n}\\] {paper_link(p.title, p.url)}{votes}"
+    line = f" — {md_escape(p.takeaway)}" if p.takeaway else ""
+    return f"- \\[{p.n}\\] {paper_link(p.title, p.url)}{votes}{line}"
 
 
 def render_topic(i: int, topic: Topic) -> None:
@@ -60,7 +66,7 @@ def render_topic(i: int, topic: Topic) -> None:
     if topic.fallback:
         st.caption("Extractive summary: the model's summary did not pass the support check.")
     with st.expander(f"Papers ({len(topic.papers)})"):
-        st.markdown("\n".join(paper_line(p) for p in topic.papers))
+        paper_rows([(p.paper_id, paper_line(p)) for p in topic.papers], f"digest{i}")
 
 
 def render_change(digest: Digest) -> None:
@@ -97,11 +103,25 @@ def render_digest(digest: Digest) -> None:
     download_buttons(digest, f"digest-{digest.week}")
 
 
-def run_digest(runtime: Runtime, week: str, topics: int, extract: str) -> None:
+def render_for_you(pd: PersonalDigest) -> None:
+    st.subheader(f"For you ({pd.profile})")
+    rows = [
+        (it.paper_id, f"\\[{it.n}\\] {paper_link(it.title, it.url)}: {md_escape(it.takeaway)}  \n*Why:* "
+         f"{md_escape('; '.join(it.reasons))}")
+        for it in pd.items
+    ]
+    paper_rows(rows, "digest-foryou")
+
+
+def run_digest(runtime: Runtime, week: str, topics: int, extract: str, for_me: bool = False) -> None:
     try:
         start_model(runtime)
         with st.status(f"Building the digest of {week}: grouping papers, then one model call per topic…") as box:
-            result = runtime.assistant.digest(week=week, topics=topics or None, extract=extract)
+            args = dict(week=week, topics=topics or None, extract=extract)
+            result = (
+                personal_digest(foryou(), FOR_ME_K, profile_name(), **args) if for_me
+                else runtime.assistant.digest(**args)  # type: ignore[arg-type]
+            )
             box.update(label=f"Digest of {week} ready", state="complete")
     except Exception as exc:  # noqa: BLE001 - shown by show_error, never as a traceback
         show_error(exc, "build the digest")
@@ -126,10 +146,17 @@ def digest_page() -> None:
     week = left.selectbox("Week (ISO)", weeks, key="digest_week", help="Weeks that have papers, newest first.")
     topics = mid.number_input("Topics (0 = auto)", min_value=0, max_value=30, value=0, key="digest_topics")
     extract = right.selectbox("Extraction", ["auto", "quick", "model"], key="digest_extract", help=EXTRACTION_HELP)
+    for_me = st.toggle(
+        "For me", key="digest_for_me", help=f"Start with your top {FOR_ME_K} papers (profile {profile_name()}), why, and a takeaway each."
+    )
     if st.button("Build digest", type="primary", icon=":material/newspaper:", key="digest_go"):
-        run_digest(runtime, str(week), int(topics), str(extract))
-    if RESULT_KEY in st.session_state:
-        render_digest(st.session_state[RESULT_KEY])
+        run_digest(runtime, str(week), int(topics), str(extract), for_me)
+    result = st.session_state.get(RESULT_KEY)
+    if isinstance(result, PersonalDigest):
+        render_for_you(result)
+        result = result.digest
+    if result is not None:
+        render_digest(result)
 
 
 digest_page()

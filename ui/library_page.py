@@ -16,7 +16,8 @@ import streamlit as st
 from assistant.ingest import IngestReport
 from assistant.papers import ParseIssue
 from assistant.sources import FORMATS
-from uikit import Runtime, hit_lines, md_escape, runtime_or_stop, show_error
+from stars import hit_rows
+from uikit import Runtime, md_escape, runtime_or_stop, show_error
 
 UPLOAD_TYPES = ["txt", "json", "jsonl", "gz", "csv"]
 PASTED_NAME = "pasted-daily-page.txt"
@@ -179,7 +180,8 @@ def search_section(runtime: Runtime) -> None:
     if not hits:
         st.info("No paper matches (check the dates, or add papers above).", icon=":material/search_off:")
         return
-    st.markdown(hit_lines(hits))
+    lines = runtime.assistant.takeaways([h.paper for h in hits])
+    hit_rows(hits, "search", {pid: t.text for pid, t in lines.items() if t.supported})
     with st.expander("Abstracts"):
         for n, hit in enumerate(hits, start=1):
             st.markdown(f"**{n}. {md_escape(hit.paper.title)}**")

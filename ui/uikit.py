@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from assistant.chains.compare import Comparison
-    from assistant.chains.digest import Digest
+    from assistant.chains.digest_types import Digest
 
 log = logging.getLogger(__name__)
 
@@ -232,22 +232,26 @@ def paper_date(paper: Paper) -> str:
     return paper.dates[-1] if paper.dates else (paper.published or "undated")
 
 
-def hit_lines(hits: Sequence[Hit]) -> str:
-    """A numbered Markdown list: linked title, list dates and fused score."""
-    lines = []
-    for n, hit in enumerate(hits, start=1):
-        dates = ", ".join(hit.paper.dates) or paper_date(hit.paper)
-        link = paper_link(hit.paper.title, hit.paper.link)
-        lines.append(f"{n}. {link} · {md_escape(dates)} · score {hit.score:.3f}")
-    return "\n".join(lines)
+def hit_line(n: int, hit: Hit, takeaway: str | None = None) -> str:
+    """One numbered Markdown line: linked title, list dates and fused score (and the paper's takeaway)."""
+    dates = ", ".join(hit.paper.dates) or paper_date(hit.paper)
+    line = f"{n}. {paper_link(hit.paper.title, hit.paper.link)} · {md_escape(dates)} · score {hit.score:.3f}"
+    return line + (f"   \n   → {md_escape(takeaway)}" if takeaway else "")
 
 
-def render_evidence(hits: Sequence[Hit], expanded: bool) -> None:
-    """The retrieved papers, in an expander, numbered as the model sees them."""
+def hit_lines(hits: Sequence[Hit], takeaways: dict[str, str] | None = None) -> str:
+    """A numbered Markdown list: linked title, list dates and fused score (and each paper's takeaway)."""
+    return "\n".join(hit_line(n, h, (takeaways or {}).get(h.paper.paper_id)) for n, h in enumerate(hits, start=1))
+
+
+def render_evidence(hits: Sequence[Hit], expanded: bool, key: str = "evidence") -> None:
+    """The retrieved papers, in an expander, numbered as the model sees them, each with its star."""
+    from stars import hit_rows  # stars imports this module
+
     label = f"Retrieved papers ({len(hits)})" if hits else "Retrieved papers (none)"
     with st.expander(label, expanded=expanded, icon=":material/library_books:"):
         if hits:
-            st.markdown(hit_lines(hits))
+            hit_rows(hits, key)
         else:
             st.caption("No ingested paper matches this question. Add papers on the Library page.")
 

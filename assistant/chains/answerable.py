@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import numpy as np
 
-from assistant.citations import EmbedFn, _numbers_in, _term_in, key_terms, split_sentences
+from assistant.citations import split_sentences
+from assistant.grounding import STOP_WORDS, EmbedFn, key_terms, numbers_in, sentence_roles, stem, term_in, words
 from assistant.papers import Hit
 
 MIN_COVERAGE = 0.6
@@ -26,21 +27,6 @@ MIN_SIMILARITY = 0.3
 
 CLOSE_SIMILARITY = 0.6
 """Cosine at which a sentence answers even with fewer of the question's words (paraphrases)."""
-
-_STOP = frozenset(
-    """a an the of in on at to for from by with without about into over under between among via as
-    and or but nor not no than then so if is are was were be been being do does did done doing has
-    have had having can could may might must shall should will would it its this that these those
-    there their them they he she his her we our us you your i me my what which who whom whose when
-    where why how many much any some all each every both either neither other others such same own
-    only just also very more most less least few several get gets got make makes made take takes
-    took used using use uses say says said tell show shows shown reach reaches reached achieve
-    achieves achieved give gives given according actually really exactly paper papers work works
-    study studies article authors author approach approaches method methods technique techniques
-    kind kinds type types way ways value values number numbers amount share fraction part one point
-    points""".split()
-)
-"""Words that carry no content a sentence must state (question words, auxiliaries, generic nouns)."""
 
 _WORD = re.compile(r"[^\W_]+(?:[-'\u2019][^\W_]+)*")
 _AUX = r"(?:does|do|did|is|are|was|were|can|could|has|have|had|will|would)"
@@ -66,24 +52,8 @@ _QUANTITY_WORDS = frozenset(
 _NUMBER_CUE = re.compile(r"\d|\b(?:half|twice|double|triple|times|fold|once)\b", re.IGNORECASE)
 
 
-@lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
-    import Stemmer  # PyStemmer, the stemmer of the keyword index
-
-    return Stemmer.Stemmer("english")
-
-
 def _stems(text: str) -> set[str]:
-    """Stems of the words of a text; hyphenated words count whole, joined and as their parts."""
-    words: list[str] = []
-    for w in _WORD.findall(text.lower()):
-        w = re.sub(r"['\u2019]s$", "", w)
-        words.append(w)
-        if "-" in w:
-            parts = w.split("-")
-            words += [p for p in parts if p]
-            words.append("".join(parts))
-    return set(_stemmer().stemWords(words))
+    return {stem(w) for w in words(text)}
 
 
 def _content_stems(text: str, skip: set[str]) -> list[str]:
@@ -92,12 +62,12 @@ def _content_stems(text: str, skip: set[str]) -> list[str]:
     for w in _WORD.findall(text):
         bare = re.sub(r"['\u2019]s$", "", w)
         lw = bare.lower()
-        if lw in _STOP or bare in skip or lw.isdigit() or len(lw) < 2:
+        if lw in STOP_WORDS or bare in skip or lw.isdigit() or len(lw) < 2:
             continue
-        for part in [lw] if "-" not in lw else [p for p in lw.split("-") if p and p not in _STOP]:
-            stem = _stemmer().stemWord(part)
-            if stem not in out:
-                out.append(stem)
+        for part in [lw] if "-" not in lw else [p for p in lw.split("-") if p and p not in STOP_WORDS]:
+            st = stem(part)
+            if st not in out:
+                out.append(st)
     return out
 
 
@@ -130,7 +100,7 @@ def analyse(question: str) -> Question:
     wants_number = (
         bool(_COUNTING.search(q))
         or bool(asked_names - {n for n in names if any(c.isdigit() for c in n)})  # "What FID", "What mAP"
-        or any(_stemmer().stemWord(w) in asked for w in _QUANTITY_WORDS)
+        or any(stem(w) in asked for w in _QUANTITY_WORDS)
     )
     return Question(q, names, asked, asked_names, content, wants_number)
 
@@ -180,6 +150,7 @@ class _Lexical:
     sentences: list[str]
     missing_names: list[str]
     checks: list[tuple[list[str], float, bool]]  # (missing asked, coverage, lexically plausible)
+    own: list[bool]  # whether the sentence states the paper's own work (`grounding.sentence_roles`)
 
     @cached_property
     def plausible(self) -> list[int]:
@@ -194,8 +165,8 @@ def _lexical(q: Question, hit: Hit) -> _Lexical:
     """Which sentences of a paper state the question's names, what is asked and enough of its words."""
     paper = hit.paper
     text = paper.text.replace("\\%", "%")
-    numbers = _numbers_in(text)
-    missing_names = sorted(t for t in q.names if not _term_in(t, text, numbers))
+    numbers = numbers_in(text)
+    missing_names = sorted(t for t in q.names if not term_in(t, text, numbers))
     sentences = split_sentences(paper.abstract) or [paper.abstract]
     title_stems = _stems(paper.title)
     stems = [_stems(s) for s in sentences]
@@ -206,8 +177,8 @@ def _lexical(q: Question, hit: Hit) -> _Lexical:
         local_text = f"{paper.title}. {sentence}".replace("\\%", "%")
         missing_asked = [a for a in q.asked if a not in local]
         if q.asked_names:
-            local_numbers = _numbers_in(local_text)
-            missing_asked += sorted(t for t in q.asked_names if not _term_in(t, local_text, local_numbers))
+            local_numbers = numbers_in(local_text)
+            missing_asked += sorted(t for t in q.asked_names if not term_in(t, local_text, local_numbers))
         coverage = sum(1 for c in q.content if c in window) / len(q.content) if q.content else 1.0
         plausible = (
             not missing_names
@@ -216,25 +187,29 @@ def _lexical(q: Question, hit: Hit) -> _Lexical:
             and (not q.wants_number or bool(_NUMBER_CUE.search(sentence)))
         )
         checks.append((missing_asked, coverage, plausible))
-    return _Lexical(sentences, missing_names, checks)
+    own = [r == "own" for r in sentence_roles(sentences)]
+    return _Lexical(sentences, missing_names, checks, own)
 
 
 def _best_support(n: int, lex: _Lexical, sims: np.ndarray) -> Support:
-    """The paper's best sentence: one that answers if any, then the highest coverage + similarity.
+    """The paper's best sentence: one that answers if any, of its own work rather than its background
+    (the quoted fall-back must state the contribution), then the highest coverage + similarity.
 
     A sentence answers when it passed the word checks, is not far from the question, and either
     states most of the question's content words (with the sentence before it) or is very close.
     """
     best: Support | None = None
-    for sentence, sim, (missing_asked, coverage, plausible) in zip(lex.sentences, sims, lex.checks):
+    best_rank: tuple[bool, bool, float] = (False, False, 0.0)
+    for sentence, sim, own, (missing_asked, coverage, plausible) in zip(lex.sentences, sims, lex.own, lex.checks):
         answers = (
             plausible
             and float(sim) >= MIN_SIMILARITY
             and (coverage >= MIN_COVERAGE or float(sim) >= CLOSE_SIMILARITY)
         )
         cand = Support(n, sentence, answers, round(coverage, 3), round(float(sim), 3), lex.missing_names, missing_asked)
-        if best is None or (cand.answers, cand.coverage + cand.similarity) > (best.answers, best.coverage + best.similarity):
-            best = cand
+        rank = (cand.answers, own, cand.coverage + cand.similarity)
+        if best is None or rank > best_rank:
+            best, best_rank = cand, rank
     assert best is not None
     return best
 

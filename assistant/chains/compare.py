@@ -18,21 +18,21 @@ import numpy as np
 from langchain_core.output_parsers import StrOutputParser
 from pydantic import BaseModel, Field
 
+from assistant.chains.aspects import ASPECT_LABELS, ASPECTS, Extraction, quick_extraction
+from assistant.chains.evidence_text import evidence_papers
 from assistant.chains.extract import (
-    ASPECT_LABELS,
-    ASPECTS,
     EmbedFn,
-    Extraction,
     Guard,
     LLMFactory,
-    _no_guard,
+    no_guard,
     check_aspects,
     extract_many,
     prompt_version,
-    quick_extraction,
 )
 from assistant.chains.qa import Evidence, attach_citations
-from assistant.citations import check_answer, render_marked, split_sentences
+from assistant.chains.support import Dropped, Edited, reader_sentences, short_title
+from assistant.citations import render_marked, split_sentences
+from assistant.grounding import coverage, key_terms, missing_terms
 from assistant.errors import InputError
 from assistant.papers import Citation, Hit, Paper, Sentence, clean_arxiv_id
 from assistant.prompts import CANNOT_ANSWER, load_prompt
@@ -77,6 +77,7 @@ class Comparison(BaseModel):
     model: str = ""
     fallback: bool = False
     removed_citations: list[int] = Field(default_factory=list)
+    dropped: list[Dropped] = Field(default_factory=list)  # summary sentences left out, and why
     papers: list[Paper] = Field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
@@ -90,6 +91,7 @@ class Comparison(BaseModel):
             "sentences": [s.model_dump() for s in self.sentences],
             "fallback": self.fallback,
             "removed_citations": self.removed_citations,
+            "dropped": [d.model_dump() for d in self.dropped],
         }
 
 
@@ -126,6 +128,15 @@ def mmr(ranked: Sequence[str], vectors: dict[str, np.ndarray], n: int, weight: f
     return picked
 
 
+def about(query: str, paper: Paper) -> bool:
+    """Is the paper about every part of the query? Its names and acronyms (`LLM`, `ImageNet`) must be
+    stated (an acronym may be spelled out), and every other content word must occur (crudely stemmed)."""
+    names = {t.lower() for t in key_terms(query)}
+    rest = " ".join(w for w in query.split() if w.strip(".,;:!?\"'()").lower() not in names)
+    words_ok = not rest.strip() or coverage(rest, paper.text) >= 1.0 or not any(c.isalpha() for c in rest)
+    return words_ok and not missing_terms(query, paper.text)
+
+
 def choose_papers(
     items: Sequence[str],
     store: Store,
@@ -137,7 +148,8 @@ def choose_papers(
     """The papers to compare and the query (None when ids were given).
 
     Every item looks like a paper id → those papers (2-6, all must be stored). Otherwise the
-    items are one query: its best matches, diversified with MMR on the paper vectors.
+    items are one query: its best matches that are about every part of it (`about`), diversified
+    with MMR on the paper vectors; fewer than two such papers is an input error that says so.
     """
     items = [i.strip() for i in items if i.strip()]
     if not items:
@@ -156,11 +168,13 @@ def choose_papers(
     if not MIN_PAPERS <= n <= MAX_PAPERS:
         raise InputError(f"--n must be between {MIN_PAPERS} and {MAX_PAPERS}; got {n}")
     query = " ".join(items)
-    hits = search(query, k=max(12, 3 * n), since=since, until=until)
+    found = search(query, k=max(30, 5 * n), since=since, until=until)
+    hits = [h for h in found if about(query, h.paper)]
     if len(hits) < MIN_PAPERS:
+        near = "; closest: " + "; ".join(repr(h.paper.title) for h in found[:2]) if found else ""
         raise InputError(
-            f"only {len(hits)} paper(s) match {query!r}; a comparison needs at least {MIN_PAPERS} "
-            "(widen the dates, or ingest more papers)"
+            f"only {len(hits)} stored paper(s) are about every part of {query!r}; a comparison needs at least "
+            f"{MIN_PAPERS} (give paper ids, a broader query, wider dates, or ingest more papers){near}"
         )
     ranked = [h.paper.paper_id for h in hits]
     vectors = store.paper_vectors(ranked)
@@ -170,15 +184,6 @@ def choose_papers(
 
 
 # ---------------------------------------------------------------------------- the table
-
-
-def short_title(title: str, max_words: int = 6) -> str:
-    """`ConvLLaVA: Hierarchical Backbones ...` → `ConvLLaVA`; long titles are cut."""
-    head = title.split(":", 1)[0].strip()
-    if ":" in title and 0 < len(head.split()) <= 4:
-        return head
-    words = title.split()
-    return title if len(words) <= max_words else " ".join(words[:max_words]) + " …"
 
 
 def _cap(text: str, limit: int = MAX_CELL_CHARS) -> str:
@@ -265,12 +270,12 @@ def compare(
     embed: EmbedFn,
     model_label: str,
     query: str | None = None,
-    guard: Guard = _no_guard,
+    guard: Guard = no_guard,
     progress: bool = False,
     workers: int = 1,
 ) -> Comparison:
-    """Extract (cached) → table with checked cells → compose → check every summary sentence."""
-    papers = list(papers)
+    """Clean the abstracts → extract (cached) → table with checked cells → compose → check every sentence."""
+    papers = evidence_papers(papers, embed, store)
     extractions = extract_many(papers, llm_factory, store, model_label, guard, progress, workers)
     rows = build_table(papers, extractions, embed)
     hits = [Hit(paper=p, score=0.0) for p in papers]
@@ -285,16 +290,16 @@ def compare(
         chain = load_prompt("compare", COMPARE_VARS) | guard(llm_factory) | StrOutputParser()
         raw = guard(lambda: chain.invoke(inputs)).strip()
         store.cache_put(COMPOSE_CACHE_KIND, key, raw)
-    sentences: list[Sentence] = []
-    citations: list[Citation] = []
-    removed: list[int] = []
+    edited = Edited([], [], [])
     if raw and CANNOT_ANSWER not in raw.upper().replace(" ", "_"):
         drafted = " ".join(split_sentences(attach_citations(raw, evidence, embed))[:MAX_SUMMARY_SENTENCES])
-        sentences, citations, removed = check_answer(drafted, hits, embed)
-    fallback = not any(s.supported for s in sentences)
+        edited = reader_sentences(drafted, papers, embed)
+    fallback = not edited.sentences
     if fallback:
-        sentences, citations, removed = check_answer(_fallback_summary(papers, rows), hits, embed)
-    supported_n = {c.n for c in citations if c.supported} | {
+        own = reader_sentences(_fallback_summary(papers, rows), papers, embed)
+        edited = Edited(own.sentences, edited.dropped + own.dropped, edited.removed + own.removed)
+    sentences = edited.sentences
+    supported_n = {c for s in sentences for c in s.cites} | {
         r.n for r in rows if any(c.source == "model" and c.supported for c in r.cells.values())
     }
     all_citations = [
@@ -308,6 +313,7 @@ def compare(
         citations=all_citations,
         model=model_label,
         fallback=fallback,
-        removed_citations=removed,
+        removed_citations=edited.removed,
+        dropped=edited.dropped,
         papers=papers,
     )

@@ -2,8 +2,8 @@
 
 Shared by the compare and digest chains. One short model call per paper (prompts/extract.md),
 parsed robustly and cached in the store by (content hash, model, prompt version), so an
-interrupted digest resumes and a re-run makes no model call. `quick_extraction` is the
-model-free fallback: the abstract sentence that best matches each aspect, picked by cue words.
+interrupted digest resumes and a re-run makes no model call. The aspects and the model-free
+fallback (`quick_extraction`) live in `chains.aspects`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 import numpy as np
 from langchain_core.language_models import BaseChatModel
@@ -23,7 +23,9 @@ from langchain_core.output_parsers import StrOutputParser
 from pydantic import BaseModel
 from tqdm import tqdm
 
-from assistant.citations import DEFAULT_THRESHOLD, missing_terms, split_sentences
+from assistant.chains.aspects import ASPECTS, Extraction
+from assistant.citations import split_sentences
+from assistant.grounding import Support, check_claim
 from assistant.papers import Paper
 from assistant.prompts import PROMPTS_DIR, load_prompt
 from assistant.store import Store
@@ -35,30 +37,12 @@ EmbedFn = Callable[[list[str]], np.ndarray]
 Guard = Callable[[Callable[[], T]], T]
 LLMFactory = Callable[[], BaseChatModel]
 
-ASPECTS: tuple[str, ...] = ("problem", "method", "data", "result")
-ASPECT_LABELS = {"problem": "Problem", "method": "Method", "data": "Data / benchmarks", "result": "Key result"}
-NOT_STATED = "not stated"
 EXTRACT_VARS = frozenset({"title", "abstract"})
 CACHE_KIND = "extract"
 
-Source = Literal["model", "quick"]
 
-
-class Extraction(BaseModel):
-    """The four aspects of one paper; an empty string means "not stated in the abstract"."""
-
-    paper_id: str
-    problem: str = ""
-    method: str = ""
-    data: str = ""
-    result: str = ""
-    source: Source = "quick"
-
-    def get(self, aspect: str) -> str:
-        return str(getattr(self, aspect))
-
-
-def _no_guard(fn: Callable[[], T]) -> T:
+def no_guard(fn: Callable[[], T]) -> T:
+    """Run `fn` as is (the default when no caller wraps model calls)."""
     return fn()
 
 
@@ -159,73 +143,6 @@ def parse_extraction(raw: str) -> dict[str, str]:
     return {k: _clean_value(v) for k, v in fields.items()}
 
 
-# ---------------------------------------------------------------------------- quick extraction
-
-_CUES: dict[str, list[str]] = {
-    "problem": [
-        r"\bchalleng", r"\bproblem", r"\blimit", r"\bsuffer", r"\bstruggl", r"\black", r"\bdifficult",
-        r"\bbottleneck", r"\bremains?\b", r"\bhowever\b", r"\bgap\b", r"\bcostly\b", r"\bexpensive\b",
-        r"\bfail", r"\bhinder", r"\bunclear\b", r"\bunderexplored\b",
-    ],
-    "method": [
-        r"\bwe (?:propose|introduce|present|develop|design|devise|build|release|construct|curate)",
-        r"\bthis (?:paper|work|study) (?:propose|introduce|present|develop)",
-        r"\bin this (?:paper|work)\b", r"\bour (?:method|approach|framework|model|system)\b",
-        r"\b(?:called|named|dubbed|termed)\b", r"\bwe (?:train|leverage|use|formulate|frame)\b",
-    ],
-    "data": [
-        r"\bdatasets?\b", r"\bbenchmarks?\b", r"\bcorpus\b", r"\bcorpora\b", r"\bevaluat",
-        r"\bexperiments? (?:on|across|with)\b", r"\btrained on\b", r"\btested on\b",
-    ],
-    "result": [
-        r"\boutperform", r"\bstate-of-the-art\b|\bSOTA\b", r"\bachiev", r"\bimprov", r"\bsurpass",
-        r"\bresults? (?:show|demonstrate|indicate|reveal)", r"\d+(?:\.\d+)?\s*%", r"\bdemonstrat",
-        r"\bgains?\b", r"\bfaster\b|\bspeed-?up\b", r"\breduc", r"\bcompetitive\b",
-    ],
-}
-_CUE_RE = {a: [re.compile(p, re.IGNORECASE) for p in ps] for a, ps in _CUES.items()}
-MAX_QUICK_CHARS = 300
-
-
-def _shorten(sentence: str, limit: int = MAX_QUICK_CHARS) -> str:
-    sentence = " ".join(sentence.split())
-    if len(sentence) <= limit:
-        return sentence
-    cut = sentence[:limit].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:") + " …"
-
-
-def quick_extraction(paper: Paper) -> Extraction:
-    """Model-free aspects: for each aspect the abstract sentence with the most cue words.
-
-    Sentences are quoted verbatim (shortened past 300 characters), so they are supported by
-    construction. `data` stays empty when no sentence mentions data, benchmarks or evaluation.
-    """
-    sents = split_sentences(paper.abstract) or ([paper.abstract] if paper.abstract.strip() else [])
-    if not sents:
-        return Extraction(paper_id=paper.paper_id, source="quick")
-    count = len(sents)
-    scores = {a: [sum(bool(r.search(s)) for r in _CUE_RE[a]) for s in sents] for a in ASPECTS}
-    position = {
-        "problem": [-(i / count) for i in range(count)],  # earlier is better
-        "method": [-abs(i - 1.5) / count for i in range(count)],
-        "data": [0.0] * count,
-        "result": [i / count for i in range(count)],  # later is better
-    }
-    chosen: dict[str, int] = {}
-    for aspect in ("method", "result", "problem", "data"):
-        ranked = sorted(range(count), key=lambda i: (-scores[aspect][i], -position[aspect][i]))
-        free = [i for i in ranked if i not in chosen.values()] or ranked
-        best = free[0]
-        if aspect == "data" and scores["data"][best] == 0:
-            continue
-        if aspect == "problem" and scores["problem"][best] == 0:
-            best = 0 if 0 not in chosen.values() or count == 1 else best
-        chosen[aspect] = best
-    values = {a: _shorten(sents[i]) for a, i in chosen.items()}
-    return Extraction(paper_id=paper.paper_id, source="quick", **values)
-
-
 # ---------------------------------------------------------------------------- model extraction
 
 
@@ -242,7 +159,7 @@ def cached_extraction(paper: Paper, store: Store, model_label: str) -> Extractio
 
 
 def extract_paper(
-    paper: Paper, llm: BaseChatModel, store: Store, model_label: str, guard: Guard = _no_guard
+    paper: Paper, llm: BaseChatModel, store: Store, model_label: str, guard: Guard = no_guard
 ) -> Extraction:
     """One model call (unless cached): the paper's four aspects, cached as soon as they arrive."""
     hit = cached_extraction(paper, store, model_label)
@@ -263,7 +180,7 @@ def extract_many(
     llm_factory: LLMFactory,
     store: Store,
     model_label: str,
-    guard: Guard = _no_guard,
+    guard: Guard = no_guard,
     progress: bool = False,
     workers: int = 1,
     desc: str = "extract",
@@ -311,76 +228,15 @@ def merged(model: Extraction | None, quick: Extraction) -> Extraction:
 
 # ---------------------------------------------------------------------------- checking aspects
 
-_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
-_STOP = frozenset(
-    """a an the of for to in on and or with by from via as at is are be been being this that these those
-    its it their our we they which using use uses used based into over under than then also both can
-    such not new novel paper work study approach method""".split()
-)
 
+def check_aspects(paper: Paper, values: dict[str, str], embed: EmbedFn) -> dict[str, Support]:
+    """Check extracted phrases against one abstract with the app's one support check.
 
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ies", "es", "ed", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
-def _content_words(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
-
-
-def lexical_coverage(phrase: str, text: str) -> float:
-    """Share of the phrase's content words (crudely stemmed) that the text contains."""
-    words = _content_words(phrase)
-    if not words:
-        return 0.0
-    return len(words & _content_words(text)) / len(words)
-
-
-class AspectCheck(BaseModel):
-    """Whether an extracted phrase is backed by the abstract, and the closest abstract sentence."""
-
-    supported: bool
-    similarity: float
-    coverage: float
-    best_sentence: str
-    missing_terms: list[str]
-
-
-def check_aspects(
-    paper: Paper,
-    values: dict[str, str],
-    embed: EmbedFn,
-    threshold: float = DEFAULT_THRESHOLD,
-    min_coverage: float = 0.75,
-) -> dict[str, AspectCheck]:
-    """Check extracted phrases against one abstract, with one embedding call.
-
-    A phrase is supported when every key term it names (numbers, datasets, method names, see
-    `assistant.citations.key_terms`) is stated in the paper, and either its cosine with the best
-    title/abstract sentence reaches `threshold` (as for answer sentences) or at least
-    `min_coverage` of its content words occur in the abstract: short phrases score low cosines
-    against long sentences even when copied from them.
+    Cells are short phrases (`phrase=True`); the problem a paper addresses is usually stated in
+    its background, so only the other aspects must be stated as this paper's own work.
     """
-    candidates = [paper.title, *(split_sentences(paper.abstract) or [paper.abstract])]
-    candidates = [c for c in candidates if c.strip()]
-    todo = {a: v for a, v in values.items() if v.strip()}
-    if not todo or not candidates:
-        return {}
-    texts = list(dict.fromkeys([*todo.values(), *candidates]))
-    vecs = dict(zip(texts, np.asarray(embed(texts), dtype=np.float32)))
-    cand = np.stack([vecs[c] for c in candidates])
-    out: dict[str, AspectCheck] = {}
-    for aspect, value in todo.items():
-        sims = cand @ vecs[value]
-        best = int(np.argmax(sims))
-        missing = missing_terms(value, paper.text)
-        coverage = lexical_coverage(value, paper.text)
-        sim = float(sims[best])
-        ok = not missing and (sim >= threshold or coverage >= min_coverage)
-        out[aspect] = AspectCheck(
-            supported=ok, similarity=round(sim, 4), coverage=round(coverage, 3),
-            best_sentence=candidates[best], missing_terms=missing,
-        )
-    return out
+    return {
+        aspect: check_claim(value, paper, embed, own_work=aspect != "problem", phrase=True)
+        for aspect, value in values.items()
+        if value.strip()
+    }

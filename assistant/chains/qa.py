@@ -1,17 +1,19 @@
-"""Question answering: (rewrite follow-up) → retrieve → judge → focused evidence → model → citation check.
+"""Question answering, the whole pipeline: rewrite a follow-up → retrieve → decide → compose → check → answer.
 
-Called by `Assistant.ask_stream` (CLI `ask`, the chat page). Built from LCEL runnables over an
-injected chat model and retriever. The small local model is kept fast and honest: the app decides
-whether the evidence answers the question (`answerable.judge`); if not, it refuses without asking
-the model; if so, only the answering papers' best sentences go into the prompt, the app attaches
-and checks citations, and a declined or unsupported draft is replaced by the answering sentences
-themselves, quoted with their citations.
+`answer_events` is the one place a question flows through, top to bottom, as a generator of
+events; `Assistant.ask_stream` (CLI `ask`, the chat page) only wires its resources into a `QA`.
+The small local model is kept fast and honest: the app decides whether the evidence answers the
+question (`answerable.judge`); if not, it refuses without asking the model; if so, only the
+answering papers' best sentences go into the prompt, the app attaches and checks citations, and a
+declined or unsupported draft is replaced by the answering sentences themselves, quoted with
+their citations.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from langchain_core.language_models import BaseChatModel
@@ -19,12 +21,14 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable
 
 from assistant.chains.answerable import Verdict, judge
-from assistant.citations import check_answer, is_bare_citation, split_sentences, strip_citations
-from assistant.papers import Answer, Citation, Hit, Sentence
+from assistant.citations import is_bare_citation, split_sentences, strip_citations
+from assistant.grounding import check_answer
+from assistant.errors import InputError
+from assistant.papers import Answer, Citation, Hit, Sentence, Turn
 from assistant.prompts import CANNOT_ANSWER, load_prompt
 
 EmbedFn = Callable[[list[str]], np.ndarray]
-Turn = tuple[str, str]  # (role, text) with role "user" or "assistant"
+AskEvent = tuple[str, Any]
 
 QA_VARS = frozenset({"evidence", "question"})
 CONDENSE_VARS = frozenset({"history", "question"})
@@ -36,8 +40,6 @@ class Evidence:
 
     hits: list[Hit]
     sentences: list[list[str]] = field(default_factory=list)
-    vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    """Embeddings made while judging (question, sentences that may answer), reused by the support check."""
     verdict: Verdict | None = None
     """Whether (and by which sentences) the evidence answers the question; None outside QA."""
 
@@ -60,8 +62,7 @@ def focus_evidence(question: str, hits: Sequence[Hit], embed: EmbedFn, per_paper
     context a reader would need, with no extra embedding. Papers that do not answer are not
     shown to the model.
     """
-    cache: dict[str, np.ndarray] = {}
-    verdict = judge(question, list(hits), reuse_vectors(embed, cache))
+    verdict = judge(question, list(hits), embed)
     answering = {s.n: s.sentence for s in verdict.answering}
     chosen: list[list[str]] = []
     for n, hit in enumerate(hits, start=1):
@@ -72,19 +73,7 @@ def focus_evidence(question: str, hits: Sequence[Hit], embed: EmbedFn, per_paper
         i = sents.index(answering[n])
         start = max(0, min(i - per_paper // 2, len(sents) - per_paper))
         chosen.append(sents[start : start + per_paper])
-    return Evidence(list(hits), chosen, cache, verdict)
-
-
-def reuse_vectors(embed: EmbedFn, cache: dict[str, np.ndarray]) -> EmbedFn:
-    """`embed` that looks texts up in `cache` first (and adds what it had to embed)."""
-
-    def cached(texts: list[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in cache]
-        if missing:
-            cache.update(zip(missing, embed(missing)))
-        return np.stack([cache[t] for t in texts]) if texts else embed(texts)
-
-    return cached
+    return Evidence(list(hits), chosen, verdict)
 
 
 def render_history(history: Sequence[Turn], max_turns: int = 4) -> str:
@@ -184,9 +173,10 @@ def refusal(question: str, evidence: Evidence) -> str:
     return f"The ingested papers do not say ({topic}). Closest papers: {closest}."
 
 
-def _checked(text: str, evidence: Evidence, embed: EmbedFn, model: str, **kwargs: float) -> Answer | None:
+def _checked(text: str, evidence: Evidence, embed: EmbedFn, model: str) -> Answer | None:
     """The model's draft `text` as a checked Answer, or None when none of its sentences is supported."""
-    sentences, citations, removed = check_answer(text, evidence.hits, embed, **kwargs)
+    checked = check_answer(text, evidence.hits, embed)
+    sentences, citations, removed = checked.sentences, checked.citations, checked.removed
     if not any(s.supported for s in sentences):
         return None
     return Answer(
@@ -201,7 +191,7 @@ def _checked(text: str, evidence: Evidence, embed: EmbedFn, model: str, **kwargs
 
 
 def finalize(
-    question: str, raw: str, evidence: Evidence, embed: EmbedFn, model: str, threshold: float | None = None
+    question: str, raw: str, evidence: Evidence, embed: EmbedFn, model: str
 ) -> Answer:
     """Check the model's draft and turn it into an `Answer` the user can trust.
 
@@ -210,15 +200,13 @@ def finalize(
     its sentences is supported; when the model declined, answered a bare "[1]" or wrote nothing
     the papers support, the answering sentences themselves, quoted with their citations.
     """
-    embed = reuse_vectors(embed, evidence.vectors)  # abstract sentences were embedded by focus_evidence
-    kwargs = {} if threshold is None else {"threshold": threshold}
     verdict = evidence.verdict
     if verdict is not None and verdict.answerable:
         draft = raw.strip()
         declined = not draft or CANNOT_ANSWER in draft.upper().replace(" ", "_")
         answer = None
         if not declined and not is_bare_citation(draft):
-            answer = _checked(attach_citations(draft, evidence, embed), evidence, embed, model, **kwargs)
+            answer = _checked(attach_citations(draft, evidence, embed), evidence, embed, model)
         answer = answer or extractive_answer(evidence, model)
         if answer is not None:
             return answer
@@ -234,10 +222,48 @@ def finalize(
     )
 
 
-def stream_answer(
-    question: str, evidence: Evidence, llm: BaseChatModel
-) -> Iterator[str]:
-    """Tokens of the model's draft answer (unchecked); none when the evidence cannot answer."""
-    if not evidence.hits or (evidence.verdict is not None and not evidence.verdict.answerable):
-        return iter(())
-    return answer_chain(llm).stream({"evidence": evidence.render(), "question": question})
+@dataclass(frozen=True)
+class QA:
+    """The resources a question needs, wired once by `Assistant` (the pipeline owns none of them)."""
+
+    search: Callable[[str, int | None, np.ndarray], list[Hit]]
+    """(query, k or None for the default, the query's vector) -> the evidence papers, best first."""
+    embed: EmbedFn
+    """The process's one sentence-vector cache: the query, the judge and the support check share it."""
+    chat_model: Callable[[], BaseChatModel]
+    """The chat model, started on first use (only answerable questions and follow-ups need it)."""
+    model_label: str
+    per_paper: int
+    """Abstract sentences per answering paper shown to the model (`Settings.evidence_sentences`)."""
+
+
+def evidence_for(query: str, k: int | None, qa: QA) -> Evidence:
+    """Retrieve and focus the evidence for a standalone question."""
+    hits = qa.search(query, k, qa.embed([query])[0])
+    return focus_evidence(query, hits, qa.embed, qa.per_paper)
+
+
+def answer_events(question: str, history: Sequence[Turn], k: int | None, qa: QA) -> Iterator[AskEvent]:
+    """The pipeline: ("query", str) if a follow-up was rewritten, ("evidence", Evidence) at once,
+    ("model", label) and ("token", str)... when the evidence answers, then ("answer", Answer).
+
+    Evidence that cannot answer is refused without calling the model. Model failures raise
+    LLMError (from the model client) after the evidence was yielded, so callers can still show it.
+    """
+    question = question.strip()
+    if not question:
+        raise InputError("the question is empty; type a question about the papers")
+    query = question
+    if history:
+        query = standalone_question(question, history, qa.chat_model())
+        yield ("query", query)
+    hits = qa.search(query, k, qa.embed([query])[0])
+    yield ("evidence", Evidence(hits, [[] for _ in hits]))  # shown at once; sentences picked next
+    evidence = focus_evidence(query, hits, qa.embed, qa.per_paper)
+    parts: list[str] = []
+    if evidence.hits and evidence.verdict is not None and evidence.verdict.answerable:
+        yield ("model", qa.model_label)
+        for token in answer_chain(qa.chat_model()).stream({"evidence": evidence.render(), "question": query}):
+            parts.append(token)
+            yield ("token", token)
+    yield ("answer", finalize(query, "".join(parts), evidence, qa.embed, qa.model_label))

@@ -1,7 +1,7 @@
 """`Store`: the one object the rest of the app uses to reach the data dir, and the crash-safe write order.
 
 Each resource lives in its own module of this package (`paper_table`, `vectors`, `keywords`,
-`cache`, `fetch_log`, `lock`); `Store` opens them and is the only place that combines them.
+`cache`, `profiles`, `fetch_log`, `lock`); `Store` opens them and is the only place that combines them.
 
 The write order, which keeps the three stores consistent after a crash at any point:
 
@@ -36,11 +36,10 @@ from assistant.config import Settings
 from assistant.errors import StoreError
 from assistant.papers import Chunk, Paper, chunk_text
 from assistant.store import cache, keywords, lock
+from assistant.store.profiles import ProfileTable
 from assistant.store.keywords import KeywordFiles, KeywordIndex
 from assistant.store.paper_table import PaperTable
 from assistant.store.vectors import Vectors
-
-DEFAULT_LOCK_TIMEOUT = 600.0
 
 
 class Store:
@@ -59,17 +58,19 @@ class Store:
         self.vectors = Vectors(settings, self.dir, embedding_model, dim, check_model, self.table.lock)
         self.keywords = KeywordFiles(self.dir, self.table)
         self.cache = cache.Cache(self.table)
+        self.profiles = ProfileTable(self.table)  # named reader profiles (the personal feed)
 
     # --- writing ------------------------------------------------------------------------
-    def write_lock(self, timeout: float = DEFAULT_LOCK_TIMEOUT) -> FileLock:
+    def write_lock(self, timeout: float | None = None) -> FileLock:
         """An exclusive lock for writers (ingest, reindex), shared across processes."""
-        return lock.write_lock(self.dir, timeout)
+        return lock.write_lock(self.dir, self.settings.write_lock_timeout if timeout is None else timeout)
 
     @contextlib.contextmanager
-    def writing(self, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterator[None]:
-        """Hold the write lock (step 1 of the write order); Chroma is opened first."""
+    def writing(self, timeout: float | None = None) -> Iterator[None]:
+        """Hold the write lock (step 1 of the write order), waiting for another writer up to `timeout`
+        seconds (default: the `write_lock_timeout` setting); Chroma is opened first."""
         self.vectors.collection  # noqa: B018
-        with lock.holding_write_lock(self.dir, timeout):
+        with lock.holding_write_lock(self.dir, self.settings.write_lock_timeout if timeout is None else timeout):
             yield
 
     def delete_chunks(self, chunk_ids: list[str]) -> None:

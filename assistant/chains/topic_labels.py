@@ -1,0 +1,116 @@
+"""Topic labels: distinctive keywords per group and the model-written title of a compose reply.
+
+Called by `chains.digest` (keywords, fallback titles) and `chains.topic_summary` (reply parsing).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from assistant.papers import Paper
+
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9\-]+")
+_STOP = frozenset(
+    """a about above across after again against all almost also although among an and any are as at
+    be because been before being below between both but by can could did do does doing during each
+    either etc few for from further had has have having here how however if in into is it its itself
+    just many may might more most much must no nor not now of off often on once only or other our out
+    over own per rather same several should since so some such than that the their them then there
+    these they this those through thus to too under until up upon use used uses using very via was we
+    well were what when where whether which while who whom why will with within without would yet you
+    your paper papers work works study propose proposed proposes present presents introduce introduces
+    introduced approach approaches method methods model models framework frameworks new novel based
+    show shows shown demonstrate demonstrates result results performance task tasks existing recent
+    recently various different significant significantly extensive experiments experimental achieve
+    achieves achieved state-of-the-art sota art improve improves improved improvement effective
+    effectively efficient address addresses key first one two three code available https github com
+    large benchmark benchmarks data dataset datasets training trained learning towards toward enable
+    enables leverage leverages leveraging compared across comprehensive furthermore moreover specifically
+    i ii iii able make makes made high low better best across problem problems challenge challenges""".split()
+)
+
+
+def _words(text: str) -> list[str | None]:
+    """Lower-cased words; None marks a break (stop word, short word, number, punctuation)."""
+    out: list[str | None] = []
+    for chunk in re.split(r"[.,;:!?()\[\]{}\"]", text):
+        for raw in chunk.split():
+            m = _TOKEN.fullmatch(raw.strip("'\u2019*`"))
+            w = m.group().lower().strip("-") if m else ""
+            out.append(w if len(w) > 2 and w not in _STOP else None)
+        out.append(None)
+    return out
+
+
+def _terms(text: str) -> set[str]:
+    """Unigrams and bigrams of content words (a bigram never spans a stop word or punctuation)."""
+    words = _words(text)
+    terms = {w for w in words if w}
+    terms |= {f"{a} {b}" for a, b in zip(words, words[1:]) if a and b and a != b}
+    return terms
+
+
+def group_keywords(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper], top: int = 3) -> list[list[str]]:
+    """Per group the `top` terms most typical of it and rare elsewhere.
+
+    Score = share of the group's papers using the term x idf over the period's papers x
+    (1 + share of the group's titles using it): title words name topics better than abstract words.
+    """
+    doc_terms = {p.paper_id: _terms(f"{p.title}. {p.abstract}") for p in all_papers}
+    title_terms = {p.paper_id: _terms(p.title) for p in all_papers}
+    df_all = Counter(t for terms in doc_terms.values() for t in terms)
+    n_all = len(all_papers)
+    out: list[list[str]] = []
+    for group in groups:
+        df = Counter(t for p in group for t in doc_terms.get(p.paper_id) or _terms(p.text))
+        tf_title = Counter(t for p in group for t in title_terms.get(p.paper_id) or _terms(p.title))
+        need = 2 if len(group) >= 3 else 1
+        scored = []
+        for term, count in df.items():
+            if count < need:
+                continue
+            idf = math.log((n_all + 1) / (df_all[term] + 1)) + 1.0
+            bonus = 1.2 if " " in term else 1.0
+            scored.append(((count / len(group)) * idf * (1 + tf_title[term] / len(group)) * bonus, term))
+        scored.sort(key=lambda s: (-s[0], s[1]))
+        chosen: list[str] = []
+        for _, term in scored:
+            if any(term in c or c in term for c in chosen):
+                continue
+            chosen.append(term)
+            if len(chosen) == top:
+                break
+        out.append(chosen)
+    return out
+
+
+def keyword_title(keywords: Sequence[str]) -> str:
+    if not keywords:
+        return "Miscellaneous"
+    text = ", ".join(keywords)
+    return text[0].upper() + text[1:]
+
+
+
+_TOPIC_LINE = re.compile(r"^[\s#>*\-]*\**\s*(?:topic|title)\s*\**\s*[:\-\u2013]\s*\**\s*(.*?)\s*\**\s*$", re.IGNORECASE)
+
+
+def parse_topic_reply(raw: str) -> tuple[str | None, str]:
+    """(model-written topic name or None, the summary text) from a compose reply."""
+    title: str | None = None
+    body: list[str] = []
+    for line in raw.strip().splitlines():
+        m = _TOPIC_LINE.match(line)
+        if m and title is None and not body:
+            title = m.group(1).strip().strip("\"'\u201c\u201d*_`").rstrip(".")
+            continue
+        if re.match(r"^\s*(?:summary|paragraph)\s*:\s*$", line, re.IGNORECASE):
+            continue
+        body.append(re.sub(r"^\s*(?:summary|paragraph)\s*:\s*", "", line, flags=re.IGNORECASE))
+    if title is not None and (not title or len(title.split()) > 7 or len(title) > 70 or "[" in title):
+        title = None
+    return title, "\n".join(body).strip()
+

@@ -1,0 +1,98 @@
+"""Takeaways: one checked line per paper saying what it does, cached per content hash, shown in
+the digest, its exports and `assistant search`."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from assistant.chains.one_line import MAX_WORDS, compress, third_person
+from assistant.chains.takeaway import takeaways
+from assistant.cli import cli
+from assistant.embeddings import make_embedder
+from assistant.export import render
+from assistant.papers import Paper, make_paper_id
+from assistant.service import Assistant
+from digest_fakes import PromptFake, corpus_papers
+from tests.conftest import make_settings
+
+ABSTRACT = (
+    "Large language models are expensive to serve because attention is quadratic in the context length. "
+    "In this paper, we propose SketchAttn, a sparse attention kernel that compresses attention maps with learned "
+    "low-rank sketches. SketchAttn speeds up decoding by 2.1x on LongBench with no loss in accuracy."
+)
+
+
+@pytest.fixture(scope="module")
+def embed(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    return make_embedder(make_settings(tmp_path_factory.mktemp("emb"))).embed
+
+
+def paper(abstract: str = ABSTRACT, **extra: object) -> Paper:
+    return Paper(paper_id="2406.00001", title="SketchAttn: sparse attention", abstract=abstract, extra=dict(extra))
+
+
+def test_compress_heads_the_line_with_what_the_paper_does() -> None:
+    assert compress("In this paper, we propose X, a kernel for Y [2].") == "Proposes X, a kernel for Y."
+    assert compress("Motivated by Z, we introduce PiD, a decoder.") == "Introduces PiD, a decoder."
+    assert compress("This work also studies why W fails.") == "Studies why W fails."
+    assert third_person("study") == "studies" and third_person("approach") == "approaches"
+    assert third_person("proposed") == "proposed" and third_person("focus") == "focuses"
+    long = "We propose " + ", ".join(f"component number {i} of the system" for i in range(20)) + "."
+    assert len(compress(long).split()) <= MAX_WORDS
+
+
+def test_takeaway_states_the_contribution_is_checked_and_cached(embed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    app = Assistant(make_settings(tmp_path / "data"), chat_model=PromptFake())
+    p = paper(ai_summary="SketchAttn makes attention cheap.")
+    calls: list[int] = []
+
+    def counting(texts: list[str]) -> np.ndarray:
+        calls.append(len(texts))
+        return embed(texts)
+
+    first = takeaways([p], counting, app.store)[p.paper_id]
+    assert first.text.startswith("Proposes SketchAttn") and first.supported
+    assert "quadratic" not in first.text  # the motivation is not the takeaway
+    assert first.hf_summary == "SketchAttn makes attention cheap."
+    n_calls = len(calls)
+    again = takeaways([p], counting, app.store)[p.paper_id]
+    assert again == first and len(calls) == n_calls  # cached per content hash: no embedding at all
+    changed = paper(ABSTRACT.replace("2.1x", "3x"))
+    takeaways([changed], counting, app.store)
+    assert len(calls) > n_calls  # new content, new line
+    app.close()
+
+
+def test_unsupported_line_is_not_claimed(embed) -> None:  # type: ignore[no-untyped-def]
+    # An abstract with no sentence at all: the title is all there is, and it is not marked supported.
+    line = takeaways([paper(abstract="")], embed)["2406.00001"]
+    assert line.source == "title" and not line.supported
+
+
+def test_digest_and_search_show_takeaways(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    app = Assistant(make_settings(data), chat_model=PromptFake())
+    no_arxiv = Paper(paper_id=make_paper_id("SketchAttn: sparse attention"), title="SketchAttn: sparse attention",
+                     abstract=ABSTRACT, dates=["2024-01-03"])
+    app.ingest_papers([*corpus_papers(), no_arxiv], progress=False)
+    digest = app.digest(week="2024-W01")
+    papers = [p for t in digest.topics for p in t.papers]
+    assert papers and all(p.takeaway for p in papers)
+    assert all(len(p.takeaway.split()) <= MAX_WORDS + 1 for p in papers)
+    md = render(digest, "md")
+    assert papers[0].takeaway.split(" ")[0] in md
+    assert no_arxiv.paper_id in {p.paper_id for p in papers}
+    assert not re.search(r"\bt:[0-9a-f]{16}", md + render(digest, "html"))  # no bare title-hash ids
+    app.close()
+    env = {"ASSISTANT_DATA_DIR": str(data)}
+    out = CliRunner().invoke(cli, ["search", "attention", "--k", "3", "--json"], env=env, catch_exceptions=False)
+    doc = json.loads(out.output)
+    assert doc["results"] and all(r["takeaway"]["text"] for r in doc["results"])
+    text = CliRunner().invoke(cli, ["search", "attention", "--k", "3"], env=env, catch_exceptions=False).output
+    assert "\u2192 " in text
