@@ -27,7 +27,7 @@ def test_ingest_json_contract_and_idempotence(tmp_path: Path, monkeypatch: pytes
     code, out, _ = run(["ingest", str(SEEDS / "000_211f387303ee8c8f.txt"), "--year", "2025", "--json"], data, monkeypatch)
     assert code == 0
     doc = json.loads(out)
-    assert set(doc) == {"files", "parsed", "new", "updated", "unchanged", "skipped", "errors"}
+    assert set(doc) == {"files", "parsed", "new", "updated", "unchanged", "skipped", "errors", "skipped_files"}
     assert doc["files"] == 1 and doc["new"] > 0 and doc["errors"] == []
     code, out, _ = run(["ingest", str(SEEDS / "000_211f387303ee8c8f.txt"), "--year", "2025", "--json"], data, monkeypatch)
     again = json.loads(out)
