@@ -20,7 +20,7 @@ from assistant.papers import Answer, Hit, Paper, Turn
 from assistant.retrieve import Mode, Retriever
 from assistant.store import Store
 
-if TYPE_CHECKING:  # imported lazily at call time: chains import LangChain (~1 s), most commands need none
+if TYPE_CHECKING:  # imported lazily at call time: chains import LangChain (slow), most commands need none
     from datetime import date
 
     import numpy as np

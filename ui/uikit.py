@@ -88,7 +88,7 @@ _prewarm: tuple[threading.Event, list[Runtime]] | None = None
 def prewarm() -> None:
     """Open the store in a background thread at server start (`assistant ui`), before any browser asks.
 
-    The browser spends ~1 s loading Streamlit's front end; meanwhile the paper table and the
+    The browser spends a while loading Streamlit's front end; meanwhile the paper table and the
     model label (what the status sidebar shows) get ready, and the first session's
     `get_runtime` takes the result; Chroma opens next, while the page renders. A failure is left
     for that session to report (it builds the runtime again and shows the error).
