@@ -6,9 +6,7 @@ Imported by `ui/app.py` and every page script. Renders paper text only through e
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
 import threading
 from collections.abc import Sequence
@@ -26,17 +24,10 @@ from assistant.papers import Answer, Citation, Hit, Paper, Sentence
 from assistant.service import Assistant
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
-
     from assistant.chains.compare import Comparison
     from assistant.chains.digest_types import Digest
 
 log = logging.getLogger(__name__)
-
-FAKE_ANSWERS_ENV = "ASSISTANT_UI_FAKE_ANSWERS"
-"""Test hook, not a setting: a JSON list of strings. When set, the app answers with LangChain's
-`FakeListChatModel` (the answers in turn, cycling) instead of the configured model. Used by
-tests/test_ui.py and tests/test_browser.py, which cannot reach into a `streamlit run` process."""
 
 LOADING_LABEL = "Loading the local model (first question only)…"
 EXPORTS = {
@@ -60,26 +51,12 @@ class Runtime:
     model_ready: bool = False  # True once the chat model has been started (first answer)
 
 
-def _fake_chat_model(raw: str) -> BaseChatModel:
-    from langchain_core.language_models.fake_chat_models import FakeListChatModel
-
-    try:
-        answers = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise AssistantError(f"{FAKE_ANSWERS_ENV} is not JSON ({exc}); give a JSON list of strings") from exc
-    if not isinstance(answers, list) or not answers or not all(isinstance(a, str) for a in answers):
-        raise AssistantError(f"{FAKE_ANSWERS_ENV} must be a non-empty JSON list of strings")
-    return FakeListChatModel(responses=answers)
-
-
 def _release(runtime: Runtime) -> None:
     runtime.assistant.close()
 
 
 def _new_runtime() -> Runtime:
-    fake = os.environ.get(FAKE_ANSWERS_ENV)  # test hook only, see FAKE_ANSWERS_ENV
-    chat_model = _fake_chat_model(fake) if fake else None
-    return Runtime(Assistant(load_settings(), chat_model=chat_model))
+    return Runtime(Assistant(load_settings()))
 
 
 _prewarm: tuple[threading.Event, list[Runtime]] | None = None
