@@ -294,3 +294,26 @@ def download_buttons(obj: Digest | Comparison, stem: str) -> None:
             label, render(obj, fmt), file_name=f"{stem}.{fmt}", mime=mime, on_click="ignore",
             icon=":material/download:", key=f"download-{stem}-{fmt}",
         )  # fmt: skip
+
+
+@st.cache_data(ttl=600, show_spinner="Listing the weeks…")
+def _weeks_with_papers(_assistant: Assistant, data_dir: str, papers: int, last_date: object) -> list[str]:
+    """ISO weeks with papers, newest first; the arguments after the first are the cache key (the corpus)."""
+    from assistant.periods import available_weeks
+
+    return available_weeks(_assistant.store)
+
+
+def week_picker(assistant: Assistant, slot: DeltaGenerator, key: str, help: str | None = None) -> str | None:
+    """An ISO-week select box of the weeks that have papers, newest first; None (reason shown) if none."""
+    try:
+        stats = assistant.stats(vectors=False)
+        key_of_corpus = (str(assistant.settings.data_dir), int(str(stats["papers"])), stats.get("last_date"))
+        weeks = _weeks_with_papers(assistant, *key_of_corpus)
+    except Exception as exc:  # noqa: BLE001 - shown by show_error
+        show_error(exc, "list the weeks")
+        return None
+    if not weeks:
+        st.info("No dated papers yet: add Daily Papers lists on the Library page.", icon=":material/event_busy:")
+        return None
+    return str(slot.selectbox("Week (ISO)", weeks, key=key, help=help))
