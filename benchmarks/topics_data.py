@@ -72,25 +72,38 @@ def paper_vectors(weeks: list[Week], embed) -> dict[str, np.ndarray]:  # noqa: A
     return dict(zip(ids, mat))
 
 
-def _norm_keyword(k: str) -> str:
-    k = re.sub(r"\s+", " ", k.lower().strip())
-    return re.sub(r"s$", "", k) if len(k) > 3 else k
+_STOP = frozenset("a an and as at by for from in into of on or the to via with without using based".split())
+
+
+def _keyword_terms(keywords: list[str]) -> set[str]:
+    """The words of HF's keywords (lower-case, plural s dropped, stop words out) and each whole keyword.
+
+    Whole keywords alone rarely match between papers (HF writes them per paper); their words do.
+    """
+    out: set[str] = set()
+    for k in keywords:
+        words = [re.sub(r"(?<=[a-z]{3})s$", "", w) for w in re.findall(r"[a-z0-9]+", k.lower())]
+        out |= {w for w in words if w not in _STOP and len(w) > 1}
+        out.add(" ".join(words))
+    return out
 
 
 def keyword_matrix(weeks: list[Week]) -> dict[str, np.ndarray]:
-    """Per week, one idf-weighted unit row of HF keywords per paper (zero rows for papers without keywords).
+    """Per week, one idf-weighted unit row of HF keyword terms per paper (zero rows for papers without keywords).
 
     idf is counted over every week, so a keyword every paper carries ("large language model") weighs little.
     """
-    df = Counter(k for w in weeks for kws in w.keywords for k in {_norm_keyword(x) for x in kws})
+    terms = {w.label: [_keyword_terms(kws) for kws in w.keywords] for w in weeks}
+    df = Counter(t for w in weeks for ts in terms[w.label] for t in ts)
     n_docs = sum(bool(kws) for w in weeks for kws in w.keywords)
     out: dict[str, np.ndarray] = {}
     for w in weeks:
-        vocab = sorted({_norm_keyword(x) for kws in w.keywords for x in kws})
+        in_week = Counter(t for ts in terms[w.label] for t in ts)
+        vocab = sorted(t for t, c in in_week.items() if c >= 2)  # a term no other paper of the week has links nothing
         index = {k: i for i, k in enumerate(vocab)}
         mat = np.zeros((len(w.papers), max(1, len(vocab))), dtype=np.float32)
-        for row, kws in enumerate(w.keywords):
-            for k in {_norm_keyword(x) for x in kws}:
+        for row, ts in enumerate(terms[w.label]):
+            for k in ts & index.keys():
                 mat[row, index[k]] = np.log(n_docs / df[k])
         norms = np.linalg.norm(mat, axis=1, keepdims=True)
         out[w.label] = mat / np.maximum(norms, 1e-12)
