@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from assistant.errors import AssistantError, InputError
+from assistant.resources import resource_dir
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples" / "daily-papers"
 
@@ -47,14 +48,11 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _assistant(ctx: click.Context):  # type: ignore[no-untyped-def]
-    from assistant.config import Settings
+    from assistant.config import load_settings
     from assistant.service import Assistant
 
     if "assistant" not in ctx.obj:
-        try:
-            ctx.obj["assistant"] = Assistant(Settings())
-        except ValueError as exc:  # pydantic validation of the environment
-            raise InputError(f"invalid setting: {exc}".splitlines()[0]) from exc
+        ctx.obj["assistant"] = Assistant(load_settings())
         ctx.call_on_close(ctx.obj["assistant"].close)
     return ctx.obj["assistant"]
 
@@ -121,6 +119,8 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], fmt: str, year: int | No
         for err in report.errors:
             where = f"{err.file}:{err.line}" if err.line else err.file
             click.echo(f"  {where}: {err.reason}", err=True)
+        for entry in report.skipped_files:
+            click.echo(f"  skipped {entry.file}: {entry.reason}", err=True)
     if not report.ingested_anything and report.errors:
         sys.exit(2)
 
@@ -429,13 +429,10 @@ def fetch(
       30 6 * * *  assistant fetch >> $HOME/digests/fetch.log 2>&1
       0 7 * * 1   assistant digest --week last --format html --out $HOME/digests/digest-$(date -d yesterday +\\%G-W\\%V).html
     """
-    from assistant.config import Settings
+    from assistant.config import load_settings
     from assistant.fetch import fetch_papers
 
-    try:
-        settings = Settings()
-    except ValueError as exc:  # pydantic validation of the environment
-        raise InputError(f"invalid setting: {exc}".splitlines()[0]) from exc
+    settings = load_settings()
     report = fetch_papers(
         settings, lambda: _assistant(ctx), day=day, week=week, month=month, since=since, until=until,
         arxiv=categories, refresh=refresh, progress=not as_json or sys.stderr.isatty(),
@@ -498,13 +495,10 @@ def eval_(
       assistant eval scifact --data ../shared/data/beir_scifact --mode hybrid --json
       assistant eval seeds
     """
-    from assistant.config import Settings
+    from assistant.config import load_settings
     from assistant.evaluate import MODES, evaluate_scifact, evaluate_seeds, markdown_table
 
-    try:
-        settings = Settings()
-    except ValueError as exc:
-        raise InputError(f"invalid setting: {exc}".splitlines()[0]) from exc
+    settings = load_settings()
     chosen = list(modes) or list(MODES)
     progress = not as_json and sys.stderr.isatty()
     if dataset == "scifact":
@@ -601,7 +595,7 @@ def ask(ctx: click.Context, question: str, k: int | None, as_json: bool) -> None
             click.echo(f"  [{c.n}] {c.title} — {mark}")
 
 
-UI_APP = Path(__file__).resolve().parent.parent / "ui" / "app.py"
+UI_APP = resource_dir("ui") / "app.py"
 
 
 @cli.command()
@@ -615,7 +609,7 @@ def ui(host: str, port: int) -> None:
     model starts on the first question. Streamlit's own settings: .streamlit/config.toml.
     """
     if not UI_APP.exists():
-        raise InputError(f"{UI_APP} is missing: run `assistant ui` from a source checkout (see README)")
+        raise InputError(f"{UI_APP} is missing: reinstall the package (pip install paper-digest-assistant) or restore ui/ from the repository")
     sys.path.insert(0, str(UI_APP.parent))  # where the page scripts find `uikit`
     import uikit
     from streamlit.web import cli as streamlit_cli

@@ -6,11 +6,15 @@ environment. Every field is an `ASSISTANT_*` variable and may also come from `.e
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assistant.errors import InputError
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "paper-digest"
 
@@ -19,7 +23,7 @@ class Settings(BaseSettings):
     """Everything a user can configure. See `.env.example` for the same list with comments."""
 
     model_config = SettingsConfigDict(
-        env_prefix="ASSISTANT_", env_file=".env", extra="ignore", populate_by_name=True
+        env_prefix="ASSISTANT_", env_file=".env", extra="ignore", populate_by_name=True, hide_input_in_errors=True
     )
 
     # --- storage ---------------------------------------------------------------------
@@ -31,7 +35,7 @@ class Settings(BaseSettings):
     chroma_host: str | None = Field(
         None, description="Host of a Chroma server (`chroma run`); unset = embedded store in data_dir."
     )
-    chroma_port: int = Field(8000, description="Port of the Chroma server when chroma_host is set.")
+    chroma_port: int = Field(8000, ge=1, le=65535, description="Port of the Chroma server when chroma_host is set.")
 
     # --- embeddings ------------------------------------------------------------------
     embedding_backend: Literal["local", "openai"] = Field(
@@ -136,6 +140,53 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(True, description="Upgrade the connection with STARTTLS (turn off only for a local relay).")
     smtp_timeout: float = Field(30.0, gt=0, description="Seconds before the SMTP server is given up on.")
 
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir_on_a_disk(cls, value: Any) -> Any:
+        """An empty value would silently mean the current directory; /proc or /sys would fail as "disk full"."""
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is empty: unset it for the default (~/.local/share/paper-digest) or give a directory")
+        path = Path(value).expanduser() if isinstance(value, (str, Path)) else None
+        existing = next((p for p in (path, *path.parents) if p.exists()), None) if path else None
+        if existing is not None:
+            try:
+                blocks = os.statvfs(existing).f_blocks
+            except OSError:
+                blocks = 1
+            if blocks == 0:
+                raise ValueError(
+                    "is on a virtual file system with no disk behind it (like /proc or /sys): "
+                    "choose a directory on a disk"
+                )
+        return value
+
+    @field_validator("llm_base_url", "embedding_base_url", "hf_api_base", "arxiv_api_base")
+    @classmethod
+    def _plain_http_url(cls, value: str | None) -> str | None:
+        """Keys go in the *_API_KEY settings: credentials in a URL would be logged and sent as Basic auth."""
+        if value is None or not value.strip():
+            return value
+        parts = urlsplit(value.strip())
+        if parts.username is not None or parts.password is not None:
+            raise ValueError(
+                "contains a user name or password: remove 'user:password@' and put the key in "
+                "ASSISTANT_LLM_API_KEY (or ASSISTANT_EMBEDDING_API_KEY)"
+            )
+        if parts.query or parts.fragment or value.strip().endswith(("?", "#")):
+            raise ValueError(
+                "has a query string or fragment ('?...', '#...'): request paths are appended to the base URL, "
+                "so remove it; a key goes in ASSISTANT_LLM_API_KEY (or ASSISTANT_EMBEDDING_API_KEY)"
+            )
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("is not an http(s) URL: expected something like http://127.0.0.1:11434/v1")
+        try:
+            parts.port  # noqa: B018 - raises for a port that is not a number in 0-65535
+        except ValueError:
+            raise ValueError("has an invalid port: expected a number from 1 to 65535") from None
+        if parts.port == 0:
+            raise ValueError("has an invalid port: expected a number from 1 to 65535")
+        return value
+
     @property
     def models_dir(self) -> Path:
         return self.model_cache_dir or (self.data_dir / "models")
@@ -143,6 +194,54 @@ class Settings(BaseSettings):
     @property
     def store_mode(self) -> str:
         return "server" if self.chroma_host else "embedded"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment (and `.env`); InputError naming the variable, value and what is allowed."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise InputError(settings_error_message(exc)) from exc
+
+
+_SECRET_FIELDS = ("llm_api_key", "embedding_api_key")
+_ALLOWED = {
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_parsing": "a number",
+    "bool_parsing": "true or false",
+    "path_type": "a directory path",
+}
+
+
+def settings_error_message(exc: ValidationError) -> str:
+    """`ASSISTANT_TOP_K='0' is not allowed: expected at least 1` for the first error (one line, no secrets)."""
+    error = exc.errors()[0]
+    name = str(error["loc"][0]) if error["loc"] else ""
+    variable = name.upper() if name.upper().startswith(("ASSISTANT_", "OPENAI_")) else f"ASSISTANT_{name.upper()}"
+    value = error.get("input")
+    if name.lower() in _SECRET_FIELDS:
+        shown = "(hidden)"
+    elif isinstance(value, str) and ("@" in value or "?" in value or "#" in value) and "://" in value:
+        shown = repr(value.split("://", 1)[0] + "://…")  # may carry credentials: never echoed
+    else:
+        shown = repr(value if isinstance(value, str) else str(value))
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "value_error":
+        return f"{variable}={shown} {ctx.get('error', error['msg'])}"
+    if kind == "literal_error":
+        allowed = f"one of {ctx['expected']}"
+    elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        words = {"greater_than_equal": "at least", "greater_than": "greater than",
+                 "less_than_equal": "at most", "less_than": "less than"}  # fmt: skip
+        bound = next(iter(ctx.values()))
+        allowed = f"{words[kind]} {bound}"
+        if name == "chroma_port":
+            allowed = "a port from 1 to 65535"
+    else:
+        allowed = _ALLOWED.get(kind, error["msg"].lower())
+    more = f" (and {len(exc.errors()) - 1} more invalid setting(s))" if len(exc.errors()) > 1 else ""
+    return f"{variable}={shown} is not allowed: expected {allowed}{more}"
 
 
 def get_settings(settings: Settings | None = None, **overrides: object) -> Settings:

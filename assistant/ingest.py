@@ -41,6 +41,8 @@ class IngestReport(BaseModel):
     unchanged: int = 0
     skipped: int = 0
     errors: list[ParseIssue] = Field(default_factory=list)
+    skipped_files: list[ParseIssue] = Field(default_factory=list)
+    """Files inside the given directories that were not read (not a data file), with the reason."""
 
     @property
     def ingested_anything(self) -> bool:
@@ -201,8 +203,9 @@ def ingest_paths(
     on_progress: ProgressFn | None = None,
 ) -> IngestReport:
     """Parse every file under `paths` and ingest what parsed; bad files become error entries."""
-    files, missing = find_input_files(paths)
-    report = IngestReport(files=len(files), errors=list(missing))
+    skipped_files: list[ParseIssue] = []
+    files, missing = find_input_files(paths, skipped=skipped_files)
+    report = IngestReport(files=len(files), errors=list(missing), skipped_files=skipped_files)
     papers: list[Paper] = []
     for path in tqdm(files, unit="file", desc="parse", file=sys.stderr, disable=not progress or len(files) < 3):
         result = parse_file(path, fmt=fmt, year=year)

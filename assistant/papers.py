@@ -13,12 +13,53 @@ import unicodedata
 from pydantic import BaseModel, Field
 
 _WS = re.compile(r"\s+")
+# C0/C1 control characters other than whitespace (NUL, BEL, ESC, DEL...): they break exports and terminals.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
+_SENTENCE_END = re.compile(r"[.!?](?=\s)")
+MAX_TITLE_CHARS = 300
+"""Longer titles are cut at a word: arXiv titles stay well under it, and a longer one would fill the
+embedding window that the title shares with each chunk of the abstract."""
+MAX_ABSTRACT_CHARS = 10_000
+"""Longer abstracts are cut at a sentence end: arXiv caps abstracts at 1,920 characters, so more is a
+pasted paper body, which would cost minutes of embedding and flood every prompt."""
 _ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$|^([a-z\-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$")
 
 
 def normalize_text(text: str) -> str:
-    """Unicode NFC and whitespace folding (undoes hard wraps). Keeps LaTeX artifacts as they are."""
-    return _WS.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    """Unicode NFC, control characters dropped, whitespace folded (undoes hard wraps). Keeps LaTeX as it is."""
+    return _WS.sub(" ", _CONTROL.sub("", unicodedata.normalize("NFC", text))).strip()
+
+
+def cap_fields(title: str, abstract: str) -> tuple[str, str, list[str]]:
+    """Normalised title and abstract cut to MAX_TITLE_CHARS / MAX_ABSTRACT_CHARS, with what was cut.
+
+    Every parser calls it before making the paper id, so one paper gets the same id from any source.
+    """
+    problems = []
+    if len(title) > MAX_TITLE_CHARS:
+        problems.append(
+            f"title is {len(title):,} characters, over the {MAX_TITLE_CHARS:,}-character limit: "
+            "cut at the limit, kept the paper; check the title field"
+        )
+        title = _cut(title, MAX_TITLE_CHARS, sentence=False)
+    if len(abstract) > MAX_ABSTRACT_CHARS:
+        problems.append(
+            f"abstract is {len(abstract):,} characters, over the {MAX_ABSTRACT_CHARS:,}-character limit: "
+            "cut at the limit (at a sentence end where there is one), kept the paper; check the abstract field"
+        )
+        abstract = _cut(abstract, MAX_ABSTRACT_CHARS, sentence=True)
+    return title, abstract, problems
+
+
+def _cut(text: str, limit: int, *, sentence: bool) -> str:
+    """At most `limit` characters ending at a sentence end (or a word), else a hard cut."""
+    head = text[: limit + 1]
+    if sentence:
+        ends = [m.end() for m in _SENTENCE_END.finditer(head)]
+        if ends and ends[-1] >= limit // 2:
+            return head[: ends[-1]]
+    space = head.rfind(" ")
+    return head[:space].rstrip() if space >= limit // 2 else text[:limit]
 
 
 def title_key(title: str) -> str:
@@ -103,10 +144,13 @@ def paper_text(title: str, abstract: str) -> str:
 def chunk_text(title: str, abstract: str, start: int, end: int) -> str:
     """What a chunk embeds, rebuilt from its paper's title, abstract and offsets (Chroma keeps no texts).
 
-    The whole paper when the chunk starts at 0; otherwise the title in front of the piece.
+    The whole paper when the chunk starts at 0; otherwise the title in front of the piece. Slices the
+    abstract directly: rebuilding the paper text for every chunk made chunking quadratic in its length.
     """
-    text = paper_text(title, abstract)
-    return text[:end] if start == 0 else f"{title}\n\n{text[start:end]}"
+    if start == 0:
+        return paper_text(title, abstract)[:end]
+    offset = len(title) + 2
+    return f"{title}\n\n{abstract[start - offset : end - offset]}"
 
 
 class ParseIssue(BaseModel):

@@ -27,7 +27,7 @@ def test_ingest_json_contract_and_idempotence(tmp_path: Path, monkeypatch: pytes
     code, out, _ = run(["ingest", str(SEEDS / "000_211f387303ee8c8f.txt"), "--year", "2025", "--json"], data, monkeypatch)
     assert code == 0
     doc = json.loads(out)
-    assert set(doc) == {"files", "parsed", "new", "updated", "unchanged", "skipped", "errors"}
+    assert set(doc) == {"files", "parsed", "new", "updated", "unchanged", "skipped", "errors", "skipped_files"}
     assert doc["files"] == 1 and doc["new"] > 0 and doc["errors"] == []
     code, out, _ = run(["ingest", str(SEEDS / "000_211f387303ee8c8f.txt"), "--year", "2025", "--json"], data, monkeypatch)
     again = json.loads(out)
@@ -104,3 +104,11 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
     ).stdout
     for command in ("ingest", "search", "ask", "stats", "reindex"):
         assert command in help_text
+
+
+def test_prompts_and_ui_resolve_to_the_checkout_copies() -> None:
+    # an installed wheel carries them under assistant/_data/ (proved by .ci/wheel_check.py)
+    from assistant.resources import resource_dir
+
+    assert resource_dir("prompts") == ROOT / "prompts" and (resource_dir("prompts") / "qa.md").is_file()
+    assert resource_dir("ui") == ROOT / "ui" and (resource_dir("ui") / "app.py").is_file()

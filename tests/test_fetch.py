@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli import cli
-from assistant.config import Settings
+from assistant.config import Settings, load_settings
 from assistant.errors import FetchError, InputError
 from assistant.fetch import (
     CATCH_UP_DAYS,
@@ -377,8 +377,10 @@ def test_retry_after_values() -> None:
 def test_unusable_base_url_is_a_config_error(tmp_path: Path) -> None:
     from assistant.errors import ConfigError
 
-    settings = make_settings(tmp_path / "data", hf_api_base="huggingface.co/api")
-    with pytest.raises(ConfigError, match="ASSISTANT_HF_API_BASE"):
+    with pytest.raises(InputError, match="ASSISTANT_HF_API_BASE='huggingface.co/api' is not an http"):
+        load_settings(_env_file=None, data_dir=tmp_path / "data", hf_api_base="huggingface.co/api")
+    settings = make_settings(tmp_path / "data").model_copy(update={"hf_api_base": "huggingface.co/api"})
+    with pytest.raises(ConfigError, match="ASSISTANT_HF_API_BASE"):  # settings built without validation
         fetch_papers(settings, never_opened, day="2024-05-28")
 
 

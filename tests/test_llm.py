@@ -224,7 +224,10 @@ def test_key_echoed_by_the_server_is_redacted(fake_openai: FakeOpenAI) -> None:
 
 def test_credentials_in_base_url_never_shown(fake_openai: FakeOpenAI) -> None:
     url = fake_openai.base_url.replace("http://", "http://user:pa55word@")
-    settings = settings_for(fake_openai, llm_base_url=url)
+    with pytest.raises(ValueError) as refused:  # refused when settings load (issue 17, item 9)
+        settings_for(fake_openai, llm_base_url=url)
+    assert "pa55word" not in str(refused.value)
+    settings = settings_for(fake_openai).model_copy(update={"llm_base_url": url})  # built without validation
     fake_openai.script(status(500))
     with pytest.raises(LLMError) as caught:
         make_chat_model(settings).invoke("hi")
@@ -320,9 +323,10 @@ def test_base_url_without_model_is_a_config_error(fake_openai: FakeOpenAI) -> No
 
 
 def test_base_url_must_be_http() -> None:
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, llm_backend="openai", llm_base_url="127.0.0.1:11434/v1", llm_model="m"
-    )
+    with pytest.raises(ValueError, match="is not an http"):  # refused when settings load
+        Settings(_env_file=None, llm_backend="openai", llm_base_url="127.0.0.1:11434/v1", llm_model="m")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, llm_backend="openai", llm_model="m")  # type: ignore[call-arg]
+    settings = settings.model_copy(update={"llm_base_url": "127.0.0.1:11434/v1"})  # built without validation
     with pytest.raises(ConfigError, match="ASSISTANT_LLM_BASE_URL"):
         make_chat_model(settings)
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from assistant.papers import ParseResult, normalize_text
+from assistant.papers import MAX_ABSTRACT_CHARS, MAX_TITLE_CHARS, ParseResult, normalize_text
 from assistant.sources import FORMATS, merge_papers, parse_file
 
 FUZZ = settings(
@@ -89,6 +89,8 @@ def check(path: Path, fmt: str, year: int | None = None, max_bytes: int = 200_00
     for paper in result.papers:
         assert paper.title and paper.abstract and paper.paper_id
         assert paper.title == normalize_text(paper.title) and paper.abstract == normalize_text(paper.abstract)
+        assert len(paper.title) <= MAX_TITLE_CHARS and len(paper.abstract) <= MAX_ABSTRACT_CHARS
+        assert "\x00" not in paper.title + paper.abstract
         assert all(ISO.fullmatch(d) for d in paper.dates) and paper.dates == sorted(set(paper.dates))
         paper.model_dump_json().encode("utf-8")  # every later stage must be able to store it
     event("some papers" if result.papers else "no papers")  # shown by --hypothesis-show-statistics
@@ -175,6 +177,12 @@ def test_fuzz_hf_json(workdir: Path, value: object, name: str, fmt: str, indent:
     sep=LINE_ENDINGS,
     name=st.sampled_from(["x.jsonl", "x.jsonl.gz", "x.ndjson", "x.json"]),
     fmt=st.sampled_from(["jsonl", "auto"]),
+)
+@example(  # huge fields and NUL (issue 17): capped and stripped, the entries kept
+    lines=[json.dumps({"title": "T\x00 " * 5000, "abstract": ABSTRACT * 2000}), json.dumps({"title": "\x00", "abstract": "\x00"})],
+    sep="\n",
+    name="x.jsonl",
+    fmt="auto",
 )
 def test_fuzz_jsonl(workdir: Path, lines: list[str], sep: str, name: str, fmt: str) -> None:
     data = sep.join(lines).encode("utf-8", "surrogatepass")

@@ -72,6 +72,11 @@ def markdown(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown)
 
 
+def text(element: object) -> str:
+    """What an alert shows: its Markdown source without the escapes that keep it literal."""
+    return re.sub(r"\\(.)", r"\1", element.value)  # type: ignore[attr-defined]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -131,8 +136,8 @@ def test_unreachable_model_shows_error_and_keeps_evidence(ui_env: pytest.MonkeyP
     ui_env.setenv("ASSISTANT_LLM_MAX_RETRIES", "0")
     at = ask(start(), QUESTION)
     assert at.error, "a model failure is an st.error"
-    assert "could not connect" in at.error[0].value and "ASSISTANT_LLM_BASE_URL" in at.error[0].value
-    assert "Traceback" not in at.error[0].value
+    assert "could not connect" in text(at.error[0]) and "ASSISTANT_LLM_BASE_URL" in text(at.error[0])
+    assert "Traceback" not in text(at.error[0])
     assert any(e.label.startswith("Retrieved papers (3)") for e in at.expander)
 
 
@@ -144,7 +149,7 @@ def test_stream_cut_midway_shows_error_and_keeps_evidence(ui_env: pytest.MonkeyP
         ui_env.setenv("ASSISTANT_LLM_MODEL", "fake-model")
         ui_env.setenv("ASSISTANT_LLM_MAX_RETRIES", "0")
         at = ask(start(), QUESTION)
-    assert at.error and "dropped the connection" in at.error[0].value
+    assert at.error and "dropped the connection" in text(at.error[0])
     assert any(e.label.startswith("Retrieved papers") for e in at.expander)
 
 
@@ -152,7 +157,7 @@ def test_bad_test_hook_is_an_error_not_a_traceback(ui_env: pytest.MonkeyPatch) -
     ui_env.setenv(uikit.FAKE_ANSWERS_ENV, "not json")
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     assert not at.exception
-    assert at.error and "could not start" in at.error[0].value
+    assert at.error and "could not start" in text(at.error[0])
 
 
 # --- library ---------------------------------------------------------------------------------------
@@ -286,7 +291,7 @@ def test_compare_unknown_ids_is_an_error_with_the_fix(ui_env: pytest.MonkeyPatch
     at.text_input(key="compare_items").input("2401.99999 2401.99998").run()
     at.button(key="compare_go").click().run()
     assert not at.exception
-    assert at.error and "unknown paper id(s)" in at.error[0].value and "assistant search" in at.error[0].value
+    assert at.error and "unknown paper id(s)" in text(at.error[0]) and "assistant search" in text(at.error[0])
 
 
 def test_digest_page_builds_a_week(ui_env: pytest.MonkeyPatch) -> None:
@@ -338,8 +343,8 @@ def test_fetch_latest_offline_is_a_clear_error(ui_env: pytest.MonkeyPatch) -> No
     at = start("library_page.py")
     at.button(key="fetch").click().run()
     assert not at.exception
-    assert at.error and "could not reach" in at.error[0].value
-    assert "nothing was changed" in at.error[0].value
+    assert at.error and "could not reach" in text(at.error[0])
+    assert "nothing was changed" in text(at.error[0])
 
 
 def test_prewarmed_runtime_is_the_one_sessions_get(ui_env: pytest.MonkeyPatch) -> None:
@@ -356,3 +361,53 @@ def test_prewarmed_runtime_is_the_one_sessions_get(ui_env: pytest.MonkeyPatch) -
     assert at.sidebar.metric[0].value == "310"
     st.cache_resource.clear()  # closes the prewarmed runtime: the next session must get a new one
     assert uikit.get_runtime() is not done[0]
+
+
+HOSTILE = "**PWNED** ![img](http://evil.example/x.png) <b>bold</b> $x^2$"
+
+
+def _hostile_api() -> tuple[object, str]:
+    """A loopback 'Daily Papers API' whose every answer is HTTP 404 with Markdown in its body."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = HOSTILE.encode()
+            self.send_response(404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/api"
+
+
+def test_fetch_error_reasons_render_as_literal_text(ui_env: pytest.MonkeyPatch) -> None:
+    """A server's body quoted in an error reason must not render as Markdown (issue 17, item 8)."""
+    server, base = _hostile_api()
+    try:
+        fake_answers(ui_env, "unused")
+        ui_env.setenv("ASSISTANT_HF_API_BASE", base)
+        ui_env.setenv("ASSISTANT_FETCH_RETRIES", "0")
+        at = start("library_page.py")
+        at.button(key="fetch").click().run()
+    finally:
+        server.shutdown()  # type: ignore[attr-defined]
+    assert not at.exception
+    shown = [w.value for w in at.warning] + [e.value for e in at.error]
+    assert any("PWNED" in value for value in shown), shown
+    for value in shown:
+        assert "**PWNED**" not in value and "![img]" not in value and "<b>" not in value, value
+
+
+def test_startup_error_renders_as_literal_text(ui_env: pytest.MonkeyPatch) -> None:
+    """A settings error quoting a value must not render it as Markdown."""
+    ui_env.setenv("ASSISTANT_LLM_BACKEND", "**bold**")
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    assert at.error and "'**bold**' is not allowed" in text(at.error[0])
+    assert "**bold**" not in at.error[0].value

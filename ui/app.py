@@ -15,7 +15,7 @@ UI_DIR = Path(__file__).resolve().parent
 if str(UI_DIR) not in sys.path:  # the page scripts import `uikit` from this folder
     sys.path.insert(0, str(UI_DIR))
 
-from uikit import md_escape, runtime_or_stop  # noqa: E402
+from uikit import code_text, md_escape, runtime_or_stop  # noqa: E402
 
 # No page icons: a page's icon becomes the tab's favicon, and Material ones are fetched from a font CDN
 # (the app must work offline). The emoji page_icon in main() is an inline SVG.
@@ -40,14 +40,14 @@ def status_sidebar() -> None:
             stats = assistant.stats(vectors=False)  # the paper table: no wait for Chroma
             model = assistant.model_label
         except Exception as exc:  # noqa: BLE001 - the sidebar must never show a traceback
-            st.error(f"Status unavailable: {exc}")
+            st.error(md_escape(f"Status unavailable: {exc}"))
             return
-        st.markdown(f"**Model:** `{model}`")
+        st.markdown(f"**Model:** `{code_text(model)}`")
         st.markdown(f"**Store:** {md_escape(str(stats.get('store', assistant.settings.store_mode)))}")
         c1, c2 = st.columns(2)
         c1.metric("papers", stats.get("papers", 0))
         c2.metric("chunks", stats.get("chunks", 0))
-        st.caption(f"Data dir: `{assistant.settings.data_dir}`")
+        st.caption(f"Data dir: `{code_text(str(assistant.settings.data_dir))}`")
 
 
 def main() -> None:

@@ -56,7 +56,7 @@ def render_turn(turn: Exchange, latest: bool = False, key: str = "ev") -> None:
         if turn.answer is not None:
             render_answer(turn.answer)
         if turn.error:
-            st.error(turn.error, icon=":material/error:")
+            st.error(md_escape(turn.error), icon=":material/error:")
 
 
 def answer_question(runtime: Runtime, turn: Exchange, history: list[Turn], key: str = "ev") -> None:
@@ -105,7 +105,7 @@ def answer_question(runtime: Runtime, turn: Exchange, history: list[Turn], key: 
         if turn.answer is not None:
             render_answer(turn.answer)
         if turn.error:
-            st.error(turn.error, icon=":material/error:")
+            st.error(md_escape(turn.error), icon=":material/error:")
 
 
 def chat_page() -> None:

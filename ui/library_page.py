@@ -158,7 +158,7 @@ def fetch_section(runtime: Runtime) -> None:
         f"{report.new} new papers, {report.updated} updated."
     )
     for err in report.errors:
-        st.warning(f"{err.day}: {err.reason}")
+        st.warning(md_escape(f"{err.day}: {err.reason}"))
 
 
 def search_section(runtime: Runtime) -> None:

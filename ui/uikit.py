@@ -20,7 +20,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from assistant.citations import CITE_RE, parse_citations
-from assistant.config import Settings
+from assistant.config import load_settings
 from assistant.errors import AssistantError
 from assistant.papers import Answer, Citation, Hit, Paper, Sentence
 from assistant.service import Assistant
@@ -79,7 +79,7 @@ def _release(runtime: Runtime) -> None:
 def _new_runtime() -> Runtime:
     fake = os.environ.get(FAKE_ANSWERS_ENV)  # test hook only, see FAKE_ANSWERS_ENV
     chat_model = _fake_chat_model(fake) if fake else None
-    return Runtime(Assistant(Settings(), chat_model=chat_model))
+    return Runtime(Assistant(load_settings(), chat_model=chat_model))
 
 
 _prewarm: tuple[threading.Event, list[Runtime]] | None = None
@@ -115,7 +115,7 @@ def prewarm() -> None:
 
 @st.cache_resource(show_spinner="Opening the paper store…", on_release=_release)
 def get_runtime() -> Runtime:
-    """One `Assistant(Settings())` per server process, shared by every session (prewarmed if started so)."""
+    """One `Assistant(load_settings())` per server process, shared by every session (prewarmed if started so)."""
     global _prewarm
     if _prewarm is not None:
         ready, done = _prewarm
@@ -131,10 +131,10 @@ def runtime_or_stop() -> Runtime:
     try:
         return get_runtime()
     except AssistantError as exc:
-        st.error(f"The assistant could not start: {exc}")
+        st.error(md_escape(f"The assistant could not start: {exc}"))
     except Exception as exc:  # the UI edge: a traceback helps nobody here
         log.exception("assistant failed to start")
-        st.error(f"The assistant could not start ({type(exc).__name__}: {exc}). Check the settings (ASSISTANT_*).")
+        st.error(md_escape(f"The assistant could not start ({type(exc).__name__}: {exc}). Check the settings (ASSISTANT_*)."))
     st.stop()
     raise AssertionError("unreachable")  # st.stop() raises
 
@@ -142,11 +142,11 @@ def runtime_or_stop() -> Runtime:
 def show_error(exc: BaseException, doing: str) -> None:
     """An `st.error` with the assistant's actionable message; unexpected errors are logged, not dumped."""
     if isinstance(exc, AssistantError):
-        st.error(f"Could not {doing}: {exc}", icon=":material/error:")
+        st.error(md_escape(f"Could not {doing}: {exc}"), icon=":material/error:")
     else:
         log.exception("unexpected error while trying to %s", doing)
         st.error(
-            f"Could not {doing}: unexpected {type(exc).__name__}: {exc}. The server log has the details.",
+            md_escape(f"Could not {doing}: unexpected {type(exc).__name__}: {exc}. The server log has the details."),
             icon=":material/error:",
         )
 
@@ -161,6 +161,11 @@ def md_escape(text: str, strip: bool = True) -> str:
     """Paper or model text as literal Markdown: no markup, no math, no HTML, one line."""
     text = _WS.sub(" ", text)
     return _MD_SPECIAL.sub(r"\\\1", text.strip() if strip else text)
+
+
+def code_text(text: str) -> str:
+    """Text for an inline code span: shown literally as long as it holds no backtick and no line break."""
+    return _WS.sub(" ", text).replace("`", "'")
 
 
 def safe_url(url: str | None) -> str | None:

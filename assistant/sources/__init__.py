@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import copy
+import errno
 import logging
 import os
 import stat
@@ -36,26 +37,55 @@ def _is_data_file(name: str) -> bool:
     return name.endswith(DATA_SUFFIXES)
 
 
-def find_input_files(paths: list[Path]) -> tuple[list[Path], list[ParseIssue]]:
-    """Expand directories (recursive, sorted, no hidden entries, data files only); report missing paths."""
+def find_input_files(
+    paths: list[Path], skipped: list[ParseIssue] | None = None
+) -> tuple[list[Path], list[ParseIssue]]:
+    """Expand directories (recursive, sorted, no hidden entries, data files only); report what cannot be used.
+
+    Missing paths, unreadable directories and symbolic-link loops become issues; files a directory
+    holds that are not data files are appended to `skipped` (when given) with the reason.
+    """
     files: list[Path] = []
     issues: list[ParseIssue] = []
     seen: set[Path] = set()
 
     def add(path: Path) -> None:
-        key = path.resolve()
+        try:
+            key = path.resolve(strict=True)
+        except (OSError, RuntimeError) as exc:
+            looped = isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP
+            reason = (
+                "symbolic link loop (the link points back at itself): fix or remove the link"
+                if looped
+                else f"cannot read it ({getattr(exc, 'strerror', None) or exc}): check the path and permissions"
+            )
+            if all(issue.file != str(path) for issue in issues):  # named twice, reported once
+                issues.append(ParseIssue(file=str(path), reason=reason))
+            return
         if key not in seen:
             seen.add(key)
             files.append(path)
 
+    def unreadable(exc: OSError) -> None:
+        reason = f"cannot read the directory ({exc.strerror or exc}): check its permissions; its files were not ingested"
+        issues.append(ParseIssue(file=str(exc.filename), reason=reason))
+
     for path in map(Path, paths):
         if path.is_dir():
-            for root, dirs, names in os.walk(path):
+            for root, dirs, names in os.walk(path, onerror=unreadable):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(names):
-                    if not name.startswith(".") and _is_data_file(name):
+                    if name.startswith("."):
+                        continue
+                    if _is_data_file(name):
                         add(Path(root) / name)
-        elif path.exists():
+                    elif skipped is not None:
+                        reason = (
+                            f"not a data file ({', '.join(DATA_SUFFIXES)}, optionally .gz): not read; "
+                            "name it on the command line with --format to ingest it"
+                        )
+                        skipped.append(ParseIssue(file=str(Path(root) / name), reason=reason))
+        elif path.exists() or path.is_symlink():
             add(path)
         else:
             issues.append(ParseIssue(file=str(path), reason="no such file or directory: check the path"))

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from assistant.papers import Paper, ParseIssue, ParseResult, make_paper_id, normalize_text
+from assistant.papers import MAX_TITLE_CHARS, Paper, ParseIssue, ParseResult, cap_fields, make_paper_id, normalize_text
 
 # Page chrome that is not a paper (compared case-insensitively, whole line).
 HEADER_LINES = frozenset(
@@ -26,7 +26,6 @@ HEADER_LINES = frozenset(
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
           "october", "november", "december")  # fmt: skip
 # A title is a short paragraph that does not end like a sentence; abstracts are long or end with ".".
-MAX_TITLE_CHARS = 300
 _DATE_LINE = re.compile(r"([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:,?\s+(\d{4}))?")
 _ISO_LINE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 FORMAT_HINT = "each paper needs a title line, a blank line, then its abstract"
@@ -38,7 +37,11 @@ class _Para:
 
     line: int
     kind: str  # "header", "date" or "text"
-    text: str
+    lines: list[str]
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.lines)  # joined once: appending to one string per line was quadratic
 
 
 @dataclass
@@ -47,6 +50,7 @@ class _Entry:
     title: str
     date: str | None
     abstract: list[str] = field(default_factory=list)
+    abstract_line: int = 0
 
 
 def _month(word: str) -> int | None:
@@ -88,19 +92,19 @@ def split_paragraphs(lines: Iterable[tuple[int, str]]) -> list[_Para]:
     paras: list[_Para] = []
     current: _Para | None = None
     for line_no, raw in lines:
-        line = raw.strip()
+        line = normalize_text(raw)  # a line of only control characters is blank too
         if not line:
             current = None
             continue
         kind = _kind(line)
         if kind != "text":
-            paras.append(_Para(line_no, kind, line))
+            paras.append(_Para(line_no, kind, [line]))
             current = None
         elif current is None:
-            current = _Para(line_no, "text", line)
+            current = _Para(line_no, "text", [line])
             paras.append(current)
         else:
-            current.text += " " + line
+            current.lines.append(line)
     return paras
 
 
@@ -194,6 +198,7 @@ def parse_daily_page(
             pending = _Entry(para.line, text, current_date)
             continue
         pending.abstract.append(text)
+        pending.abstract_line = para.line
         entries.append(pending)
         last, pending = pending, None
     if pending:
@@ -201,11 +206,14 @@ def parse_daily_page(
 
     source = f"daily-page:{name}"
     for entry in entries:
+        title, abstract, problems = cap_fields(entry.title, " ".join(entry.abstract))
+        for problem in problems:
+            issue(entry.line if problem.startswith("title") else entry.abstract_line, problem)
         result.papers.append(
             Paper(
-                paper_id=make_paper_id(entry.title),
-                title=entry.title,
-                abstract=" ".join(entry.abstract),
+                paper_id=make_paper_id(title),
+                title=title,
+                abstract=abstract,
                 dates=[entry.date] if entry.date else [],
                 source=source,
             )

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
-from assistant.papers import Paper, ParseIssue, ParseResult, clean_arxiv_id, make_paper_id, normalize_text
+from assistant.papers import Paper, ParseIssue, ParseResult, cap_fields, clean_arxiv_id, make_paper_id, normalize_text
 
 # Accepted column / key names, compared after case-folding and dropping "_", "-" and spaces.
 # The first alias with a non-empty value wins.
@@ -177,7 +177,7 @@ def paper_from_record(record: dict[str, Any], *, source: str) -> tuple[Paper | N
         ]
         return None, [" and ".join(missing) + "; row skipped"]
 
-    problems: list[str] = []
+    title, abstract, problems = cap_fields(title, abstract)
 
     def date_of(value: Any, what: str) -> str | None:
         try:
