@@ -214,8 +214,9 @@ def finalize(
     if verdict is not None and verdict.answerable:
         draft = raw.strip()
         declined = not draft or CANNOT_ANSWER in draft.upper().replace(" ", "_")
+        draft = draft.replace(CANNOT_ANSWER, " ").strip()  # a decline followed by an answer: check the answer
         answer = None
-        if not declined and not is_bare_citation(draft):
+        if draft and not is_bare_citation(draft):
             answer = _checked(attach_citations(draft, evidence, embed), evidence, embed, model)
         bar = verdict.overrule_threshold if declined else verdict.quote_threshold
         if answer is None and verdict.best >= bar:
@@ -261,13 +262,10 @@ def evidence_for(query: str, k: int | None, qa: QA) -> Evidence:
 
 def _compared(query: str, vector: np.ndarray, k: int | None, qa: QA) -> tuple[list[Hit], str | None]:
     """The papers a comparison question names, best answering paper per named item, and the first
-    item no stored paper answers (None when every item was found). Without two named items: the two
-    most probable answering papers of the whole question."""
+    item no stored paper answers (None when every item was found). Without two named items: none."""
     items = compared_items(query)
-    if len(items) != 2:
-        hits = qa.search(query, max(k or 0, 4), vector)
-        verdict = judge(query, hits, qa.embed, qa.term_weights)
-        return [hits[s.n - 1] for s in verdict.answering[:2]], None
+    if len(items) != 2:  # no two named things: answered as a question
+        return [], None
     chosen: list[Hit] = []
     for item in items:
         hits = qa.search(item, 3, qa.embed([item])[0])
