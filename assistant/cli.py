@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from assistant.errors import AssistantError, InputError
+from assistant.resources import resource_dir
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples" / "daily-papers"
 
@@ -594,7 +595,7 @@ def ask(ctx: click.Context, question: str, k: int | None, as_json: bool) -> None
             click.echo(f"  [{c.n}] {c.title} — {mark}")
 
 
-UI_APP = Path(__file__).resolve().parent.parent / "ui" / "app.py"
+UI_APP = resource_dir("ui") / "app.py"
 
 
 @cli.command()
@@ -608,7 +609,7 @@ def ui(host: str, port: int) -> None:
     model starts on the first question. Streamlit's own settings: .streamlit/config.toml.
     """
     if not UI_APP.exists():
-        raise InputError(f"{UI_APP} is missing: run `assistant ui` from a source checkout (see README)")
+        raise InputError(f"{UI_APP} is missing: reinstall the package (pip install paper-digest-assistant) or restore ui/ from the repository")
     sys.path.insert(0, str(UI_APP.parent))  # where the page scripts find `uikit`
     import uikit
     from streamlit.web import cli as streamlit_cli

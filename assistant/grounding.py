@@ -72,9 +72,12 @@ STOP_WORDS = frozenset(
     achieves achieved give gives given according actually really exactly paper papers work works
     study studies article authors author approach approaches method methods technique techniques
     kind kinds type types way ways value values number numbers amount share fraction part one point
-    points here however also based""".split()
+    points here however also based explain explained briefly brief tldr tl dr sentence sentences
+    summary summarize summarise whats new compare compared comparison versus vs differ differs
+    difference differences""".split()
 )
-"""Words that carry no content a claim or question must share with a sentence."""
+"""Words that carry no content a claim or question must share with a sentence (the last line: words
+that only say how to answer, "explain briefly", "tl;dr", "compare")."""
 
 _WORD = re.compile(r"[^\W_]+(?:[-'\u2019][^\W_]+)*")
 

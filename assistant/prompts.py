@@ -1,4 +1,4 @@
-"""Prompt templates live as text files in `prompts/`; this module loads and checks them.
+"""Prompt templates live as text files in `prompts/` (shipped in the wheel); this module loads and checks them.
 
 A file holds a system part and a user part separated by a line `## user`. Variables are
 `{name}` fields; loading fails with a PromptError when a file's variables differ from what
@@ -14,8 +14,9 @@ from pathlib import Path
 from langchain_core.prompts import ChatPromptTemplate
 
 from assistant.errors import PromptError
+from assistant.resources import resource_dir
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS_DIR = resource_dir("prompts")
 USER_MARK = "## user"
 
 #: What the model must reply when the evidence does not answer the question.

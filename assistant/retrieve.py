@@ -181,6 +181,10 @@ class Retriever:
             out[pid] = [texts[i] for i in order]
         return out
 
+    def term_weights(self, texts: list[str]) -> list[dict[str, float]]:
+        """Each text's keyword tokens with their rarity in the store (see `KeywordIndex.term_weights`)."""
+        return self.store.keyword_index().term_weights(texts)
+
     # --- search ------------------------------------------------------------------------
     def search(
         self,

@@ -125,7 +125,10 @@ class Assistant:
         def search(query: str, k: int | None, vector: np.ndarray) -> list[Hit]:
             return self.retriever.search(query, k=k or self.settings.top_k, vector=vector)
 
-        return QA(search, self.embed_sentences, lambda: self.chat_model, self.model_label, self.settings.evidence_sentences)
+        return QA(
+            search, self.embed_sentences, lambda: self.chat_model, self.model_label, self.settings.evidence_sentences,
+            self.retriever.term_weights,
+        )
 
     def evidence_for(self, question: str, k: int | None = None) -> Evidence:
         """Retrieve and focus the evidence for a standalone question (what the model would be shown)."""

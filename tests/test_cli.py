@@ -104,3 +104,11 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
     ).stdout
     for command in ("ingest", "search", "ask", "stats", "reindex"):
         assert command in help_text
+
+
+def test_prompts_and_ui_resolve_to_the_checkout_copies() -> None:
+    # an installed wheel carries them under assistant/_data/ (proved by .ci/wheel_check.py)
+    from assistant.resources import resource_dir
+
+    assert resource_dir("prompts") == ROOT / "prompts" and (resource_dir("prompts") / "qa.md").is_file()
+    assert resource_dir("ui") == ROOT / "ui" and (resource_dir("ui") / "app.py").is_file()

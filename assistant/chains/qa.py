@@ -3,10 +3,10 @@
 `answer_events` is the one place a question flows through, top to bottom, as a generator of
 events; `Assistant.ask_stream` (CLI `ask`, the chat page) only wires its resources into a `QA`.
 The small local model is kept fast and honest: the app decides whether the evidence answers the
-question (`answerable.judge`); if not, it refuses without asking the model; if so, only the
-answering papers' best sentences go into the prompt, the app attaches and checks citations, and a
-declined or unsupported draft is replaced by the answering sentences themselves, quoted with
-their citations.
+question (`answerable.judge`, a calibrated relevance model); if not, it refuses without asking the
+model; if so, only the answering papers' closest sentences go into the prompt, the app attaches and
+checks citations, and a declined or unsupported draft is replaced by the answering papers' quoted
+sentences when the evidence is clear enough to overrule the model, else refused.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable
 
-from assistant.chains.answerable import Verdict, judge
+from assistant.chains.answerable import TermWeights, Verdict, judge
 from assistant.citations import is_bare_citation, split_sentences, strip_citations
 from assistant.grounding import check_answer
 from assistant.errors import InputError
@@ -45,7 +45,7 @@ class Evidence:
 
     def render(self) -> str:
         """The numbered evidence for the prompt: only the answering papers once a verdict is known."""
-        keep = {s.n for s in self.verdict.answering} if self.verdict is not None else None
+        keep = {s.n for s in self.verdict.answering[:MAX_SHOWN]} if self.verdict is not None else None
         lines = []
         for n, (hit, sents) in enumerate(zip(self.hits, self.sentences), start=1):
             if keep is not None and n not in keep:
@@ -55,14 +55,20 @@ class Evidence:
         return "\n".join(lines)
 
 
-def focus_evidence(question: str, hits: Sequence[Hit], embed: EmbedFn, per_paper: int) -> Evidence:
-    """Judge the evidence, and keep each answering paper's answering sentence with its neighbours.
+MAX_SHOWN = 3
+"""Answering papers shown to the model at most (the most probable first): a small prompt is a fast first token."""
 
-    `per_paper` sentences around the answering one (the one before first), in text order: the
+
+def focus_evidence(
+    question: str, hits: Sequence[Hit], embed: EmbedFn, per_paper: int, term_weights: TermWeights
+) -> Evidence:
+    """Judge the evidence, and keep each answering paper's closest sentence with its neighbours.
+
+    `per_paper` sentences around the quoted one (the one before first), in text order: the
     context a reader would need, with no extra embedding. Papers that do not answer are not
     shown to the model.
     """
-    verdict = judge(question, list(hits), embed)
+    verdict = judge(question, list(hits), embed, term_weights)
     answering = {s.n: s.sentence for s in verdict.answering}
     chosen: list[list[str]] = []
     for n, hit in enumerate(hits, start=1):
@@ -107,16 +113,13 @@ def standalone_question(question: str, history: Sequence[Turn], llm: BaseChatMod
 def extractive_answer(evidence: Evidence, model: str) -> Answer | None:
     """The answer the app writes itself when the model gives nothing usable: the answering sentences.
 
-    A "which papers" question gets one sentence per answering paper (at most three), any other
-    question the sentence of the best-ranked answering paper; each is prefixed with its paper's
-    title and cited. Supported by construction (a quote of the cited abstract), so the support
-    check is not run on it. None when the evidence does not answer.
+    The most probable answering paper's quote (its own-work sentence closest to the question),
+    prefixed with its title and cited. Supported by construction (a quote of the cited abstract),
+    so the support check is not run on it. None when the evidence does not answer.
     """
     if evidence.verdict is None or not evidence.verdict.answerable:
         return None
-    picks = [(s.n, s.sentence) for s in evidence.verdict.answering][:3]
-    if not evidence.verdict.question.text.lower().startswith("which"):
-        picks = picks[:1]
+    picks = [(s.n, s.sentence) for s in evidence.verdict.answering][:1]
     sentences = []
     for n, sentence in picks:
         body = sentence.rstrip()
@@ -197,8 +200,10 @@ def finalize(
 
     The verdict decides, not the model: evidence that cannot answer gives a refusal naming the
     closest papers, whatever the draft says. Evidence that can answer gives the draft when one of
-    its sentences is supported; when the model declined, answered a bare "[1]" or wrote nothing
-    the papers support, the answering sentences themselves, quoted with their citations.
+    its sentences is supported. When the model answered a bare "[1]" or wrote nothing the papers
+    support, the best answering paper's sentence is quoted if its probability reaches the calibrated
+    `quote` threshold; an explicit decline is overruled only above the stricter `overrule` one
+    (a decline is itself a sign that the asked detail is not stated). Otherwise: a refusal.
     """
     verdict = evidence.verdict
     if verdict is not None and verdict.answerable:
@@ -207,7 +212,9 @@ def finalize(
         answer = None
         if not declined and not is_bare_citation(draft):
             answer = _checked(attach_citations(draft, evidence, embed), evidence, embed, model)
-        answer = answer or extractive_answer(evidence, model)
+        bar = verdict.overrule_threshold if declined else verdict.quote_threshold
+        if answer is None and verdict.best >= bar:
+            answer = extractive_answer(evidence, model)
         if answer is not None:
             return answer
     closest = [_citation(n, h, supported=False) for n, h in enumerate(evidence.hits, start=1)]
@@ -235,12 +242,14 @@ class QA:
     model_label: str
     per_paper: int
     """Abstract sentences per answering paper shown to the model (`Settings.evidence_sentences`)."""
+    term_weights: TermWeights
+    """The store's word rarities (`Retriever.term_weights`), a signal of the answerability decision."""
 
 
 def evidence_for(query: str, k: int | None, qa: QA) -> Evidence:
     """Retrieve and focus the evidence for a standalone question."""
     hits = qa.search(query, k, qa.embed([query])[0])
-    return focus_evidence(query, hits, qa.embed, qa.per_paper)
+    return focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights)
 
 
 def answer_events(question: str, history: Sequence[Turn], k: int | None, qa: QA) -> Iterator[AskEvent]:
@@ -259,7 +268,7 @@ def answer_events(question: str, history: Sequence[Turn], k: int | None, qa: QA)
         yield ("query", query)
     hits = qa.search(query, k, qa.embed([query])[0])
     yield ("evidence", Evidence(hits, [[] for _ in hits]))  # shown at once; sentences picked next
-    evidence = focus_evidence(query, hits, qa.embed, qa.per_paper)
+    evidence = focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights)
     parts: list[str] = []
     if evidence.hits and evidence.verdict is not None and evidence.verdict.answerable:
         yield ("model", qa.model_label)

@@ -129,6 +129,30 @@ class KeywordIndex:
         )
         return [(self.ids[d], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
 
+    def term_weights(self, texts: list[str]) -> list[dict[str, float]]:
+        """Each text's analysed tokens with their rarity in the indexed papers, in [0, 1].
+
+        Rarity is the inverse document frequency log((N + 1) / (df + 1)) / log(N + 1): a word no
+        paper contains (an unknown name) weighs 1, a word every paper contains about 0. The
+        answerability decision uses it to tell a missing rare word (a method's name, "dropout")
+        from a missing common one ("results").
+        """
+        tokens = self.tokenize(texts)
+        vocab = getattr(self.retriever, "vocab_dict", None) or {}
+        scores = getattr(self.retriever, "scores", None) or {}
+        indptr = scores.get("indptr")
+        total = len(self.ids)
+        norm = float(np.log(total + 1)) or 1.0
+        out = []
+        for words in tokens:
+            weights = {}
+            for w in words:
+                tid = vocab.get(w)
+                df = int(indptr[tid + 1] - indptr[tid]) if tid is not None and indptr is not None else 0
+                weights[w] = float(np.log((total + 1) / (df + 1))) / norm
+            out.append(weights)
+        return out
+
     def scores_for(self, query: str, ids: Iterable[str]) -> dict[str, float]:
         """BM25 scores of the given papers for `query` (0.0 when no query term occurs; unknown ids left out).
 
