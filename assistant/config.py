@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(32, ge=1, description="Texts embedded per batch during ingest.")
     embedding_bulk: Literal["auto", "torch", "onnx"] = Field(
         "auto",
-        description="Engine for bulk ingest with the local model: `torch` (~2.5x faster, needs the `bulk` extra), "
+        description="Engine for bulk ingest with the local model: `torch` (faster, needs the `bulk` extra), "
         "`onnx` (int8, no torch), `auto` = torch when installed. Query time always uses ONNX.",
     )
 
@@ -77,9 +77,13 @@ class Settings(BaseSettings):
     )
 
     # --- retrieval -------------------------------------------------------------------
-    top_k: int = Field(3, ge=1, le=20, description="Papers retrieved per question and shown to the model as evidence.")
+    top_k: int = Field(
+        3, ge=1, le=20,
+        description="Papers retrieved per question and shown as evidence; only those that answer go into the prompt.",
+    )
     evidence_sentences: int = Field(
-        3, ge=1, le=20, description="Abstract sentences per paper put in the prompt (those closest to the question)."
+        3, ge=1, le=20,
+        description="Sentences per answering paper in the prompt: its answering sentence and neighbours, in text order.",
     )
     fusion: Literal["convex", "rrf"] = Field(
         "convex",

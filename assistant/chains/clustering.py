@@ -1,26 +1,33 @@
-"""Topic groups for a digest: spherical k-means on paper vectors, loners to "Other".
+"""Topic groups for a digest: spherical k-means on the week's centred paper vectors, the number of
+topics picked by silhouette, and papers far from their topic (an outlier among the week) sent to "Other".
 
-Called by `chains.digest.build_digest`; pure numpy, deterministic for a seed.
+Called by `chains.digest.build_digest`; pure numpy, deterministic for a seed. Measured against HF's
+keywords on many weeks by `benchmarks/topics_bench.py` (results in `benchmarks/results/topics.md`).
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 
 import numpy as np
 
-MAX_OTHER_SHARE = 0.05  # at most 5% of a period's papers may land in "Other"
-
-
-def auto_k(n: int) -> int:
-    """Number of topic groups for `n` papers: about sqrt(n/2) (8 for a 120-paper week)."""
-    return max(1, min(n, round(math.sqrt(n / 2))))
+FENCE = 1.5  # Tukey's outlier fence, in interquartile ranges (the conventional value, not tuned)
+MIN_TO_SPLIT = 6  # fewer papers than this make one topic
+MIN_FOR_OTHER = 10  # below this many papers every paper stays in a topic (too few outsiders to test against)
 
 
 def normalize_rows(rows: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (zero rows stay zero)."""
     return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+
+
+def k_range(n: int) -> tuple[int, int]:
+    """The topic counts a digest of `n` papers may have: about sqrt(n/4) to sqrt(n) (a readable list);
+    a handful of papers is one topic."""
+    if n < MIN_TO_SPLIT:
+        return 1, 1
+    hi = min(n - 1, max(2, round(math.sqrt(n))))
+    return min(hi, max(2, round(math.sqrt(n / 4)))), hi
 
 
 def spherical_kmeans(
@@ -63,40 +70,80 @@ def spherical_kmeans(
     return best[1], best[2]
 
 
+def silhouette(x: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette of a labelling of unit rows under cosine distance (a paper alone scores 0)."""
+    dist = 1.0 - x @ x.T
+    ks = np.unique(labels)
+    if len(ks) < 2:
+        return 0.0
+    onehot = (labels[:, None] == ks[None, :]).astype(np.float32)
+    sizes = onehot.sum(axis=0)
+    sums = dist @ onehot  # per paper, summed distance to each cluster
+    own = np.searchsorted(ks, labels)
+    own_size = sizes[own] - 1
+    a = np.where(own_size > 0, sums[np.arange(len(x)), own] / np.maximum(own_size, 1), 0.0)
+    mean_to = sums / sizes
+    mean_to[np.arange(len(x)), own] = np.inf
+    b = mean_to.min(axis=1)
+    s = np.where(own_size > 0, (b - a) / np.maximum(np.maximum(a, b), 1e-12), 0.0)
+    return float(s.mean())
+
+
+def centred(x: np.ndarray) -> np.ndarray:
+    """Unit rows minus the period's mean direction: what every paper of a week shares (ML jargon) drops out."""
+    c = normalize_rows(x - x.mean(axis=0, keepdims=True))
+    return c if len(x) > 2 and float(np.abs(c).sum()) > 0 else x
+
+
+def choose_k(x: np.ndarray, seed: int = 0) -> tuple[int, np.ndarray]:
+    """(k, labels) with the best silhouette among the readable topic counts of `k_range`."""
+    lo, hi = k_range(len(x))
+    best: tuple[float, int, np.ndarray] | None = None
+    for k in range(lo, hi + 1):
+        labels, _ = spherical_kmeans(x, k, seed)
+        score = silhouette(x, labels) if k > 1 else 0.0
+        if best is None or score > best[0] + 1e-9:
+            best = (score, k, labels)
+    assert best is not None
+    return best[1], best[2]
+
+
+def _far_from_topics(x: np.ndarray, labels: np.ndarray) -> list[int]:
+    """Papers whose similarity to their own topic's centre is a low outlier among the week's (Tukey's fence).
+
+    The cut follows each week's spread rather than a fixed similarity.
+    """
+    ks = np.unique(labels)
+    if len(x) < MIN_FOR_OTHER or len(ks) < 2:
+        return []
+    cents = normalize_rows(np.stack([x[labels == k].mean(axis=0) for k in ks]))
+    own = np.einsum("ij,ij->i", x, cents[np.searchsorted(ks, labels)])
+    q1, q3 = np.percentile(own, [25, 75])
+    return np.flatnonzero(own < q1 - FENCE * (q3 - q1)).tolist()
+
+
 def cluster(vectors: np.ndarray, k: int | None = None, seed: int = 0) -> tuple[list[list[int]], list[int]]:
     """Topic groups of row indices (largest first, each ordered by centrality) and the "Other" rows.
 
-    Papers alone in a cluster join the nearest other group, unless they are unlike every group
-    (below the 5th percentile of member-to-centroid similarity); those go to "Other", which is
-    capped at 5% of the papers.
+    `k=None` lets the data pick the topic count (`choose_k`). A paper alone in its group joins the
+    nearest group; a paper unusually far from its group's centre for this week goes to "Other".
     """
     n = len(vectors)
     if n == 0:
         return [], []
-    x = normalize_rows(np.asarray(vectors, dtype=np.float32))
-    labels, centers = spherical_kmeans(x, k or auto_k(n), seed)
-    sizes = Counter(labels.tolist())
-    min_size = 2 if n >= 10 else 1
-    big = sorted(j for j, s in sizes.items() if s >= min_size)
-    other: list[int] = []
-    if not big:
-        big = sorted(sizes)
-    if len(big) < len(sizes):
-        sims_all = x @ centers.T
-        own = sims_all[np.arange(n), labels]
-        floor = float(np.percentile(own[np.isin(labels, big)], 5)) if np.isin(labels, big).any() else -1.0
-        loners = [i for i in range(n) if labels[i] not in big]
-        best_big = {i: int(big[int(np.argmax(sims_all[i, big]))]) for i in loners}
-        best_sim = {i: float(sims_all[i, best_big[i]]) for i in loners}
-        room = int(MAX_OTHER_SHARE * n)
-        for i in sorted(loners, key=lambda i: best_sim[i]):
-            if best_sim[i] < floor and len(other) < room:
-                other.append(i)
-            else:
-                labels[i] = best_big[i]
+    x = centred(normalize_rows(np.asarray(vectors, dtype=np.float32)))
+    labels = spherical_kmeans(x, k)[0] if k else choose_k(x, seed)[1]
+    if n >= MIN_FOR_OTHER:
+        sizes = np.bincount(labels, minlength=int(labels.max()) + 1)
+        if (sizes >= 2).sum() >= 2:
+            big = np.flatnonzero(sizes >= 2)
+            cents = normalize_rows(np.stack([x[labels == j].mean(axis=0) for j in big]))
+            for i in np.flatnonzero(sizes[labels] == 1):
+                labels[i] = big[int(np.argmax(cents @ x[i]))]
+    other = _far_from_topics(x, labels)
     groups: list[list[int]] = []
-    for j in big:
-        members = [i for i in range(n) if labels[i] == j and i not in other]
+    for j in np.unique(labels):
+        members = [i for i in np.flatnonzero(labels == j).tolist() if i not in other]
         if not members:
             continue
         centroid = normalize_rows(x[members].mean(axis=0, keepdims=True))[0]
@@ -104,4 +151,3 @@ def cluster(vectors: np.ndarray, k: int | None = None, seed: int = 0) -> tuple[l
         groups.append(members)
     groups.sort(key=lambda g: (-len(g), g[0]))
     return groups, sorted(other)
-

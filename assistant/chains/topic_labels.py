@@ -88,11 +88,14 @@ def group_keywords(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper
 
 
 def keyword_title(keywords: Sequence[str]) -> str:
+    """A noun-phrase title from a group's keywords: its most typical multi-word term, else its top word.
+
+    Never a list of keywords ("Random, sampling, approximation" names no theme).
+    """
     if not keywords:
         return "Miscellaneous"
-    text = ", ".join(keywords)
+    text = next((k for k in keywords if " " in k), keywords[0])
     return text[0].upper() + text[1:]
-
 
 
 _TOPIC_LINE = re.compile(r"^[\s#>*\-]*\**\s*(?:topic|title)\s*\**\s*[:\-\u2013]\s*\**\s*(.*?)\s*\**\s*$", re.IGNORECASE)
