@@ -47,12 +47,20 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _assistant(ctx: click.Context):  # type: ignore[no-untyped-def]
+def _settings(ctx: click.Context):  # type: ignore[no-untyped-def]
+    """The command's one `Settings`, read from the environment on first use (a bad value: exit 2)."""
     from assistant.config import load_settings
+
+    if "settings" not in ctx.obj:
+        ctx.obj["settings"] = load_settings()
+    return ctx.obj["settings"]
+
+
+def _assistant(ctx: click.Context):  # type: ignore[no-untyped-def]
     from assistant.service import Assistant
 
     if "assistant" not in ctx.obj:
-        ctx.obj["assistant"] = Assistant(load_settings())
+        ctx.obj["assistant"] = Assistant(_settings(ctx))
         ctx.call_on_close(ctx.obj["assistant"].close)
     return ctx.obj["assistant"]
 
@@ -429,10 +437,9 @@ def fetch(
       30 6 * * *  assistant fetch >> $HOME/digests/fetch.log 2>&1
       0 7 * * 1   assistant digest --week last --format html --out $HOME/digests/digest-$(date -d yesterday +\\%G-W\\%V).html
     """
-    from assistant.config import load_settings
     from assistant.fetch import fetch_papers
 
-    settings = load_settings()
+    settings = _settings(ctx)
     report = fetch_papers(
         settings, lambda: _assistant(ctx), day=day, week=week, month=month, since=since, until=until,
         arxiv=categories, refresh=refresh, progress=not as_json or sys.stderr.isatty(),
@@ -495,10 +502,9 @@ def eval_(
       assistant eval scifact --data ../shared/data/beir_scifact --mode hybrid --json
       assistant eval seeds
     """
-    from assistant.config import load_settings
     from assistant.evaluate import MODES, evaluate_scifact, evaluate_seeds, markdown_table
 
-    settings = load_settings()
+    settings = _settings(ctx)
     chosen = list(modes) or list(MODES)
     progress = not as_json and sys.stderr.isatty()
     if dataset == "scifact":

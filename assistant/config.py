@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(32, ge=1, description="Texts embedded per batch during ingest.")
     embedding_bulk: Literal["auto", "torch", "onnx"] = Field(
         "auto",
-        description="Engine for bulk ingest with the local model: `torch` (~2.5x faster, needs the `bulk` extra), "
+        description="Engine for bulk ingest with the local model: `torch` (faster, needs the `bulk` extra), "
         "`onnx` (int8, no torch), `auto` = torch when installed. Query time always uses ONNX.",
     )
 
@@ -77,9 +77,13 @@ class Settings(BaseSettings):
     )
 
     # --- retrieval -------------------------------------------------------------------
-    top_k: int = Field(3, ge=1, le=20, description="Papers retrieved per question and shown to the model as evidence.")
+    top_k: int = Field(
+        3, ge=1, le=20,
+        description="Papers retrieved per question and shown as evidence; only those that answer go into the prompt.",
+    )
     evidence_sentences: int = Field(
-        3, ge=1, le=20, description="Abstract sentences per paper put in the prompt (those closest to the question)."
+        3, ge=1, le=20,
+        description="Sentences per answering paper in the prompt: its answering sentence and neighbours, in text order.",
     )
     fusion: Literal["convex", "rrf"] = Field(
         "convex",
@@ -116,7 +120,18 @@ class Settings(BaseSettings):
         3.0, ge=0, description="Seconds between arXiv API requests (arXiv asks for at least 3; tests use 0)."
     )
     arxiv_page_size: int = Field(200, ge=1, le=2000, description="Entries per arXiv API request (pagination).")
-    fetch_timeout: float = Field(30.0, gt=0, description="Seconds before a fetch request is abandoned (then retried).")
+    fetch_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds one fetch request may take in total (connect, headers and the whole body; not per "
+        "read), then it is abandoned and retried.",
+    )
+    fetch_max_bytes: int = Field(
+        10_000_000,
+        ge=1000,
+        description="Largest response body a fetch accepts, in bytes; a longer one is cut off and that day "
+        "reported as failed (a day of the HF list is about 100 KB).",
+    )
     fetch_retries: int = Field(3, ge=0, description="Retries per fetch request on 429, 5xx and timeouts.")
     fetch_backoff: float = Field(
         1.0, ge=0, description="First retry delay in seconds, doubled each retry (a 429's Retry-After wins)."

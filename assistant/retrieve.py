@@ -132,7 +132,7 @@ class Retriever:
         allowed chunk is read by id and scored exactly, fast and exact. Larger filtered sets:
         over-fetch from the HNSW index in proportion to how much the filter removes (at most
         `max_chunk_fetch` chunks), then keep the allowed ones. Chroma `where` clauses are never
-        used: at 100k chunks a `paper_id $in` filter alone costs ~100 ms.
+        used: at scale a `paper_id $in` filter alone costs more than the whole search budget.
         """
         if vector is None:
             vector = self.embed([query])[0]

@@ -20,7 +20,7 @@ from assistant.papers import Answer, Hit, Paper, Turn
 from assistant.retrieve import Mode, Retriever
 from assistant.store import Store
 
-if TYPE_CHECKING:  # imported lazily at call time: chains import LangChain (~1 s), most commands need none
+if TYPE_CHECKING:  # imported lazily at call time: chains import LangChain (slow), most commands need none
     from datetime import date
 
     import numpy as np
@@ -38,9 +38,15 @@ class Assistant:
     """Owns the long-lived resources; thread-safe for concurrent readers."""
 
     def __init__(
-        self, settings: Settings | None = None, chat_model: BaseChatModel | None = None, check_model: bool = True
+        self,
+        settings: Settings | None = None,
+        chat_model: BaseChatModel | None = None,
+        check_model: bool = True,
+        embedder: Embedder | None = None,
     ) -> None:
         self.settings = get_settings(settings)
+        if embedder is not None:  # an embedder already loaded (another Assistant's): not loaded again
+            self.embedder = embedder
         self.check_model = check_model  # False only to re-embed a store built with another embedder
         self._chat_model = chat_model
         # A model passed in (a library user's own, or a test's fake) takes the same path as the
@@ -70,6 +76,13 @@ class Assistant:
     @cached_property
     def retriever(self) -> Retriever:
         return Retriever(self.store, self.embedder.embed, self.settings)
+
+    def with_chat_model(self, chat_model: BaseChatModel) -> Assistant:
+        """Another Assistant on this one's open store, embedder and indexes that answers with `chat_model`
+        (e.g. to compare models on one store). Close only the original: the store is shared."""
+        other = Assistant(self.settings, chat_model=chat_model, check_model=self.check_model, embedder=self.embedder)
+        other.store, other.retriever = self.store, self.retriever
+        return other
 
     @property
     def chat_model(self) -> BaseChatModel:

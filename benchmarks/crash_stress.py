@@ -34,6 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from benchmarks.results_io import write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "examples" / "daily-papers"
@@ -221,8 +222,6 @@ def _reference(rows: Path, work: Path, key: str, embedder: Any) -> tuple[Path, f
 
 
 def _write_results(result: dict[str, Any]) -> None:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "crash.json").write_text(json.dumps(result, indent=2) + "\n")
     t = result["totals"]
     lines = [
         "# Crash stress: SIGKILL during `assistant ingest`, then re-run",
@@ -275,7 +274,7 @@ def _write_results(result: dict[str, Any]) -> None:
             f"{'yes' if r.get('consistent') else 'NO'} | {r.get('duplicates', '-')} | {r.get('lost', '-')} | "
             f"{'yes' if r.get('search_same_ids') else 'NO'} | {'yes' if r.get('search_identical') else 'no'} |"
         )
-    (RESULTS / "crash.md").write_text("\n".join(lines) + "\n")
+    write_result("crash", lines, result, RESULTS)
 
 
 def main() -> None:

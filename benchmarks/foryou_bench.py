@@ -35,6 +35,7 @@ from assistant.foryou.profile import Profile, Star  # noqa: E402
 from assistant.foryou.rank import WEIGHTS, Weights, rank  # noqa: E402
 from assistant.papers import Paper, normalize_text  # noqa: E402
 from benchmarks.foryou_data import load_rows, vectors  # noqa: E402
+from benchmarks.results_io import load_average, write_result  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 THEMES = ROOT / "benchmarks" / "foryou_themes.json"
@@ -164,15 +165,12 @@ def main() -> None:
     if args.tune:
         print(tune(world, split["dev"], split["cutoff"], topic_vecs))
         return
-    load = os.getloadavg()[0]
-    result: dict[str, object] = {"weights": dataclasses.asdict(WEIGHTS), "load_average": round(load, 2)}
+    result: dict[str, object] = {"weights": dataclasses.asdict(WEIGHTS), "load_average": load_average()}
     for name in ("dev", "test"):
         result[name] = {m: evaluate(world, split[name], split["cutoff"], m, WEIGHTS, topic_vecs)
                         for m in ("stars", "topic", "both")}
     result["timing"] = timing(world, topic_vecs)
-    OUT.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
-    OUT.write_text(report(result, split))
-    print(OUT.read_text())
+    print(write_result("foryou", report(result, split), result, OUT.parent).read_text())
 
 
 def report(r: dict, split: dict) -> str:

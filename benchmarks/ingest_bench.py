@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from benchmarks.results_io import load_average, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "hf_daily_papers" / "hf_daily_papers.jsonl.gz"
@@ -141,10 +142,8 @@ def main() -> None:
         "search_warm_p95_ms": round(p95, 1),
         "search_cold_cli_s": round(cold, 2),
         "report": report,
-        "load_average": os.getloadavg()[0],
+        "load_average": load_average(),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ingest.json").write_text(json.dumps(result, indent=2))
     rows = [
         ("papers (chunks)", f"{n} ({len(chunks)}, {chunks_per_paper:.2f}/paper)", ""),
         ("raw embedder", f"{raw_chunks_per_s:.1f} chunks/s = {raw_papers_per_s:.1f} papers/s", ""),
@@ -165,7 +164,7 @@ def main() -> None:
         *[f"| {a} | {b} | {c} |" for a, b, c in rows],
         "",
     ]
-    (RESULTS / "ingest.md").write_text("\n".join(lines))
+    write_result("ingest", lines, result, RESULTS)
     print("\n".join(lines))
 
 

@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from benchmarks.results_io import load_average, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIRS = ROOT / "benchmarks" / "answers" / "support_pairs.jsonl"
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     check, name = make_check()
-    load = round(os.getloadavg()[0], 2)
+    load = load_average()
     sets = {}
     hand = hand_pairs(args.split)
     for split in (["dev", "test"] if args.split == "all" else [args.split]):
@@ -147,9 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_scifact:
         sets["SciFact dev claims"] = score(scifact_pairs(args.scifact), check)
     result = {"check": name, "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load1": load, "sets": sets}
-    args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "support.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-    (args.results / "support.md").write_text(render(result), encoding="utf-8")
+    write_result("support", render(result), result, args.results)
     print(json.dumps({k: {"precision": v["precision"], "recall": v["recall"], "pairs": v["pairs"]} for k, v in sets.items()}, indent=1))
     return 0
 

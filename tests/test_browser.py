@@ -1,6 +1,6 @@
 """The Streamlit app in a real browser: `assistant ui` on 127.0.0.1 driven by headless Chromium.
 
-Asks a question (fake chat model through the `ASSISTANT_UI_FAKE_ANSWERS` test hook), waits for the
+Asks a question (the fake OpenAI-compatible server of tests/fake_openai.py through the `openai` back end), waits for the
 cited answer, uploads a file with hostile markup, saves a screenshot of every page under
 artifacts/screenshots/ and prints start-up and evidence latencies. Skipped without Debian's
 `chromium` and `chromium-driver` packages.
@@ -19,6 +19,7 @@ import pytest
 
 from app_server import AppServer
 from conftest import ROOT, make_settings
+from fake_openai import FakeOpenAI
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -78,13 +79,16 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
         driver.quit()
 
 
-def start_app(data_dir: Path, workdir: Path, answers: list[str]) -> AppServer:
-    """`assistant ui` over `data_dir`, answering with the fake chat model (`answers` in turn)."""
+def start_app(data_dir: Path, workdir: Path, chat: FakeOpenAI) -> AppServer:
+    """`assistant ui` over `data_dir`, answering through the `openai` back end at the fake server `chat`."""
     return AppServer(workdir, {
         **os.environ,
         "ASSISTANT_DATA_DIR": str(data_dir),
         "ASSISTANT_MODEL_CACHE_DIR": str(make_settings(data_dir).models_dir),
-        "ASSISTANT_UI_FAKE_ANSWERS": json.dumps(answers),
+        "ASSISTANT_LLM_BACKEND": "openai",
+        "ASSISTANT_LLM_BASE_URL": chat.base_url,
+        "ASSISTANT_LLM_MODEL": chat.model,
+        "ASSISTANT_LLM_MAX_RETRIES": "0",
     })  # fmt: skip
 
 
@@ -160,7 +164,8 @@ def no_alert(driver: WebDriver) -> bool:
 
 
 def test_app_in_a_real_browser(seeded_copy: Path, tmp_path: Path, browser: WebDriver) -> None:
-    server = start_app(seeded_copy, tmp_path / "server", [ANSWER])
+    chat = FakeOpenAI(responder=lambda messages: ANSWER).start()
+    server = start_app(seeded_copy, tmp_path / "server", chat)
     try:
         serving = server.wait_healthy()
         browser.get(server.url)
@@ -247,6 +252,7 @@ def test_app_in_a_real_browser(seeded_copy: Path, tmp_path: Path, browser: WebDr
         assert not css(browser, '[data-testid="stException"]'), "a traceback reached the page"
     finally:
         server.stop()
+        chat.close()
 
     print(
         f"server healthy after {serving:.2f} s; app interactive after {interactive:.2f} s; "

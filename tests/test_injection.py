@@ -121,10 +121,7 @@ def hostile(seeded_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 def answering(base: Assistant, *responses: str) -> tuple[Assistant, RecordingChat]:
     model = RecordingChat(responses=list(responses))
-    app = Assistant(base.settings, chat_model=model)
-    for name in ("embedder", "store", "retriever"):
-        app.__dict__[name] = getattr(base, name)
-    return app, model
+    return base.with_chat_model(model), model
 
 
 def rank(app: Assistant, c: Crafted, k: int = 3) -> int:
@@ -240,9 +237,7 @@ def test_md_escape_makes_every_title_literal() -> None:
 
 def test_comparison_exports_of_hostile_papers_are_escaped(hostile: Assistant) -> None:
     ids = [CRAFTED[i].paper.paper_id for i in (5, 6, 9)]  # script, javascript link, style/svg titles
-    app = Assistant(hostile.settings, chat_model=PromptFake())
-    for name in ("embedder", "store", "retriever"):
-        app.__dict__[name] = getattr(hostile, name)
+    app = hostile.with_chat_model(PromptFake())
     comparison = app.compare(ids)
     page = render(comparison, "html")
     assert page.startswith("<!DOCTYPE html>")

@@ -60,10 +60,7 @@ def shared(seeded_dir: Path) -> Iterator[Assistant]:
 def with_model(base: Assistant, *responses: str, model: FakeListChatModel | None = None) -> tuple[Assistant, Any]:
     """An Assistant sharing `base`'s store and embedder, answering with `responses` in order (or `model`)."""
     model = model or RecordingChat(responses=list(responses))
-    app = Assistant(base.settings, chat_model=model)
-    for name in ("embedder", "store", "retriever"):
-        app.__dict__[name] = getattr(base, name)
-    return app, model
+    return base.with_chat_model(model), model
 
 
 def rank_of(app: Assistant, question: str, paper_id: str, k: int = 3) -> int:

@@ -222,15 +222,13 @@ cp -a {q(str(data))} {q(str(tmp_path / "after"))}
     assert json.loads((out / "search.out").read_text())["results"]
 
     # the resumed store equals a clean ingest of the same papers
-    after = Assistant(make_settings(tmp_path / "after"))
+    after = Assistant(make_settings(tmp_path / "after"), embedder=seeded.embedder)
     assert check_consistency(after.store) == {
         "papers": 460, "orphan_chunks": 0, "papers_missing_chunks": 0, "keyword_index_mismatch": 0
     }
     shutil.copytree(seeded_dir, tmp_path / "clean")
-    clean = Assistant(make_settings(tmp_path / "clean"))
-    clean.__dict__["embedder"] = seeded.embedder
+    clean = Assistant(make_settings(tmp_path / "clean"), embedder=seeded.embedder)
     clean.ingest([new], progress=False)
-    after.__dict__["embedder"] = seeded.embedder
     assert _rankings(after) == _rankings(clean)
     assert {p.paper_id: (p.content_hash, p.dates) for p in after.store.iter_papers()} == {
         p.paper_id: (p.content_hash, p.dates) for p in clean.store.iter_papers()

@@ -1,11 +1,13 @@
 """The Streamlit front end, driven with `streamlit.testing.v1.AppTest` through the real assistant.
 
-Each test points the app at a private copy of the seeded store and answers with a fake chat model
-(the `ASSISTANT_UI_FAKE_ANSWERS` test hook) or a dead/faulty OpenAI-compatible endpoint on 127.0.0.1.
+Each test points the app at a private copy of the seeded store and answers through the product's `openai`
+back end: the fake OpenAI-compatible server of tests/fake_openai.py (the `chat` fixture), or a dead or
+faulty endpoint on 127.0.0.1. The app takes the same code path as with a real endpoint.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import socket
@@ -50,8 +52,18 @@ def ui_env(seeded_copy: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     st.cache_data.clear()
 
 
-def fake_answers(monkeypatch: pytest.MonkeyPatch, *answers: str) -> None:
-    monkeypatch.setenv(uikit.FAKE_ANSWERS_ENV, json.dumps(list(answers)))
+@pytest.fixture
+def chat(ui_env: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
+    """The app's chat model: the fake OpenAI-compatible server, reached through the `openai` back end."""
+    with FakeOpenAI() as fake:
+        use_fake_endpoint(ui_env, fake)
+        yield fake
+
+
+def fake_answers(fake: FakeOpenAI, *answers: str) -> None:
+    """The fake endpoint answers chat requests with `answers` in turn (cycling)."""
+    replies = itertools.cycle(answers)
+    fake.responder = lambda messages: next(replies)
 
 
 def start(page: str | None = None) -> AppTest:
@@ -86,8 +98,8 @@ def free_port() -> int:
 # --- chat ------------------------------------------------------------------------------------------
 
 
-def test_chat_answer_has_citation_links_sources_and_status(ui_env: pytest.MonkeyPatch) -> None:
-    fake_answers(ui_env, f"{SUPPORTED} {UNSUPPORTED}")
+def test_chat_answer_has_citation_links_sources_and_status(ui_env: pytest.MonkeyPatch, chat: FakeOpenAI) -> None:
+    fake_answers(chat, f"{SUPPORTED} {UNSUPPORTED}")
     at = ask(start(), QUESTION)
     text = markdown(at)
     # the citation is a Markdown link whose hover text is the paper's title
@@ -104,13 +116,13 @@ def test_chat_answer_has_citation_links_sources_and_status(ui_env: pytest.Monkey
     assert not at.error
     # the sidebar reports the model back end, the store and the corpus
     side = "\n".join(m.value for m in at.sidebar.markdown)
-    assert "injected:FakeListChatModel" in side and "embedded" in side
+    assert f"openai:fake-model@127.0.0.1:{chat.port}" in side and "embedded" in side
     assert [m.value for m in at.sidebar.metric][:1] == ["310"]
 
 
-def test_follow_up_is_rewritten_with_history_and_clear_resets(ui_env: pytest.MonkeyPatch) -> None:
+def test_follow_up_is_rewritten_with_history_and_clear_resets(ui_env: pytest.MonkeyPatch, chat: FakeOpenAI) -> None:
     # answers are consumed in order: first answer, the condensed follow-up query, second answer
-    fake_answers(ui_env, SUPPORTED, "ShrinkMatch reweighting principles for uncertain loss", SUPPORTED)
+    fake_answers(chat, SUPPORTED, "ShrinkMatch reweighting principles for uncertain loss", SUPPORTED)
     at = ask(start(), QUESTION)
     at = ask(at, "And how is the loss weighted?")
     assert any("Searched for: ShrinkMatch reweighting principles" in c.value for c in at.caption)
@@ -120,8 +132,8 @@ def test_follow_up_is_rewritten_with_history_and_clear_resets(ui_env: pytest.Mon
     assert not at.exception
 
 
-def test_refusal_shows_as_info_with_closest_papers(ui_env: pytest.MonkeyPatch) -> None:
-    fake_answers(ui_env, "NOT_IN_PAPERS")
+def test_refusal_shows_as_info_with_closest_papers(ui_env: pytest.MonkeyPatch, chat: FakeOpenAI) -> None:
+    fake_answers(chat, "NOT_IN_PAPERS")
     at = ask(start(), "What is the boiling point of tungsten on Mars?")
     assert at.info, "a refusal is an st.info"
     assert "do not say" in at.info[0].value
@@ -151,13 +163,6 @@ def test_stream_cut_midway_shows_error_and_keeps_evidence(ui_env: pytest.MonkeyP
         at = ask(start(), QUESTION)
     assert at.error and "dropped the connection" in text(at.error[0])
     assert any(e.label.startswith("Retrieved papers") for e in at.expander)
-
-
-def test_bad_test_hook_is_an_error_not_a_traceback(ui_env: pytest.MonkeyPatch) -> None:
-    ui_env.setenv(uikit.FAKE_ANSWERS_ENV, "not json")
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
-    assert not at.exception
-    assert at.error and "could not start" in text(at.error[0])
 
 
 # --- library ---------------------------------------------------------------------------------------
@@ -199,8 +204,7 @@ def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.main.metric}
 
 
-def test_upload_ingest_shows_counts_errors_and_is_searchable(ui_env: pytest.MonkeyPatch) -> None:
-    fake_answers(ui_env, "unused")
+def test_upload_ingest_shows_counts_errors_and_is_searchable(ui_env: pytest.MonkeyPatch, chat: FakeOpenAI) -> None:
     at = start("library_page.py")
     assert at.button(key="ingest").disabled
     at.file_uploader(key="uploads").set_value(("papers.jsonl", JSONL, "application/json"))
@@ -227,8 +231,7 @@ def test_upload_ingest_shows_counts_errors_and_is_searchable(ui_env: pytest.Monk
     assert "2501.00001" not in markdown(at)
 
 
-def test_paste_ingest_uses_the_year_and_is_idempotent(ui_env: pytest.MonkeyPatch) -> None:
-    fake_answers(ui_env, "unused")
+def test_paste_ingest_uses_the_year_and_is_idempotent(ui_env: pytest.MonkeyPatch, chat: FakeOpenAI) -> None:
     at = start("library_page.py")
     at.text_area(key="pasted").input(PAGE)
     at.number_input(key="year").set_value(2024)
@@ -244,8 +247,7 @@ def test_paste_ingest_uses_the_year_and_is_idempotent(ui_env: pytest.MonkeyPatch
     assert not at.error and not at.exception
 
 
-def test_garbage_upload_lists_the_problem(ui_env: pytest.MonkeyPatch) -> None:
-    fake_answers(ui_env, "unused")
+def test_garbage_upload_lists_the_problem(ui_env: pytest.MonkeyPatch, chat: FakeOpenAI) -> None:
     at = start("library_page.py")
     at.file_uploader(key="uploads").set_value(("notes.csv", b"just,some\n,,\n", "text/csv"))
     at.run()
@@ -285,8 +287,7 @@ def test_compare_page_shows_checked_table_summary_and_exports(ui_env: pytest.Mon
     assert len(at.get("download_button")) == 4
 
 
-def test_compare_unknown_ids_is_an_error_with_the_fix(ui_env: pytest.MonkeyPatch) -> None:
-    fake_answers(ui_env, "unused")
+def test_compare_unknown_ids_is_an_error_with_the_fix(ui_env: pytest.MonkeyPatch, chat: FakeOpenAI) -> None:
     at = start("compare_page.py")
     at.text_input(key="compare_items").input("2401.99999 2401.99998").run()
     at.button(key="compare_go").click().run()
@@ -336,8 +337,7 @@ def test_linkify_and_unsupported_sentence() -> None:
     assert md.startswith("⚠ :orange[*Wrong claim\\.*]") and "arxiv.org/abs/2501.00001" in md
 
 
-def test_fetch_latest_offline_is_a_clear_error(ui_env: pytest.MonkeyPatch) -> None:
-    fake_answers(ui_env, "unused")
+def test_fetch_latest_offline_is_a_clear_error(ui_env: pytest.MonkeyPatch, chat: FakeOpenAI) -> None:
     ui_env.setenv("ASSISTANT_HF_API_BASE", f"http://127.0.0.1:{free_port()}/api")
     ui_env.setenv("ASSISTANT_FETCH_RETRIES", "0")
     at = start("library_page.py")
@@ -347,9 +347,9 @@ def test_fetch_latest_offline_is_a_clear_error(ui_env: pytest.MonkeyPatch) -> No
     assert "nothing was changed" in text(at.error[0])
 
 
-def test_prewarmed_runtime_is_the_one_sessions_get(ui_env: pytest.MonkeyPatch) -> None:
+def test_prewarmed_runtime_is_the_one_sessions_get(ui_env: pytest.MonkeyPatch, chat: FakeOpenAI) -> None:
     """`assistant ui` opens the store before the first browser asks; that session takes it, not a second one."""
-    fake_answers(ui_env, "ShrinkMatch seeks a shrunk class space [1].")
+    fake_answers(chat, "ShrinkMatch seeks a shrunk class space [1].")
     ui_env.setattr(uikit, "_prewarm", None)
     uikit.prewarm()
     assert uikit._prewarm is not None
@@ -387,11 +387,10 @@ def _hostile_api() -> tuple[object, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}/api"
 
 
-def test_fetch_error_reasons_render_as_literal_text(ui_env: pytest.MonkeyPatch) -> None:
+def test_fetch_error_reasons_render_as_literal_text(ui_env: pytest.MonkeyPatch, chat: FakeOpenAI) -> None:
     """A server's body quoted in an error reason must not render as Markdown (issue 17, item 8)."""
     server, base = _hostile_api()
     try:
-        fake_answers(ui_env, "unused")
         ui_env.setenv("ASSISTANT_HF_API_BASE", base)
         ui_env.setenv("ASSISTANT_FETCH_RETRIES", "0")
         at = start("library_page.py")

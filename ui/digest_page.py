@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from assistant.periods import available_weeks
 from assistant.chains.digest_types import Digest, DigestPaper, Topic
 from assistant.foryou.personal_digest import PersonalDigest, personal_digest
 from assistant.papers import Citation
-from assistant.service import Assistant
 from stars import foryou, paper_rows, profile_name
 from uikit import (
     Runtime,
@@ -24,6 +22,7 @@ from uikit import (
     runtime_or_stop,
     show_error,
     start_model,
+    week_picker,
 )
 
 RESULT_KEY = "digest"
@@ -34,12 +33,6 @@ EXTRACTION_HELP = (
     "is `quick` for the local model and `model` otherwise."
 )
 STATUS_BADGE = {"new": ":green-badge[new]", "grew": ":blue-badge[grew]", "shrank": ":gray-badge[shrank]"}
-
-
-@st.cache_data(ttl=600, show_spinner="Listing the weeks…")
-def weeks_with_papers(_assistant: Assistant, data_dir: str, papers: int, last_date: object) -> list[str]:
-    """ISO weeks with papers, newest first; re-read whenever the corpus changes."""
-    return available_weeks(_assistant.store)
 
 
 def paper_citations(topic: Topic) -> list[Citation]:
@@ -132,18 +125,10 @@ def run_digest(runtime: Runtime, week: str, topics: int, extract: str, for_me: b
 def digest_page() -> None:
     runtime = runtime_or_stop()
     st.title("Weekly digest")
-    try:
-        stats = runtime.assistant.stats()
-        data_dir = str(runtime.assistant.settings.data_dir)
-        weeks = weeks_with_papers(runtime.assistant, data_dir, int(str(stats["papers"])), stats.get("last_date"))
-    except Exception as exc:  # noqa: BLE001 - shown by show_error
-        show_error(exc, "list the weeks")
-        return
-    if not weeks:
-        st.info("No dated papers yet: add Daily Papers lists on the Library page.", icon=":material/event_busy:")
-        return
     left, mid, right = st.columns([2, 1, 1])
-    week = left.selectbox("Week (ISO)", weeks, key="digest_week", help="Weeks that have papers, newest first.")
+    week = week_picker(runtime.assistant, left, "digest_week", help="Weeks that have papers, newest first.")
+    if week is None:
+        return
     topics = mid.number_input("Topics (0 = auto)", min_value=0, max_value=30, value=0, key="digest_topics")
     extract = right.selectbox("Extraction", ["auto", "quick", "model"], key="digest_extract", help=EXTRACTION_HELP)
     for_me = st.toggle(

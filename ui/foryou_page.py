@@ -11,7 +11,7 @@ import streamlit as st
 from assistant.foryou.profile import DEFAULT_PROFILE
 from assistant.foryou.service import HOW_TO_START
 from stars import PROFILE_KEY, foryou, paper_rows, profile_name
-from uikit import md_escape, paper_link, show_error
+from uikit import md_escape, paper_link, show_error, week_picker
 
 FEED_KEY = "foryou_feed"
 
@@ -70,12 +70,6 @@ def show_feed(week: str, k: int) -> None:
     paper_rows(rows, "feed")
 
 
-def weeks_with_papers() -> list[str]:
-    from assistant.periods import available_weeks
-
-    return available_weeks(foryou().app.store)
-
-
 def foryou_page() -> None:
     st.title("For you")
     choose_profile()
@@ -85,16 +79,10 @@ def foryou_page() -> None:
         st.info(f"This profile is empty. To start: {HOW_TO_START} — or star papers on the other pages.",
                 icon=":material/person:")
         return
-    try:
-        weeks = weeks_with_papers()
-    except Exception as exc:  # noqa: BLE001 - shown by show_error
-        show_error(exc, "list the weeks")
-        return
-    if not weeks:
-        st.info("No dated papers yet: add Daily Papers lists on the Library page.", icon=":material/event_busy:")
-        return
     left, right = st.columns([3, 1])
-    week = left.selectbox("Week (ISO)", weeks, key="foryou_week")
+    week = week_picker(foryou().app, left, "foryou_week")
+    if week is None:
+        return
     k = right.number_input("Papers", min_value=1, max_value=100, value=10, key="foryou_k")
     show_feed(str(week), int(k))
 

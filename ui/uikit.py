@@ -6,9 +6,7 @@ Imported by `ui/app.py` and every page script. Renders paper text only through e
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
 import threading
 from collections.abc import Sequence
@@ -26,17 +24,10 @@ from assistant.papers import Answer, Citation, Hit, Paper, Sentence
 from assistant.service import Assistant
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
-
     from assistant.chains.compare import Comparison
     from assistant.chains.digest_types import Digest
 
 log = logging.getLogger(__name__)
-
-FAKE_ANSWERS_ENV = "ASSISTANT_UI_FAKE_ANSWERS"
-"""Test hook, not a setting: a JSON list of strings. When set, the app answers with LangChain's
-`FakeListChatModel` (the answers in turn, cycling) instead of the configured model. Used by
-tests/test_ui.py and tests/test_browser.py, which cannot reach into a `streamlit run` process."""
 
 LOADING_LABEL = "Loading the local model (first question only)…"
 EXPORTS = {
@@ -60,26 +51,12 @@ class Runtime:
     model_ready: bool = False  # True once the chat model has been started (first answer)
 
 
-def _fake_chat_model(raw: str) -> BaseChatModel:
-    from langchain_core.language_models.fake_chat_models import FakeListChatModel
-
-    try:
-        answers = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise AssistantError(f"{FAKE_ANSWERS_ENV} is not JSON ({exc}); give a JSON list of strings") from exc
-    if not isinstance(answers, list) or not answers or not all(isinstance(a, str) for a in answers):
-        raise AssistantError(f"{FAKE_ANSWERS_ENV} must be a non-empty JSON list of strings")
-    return FakeListChatModel(responses=answers)
-
-
 def _release(runtime: Runtime) -> None:
     runtime.assistant.close()
 
 
 def _new_runtime() -> Runtime:
-    fake = os.environ.get(FAKE_ANSWERS_ENV)  # test hook only, see FAKE_ANSWERS_ENV
-    chat_model = _fake_chat_model(fake) if fake else None
-    return Runtime(Assistant(load_settings(), chat_model=chat_model))
+    return Runtime(Assistant(load_settings()))
 
 
 _prewarm: tuple[threading.Event, list[Runtime]] | None = None
@@ -88,7 +65,7 @@ _prewarm: tuple[threading.Event, list[Runtime]] | None = None
 def prewarm() -> None:
     """Open the store in a background thread at server start (`assistant ui`), before any browser asks.
 
-    The browser spends ~1 s loading Streamlit's front end; meanwhile the paper table and the
+    The browser spends a while loading Streamlit's front end; meanwhile the paper table and the
     model label (what the status sidebar shows) get ready, and the first session's
     `get_runtime` takes the result; Chroma opens next, while the page renders. A failure is left
     for that session to report (it builds the runtime again and shows the error).
@@ -317,3 +294,26 @@ def download_buttons(obj: Digest | Comparison, stem: str) -> None:
             label, render(obj, fmt), file_name=f"{stem}.{fmt}", mime=mime, on_click="ignore",
             icon=":material/download:", key=f"download-{stem}-{fmt}",
         )  # fmt: skip
+
+
+@st.cache_data(ttl=600, show_spinner="Listing the weeks…")
+def _weeks_with_papers(_assistant: Assistant, data_dir: str, papers: int, last_date: object) -> list[str]:
+    """ISO weeks with papers, newest first; the arguments after the first are the cache key (the corpus)."""
+    from assistant.periods import available_weeks
+
+    return available_weeks(_assistant.store)
+
+
+def week_picker(assistant: Assistant, slot: DeltaGenerator, key: str, help: str | None = None) -> str | None:
+    """An ISO-week select box of the weeks that have papers, newest first; None (reason shown) if none."""
+    try:
+        stats = assistant.stats(vectors=False)
+        key_of_corpus = (str(assistant.settings.data_dir), int(str(stats["papers"])), stats.get("last_date"))
+        weeks = _weeks_with_papers(assistant, *key_of_corpus)
+    except Exception as exc:  # noqa: BLE001 - shown by show_error
+        show_error(exc, "list the weeks")
+        return None
+    if not weeks:
+        st.info("No dated papers yet: add Daily Papers lists on the Library page.", icon=":material/event_busy:")
+        return None
+    return str(slot.selectbox("Week (ISO)", weeks, key=key, help=help))
