@@ -1,6 +1,6 @@
 """CI: the wheel works outside the checkout (`python .ci/wheel_check.py`, run by .ci/run after `make test`).
 
-Builds the wheel offline (no build isolation), checks it carries every module of `assistant/`, the
+Builds the wheel offline (no build isolation), checks it carries every file of `assistant/`, the
 prompts and the UI pages, installs it with no dependencies into a fresh venv in a temporary directory
 that sees the checkout venv's site-packages (so nothing is downloaded), then, from a directory
 outside the checkout: ingests three papers, runs `assistant ask` against the fake OpenAI-compatible
@@ -70,12 +70,13 @@ def build_wheel(out: Path) -> Path:
     run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", out, ROOT])
     (wheel,) = out.glob("paper_digest_assistant-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    wanted = {p.relative_to(ROOT).as_posix() for p in (ROOT / "assistant").rglob("*.py")}
+    package = (p for p in (ROOT / "assistant").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    wanted = {p.relative_to(ROOT).as_posix() for p in package}  # modules and data (the fitted models' JSON)
     wanted |= {f"assistant/_data/prompts/{p.name}" for p in (ROOT / "prompts").glob("*.md")}
     wanted |= {f"assistant/_data/ui/{p.name}" for p in (ROOT / "ui").glob("*.py")}
     missing = sorted(wanted - names)
     if missing:
-        sys.exit(f"wheel check: {wheel.name} lacks {missing}; list new subpackages in pyproject.toml [tool.setuptools]")
+        sys.exit(f"wheel check: {wheel.name} lacks {missing}; list new subpackages or data in pyproject.toml")
     say(f"built {wheel.name} ({len(names)} files, prompts and UI included)")
     return wheel
 

@@ -120,7 +120,18 @@ class Settings(BaseSettings):
         3.0, ge=0, description="Seconds between arXiv API requests (arXiv asks for at least 3; tests use 0)."
     )
     arxiv_page_size: int = Field(200, ge=1, le=2000, description="Entries per arXiv API request (pagination).")
-    fetch_timeout: float = Field(30.0, gt=0, description="Seconds before a fetch request is abandoned (then retried).")
+    fetch_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds one fetch request may take in total (connect, headers and the whole body; not per "
+        "read), then it is abandoned and retried.",
+    )
+    fetch_max_bytes: int = Field(
+        10_000_000,
+        ge=1000,
+        description="Largest response body a fetch accepts, in bytes; a longer one is cut off and that day "
+        "reported as failed (a day of the HF list is about 100 KB).",
+    )
     fetch_retries: int = Field(3, ge=0, description="Retries per fetch request on 429, 5xx and timeouts.")
     fetch_backoff: float = Field(
         1.0, ge=0, description="First retry delay in seconds, doubled each retry (a 429's Retry-After wins)."

@@ -138,6 +138,10 @@ def _paper_line(p: Ref, bullet: str = "-") -> str:
     return f"{bullet} [{p.n}] {_md_link(p.title, p.url)}{ident}{extra}{line}"
 
 
+def _highlight_note(d: Digest) -> str:
+    return "most upvoted" if d.highlights_by == "upvotes" else "the most central paper of each largest topic"
+
+
 def _digest_md(d: Digest) -> str:
     refs = references(d)
     by_n = {r.n: r for r in refs}
@@ -152,7 +156,7 @@ def _digest_md(d: Digest) -> str:
     if not d.n_papers:
         out += ["", "No papers were listed in this period."]
     if d.top_upvoted:
-        out += ["", "## Most upvoted", ""]
+        out += ["", f"## Highlights ({_highlight_note(d)})", ""]
         out += [_paper_line(by_n[p.n], "1.") for p in d.top_upvoted]
     change = d.new_vs_last_week
     if change is not None and d.n_papers:
@@ -285,7 +289,7 @@ def _digest_html(d: Digest) -> str:
     if not d.n_papers:
         body.append("<p>No papers were listed in this period.</p>")
     if d.top_upvoted:
-        body.append("<h2>Most upvoted</h2><ol>")
+        body.append(f"<h2>Highlights ({_e(_highlight_note(d))})</h2><ol>")
         body += [_h_paper(refs[p.n], anchor=False) for p in d.top_upvoted]
         body.append("</ol>")
     change = d.new_vs_last_week

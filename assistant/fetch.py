@@ -7,21 +7,27 @@ recorded (`store.FetchLog`), and the papers go through the same idempotent inges
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import re
 import sys
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
 from pydantic import BaseModel, Field
 
 from assistant.config import Settings
-from assistant.errors import ConfigError, FetchError, InputError
+from assistant.errors import FetchError, InputError
+from assistant.fetch_http import (
+    DayFailed,
+    FetchStop,
+    Http,
+    check_base,
+    snippet,
+    utc_now,
+)
 from assistant.papers import Paper
 from assistant.periods import period_days, span
 from assistant.sources.arxiv_atom import AtomError, parse_atom
@@ -35,18 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _version() -> str:
-    # From the installed metadata, like `assistant --version`: an editable install can leave
-    # `assistant` a namespace package whose __init__ (and __version__) is never run.
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("paper-digest-assistant")
-    except PackageNotFoundError:
-        return "0+unknown"
-
-
-USER_AGENT = f"paper-digest-assistant/{_version()}"
 HF_SOURCE = "hf"
 LATEST_DAYS = 7  # no period given: this many days back from today ...
 CATCH_UP_DAYS = 31  # ... or back to the day after the last complete fetch, at most this far
@@ -104,10 +98,6 @@ class FetchReport(BaseModel):
 # ----------------------------------------------------------------------------------- periods
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def latest_days(recorded: dict[str, dict[str, object]], today: date) -> list[date]:
     """No period given: the last LATEST_DAYS days, reaching back to the day after the newest complete
     fetch when that is older (a laptop that was off), but at most CATCH_UP_DAYS."""
@@ -119,155 +109,38 @@ def latest_days(recorded: dict[str, dict[str, object]], today: date) -> list[dat
     return span(first, today)
 
 
-# -------------------------------------------------------------------------------------- HTTP
-
-
-class _Stop(Exception):
-    """Continuing is pointless (host unreachable, or it keeps failing); the message is a full phrase."""
-
-
-class _DayFailed(Exception):
-    """This day (or page) could not be used; other days may still work."""
-
-
-def retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None if absent/garbled."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or utc_now())).total_seconds())
-
-
-def _check_base(base: str, setting: str) -> str:
-    base = base.strip().rstrip("/")
-    if not base.startswith(("http://", "https://")):
-        raise ConfigError(f"{setting}={base!r} is not an http(s) URL; set it to e.g. https://huggingface.co/api")
-    return base
-
-
-def _reason(exc: Exception) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
-
-
-class Http:
-    """One client with the retry policy: polite User-Agent, timeouts, backoff on 429/5xx/timeouts,
-    Retry-After honoured, and at least `min_interval` seconds between requests (arXiv)."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        base: str,
-        min_interval: float = 0.0,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.base = base
-        self.retries = settings.fetch_retries
-        self.backoff = settings.fetch_backoff
-        self.max_wait = settings.fetch_max_wait
-        self.min_interval = min_interval
-        self.sleep = sleep
-        self.clock = clock
-        self.requests = 0
-        self._last: float | None = None
-        timeout = httpx.Timeout(settings.fetch_timeout, connect=min(settings.fetch_timeout, 10.0))
-        self.client = httpx.Client(
-            headers={"User-Agent": USER_AGENT},
-            timeout=timeout,
-            follow_redirects=True,
-            transport=httpx.HTTPTransport(retries=1),  # one quick reconnect; refused twice = unreachable
-        )
-
-    def __enter__(self) -> Http:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.client.close()
-
-    def _throttle(self) -> None:
-        if self.min_interval > 0 and self._last is not None:
-            wait = self.min_interval - (self.clock() - self._last)
-            if wait > 0:
-                self.sleep(wait)
-        self._last = self.clock()
-
-    def get(self, url: str, params: dict[str, Any]) -> httpx.Response:
-        """The response (any status below 500 except 429), after bounded retries; raises _Stop."""
-        attempt = 0
-        while True:
-            self._throttle()
-            self.requests += 1
-            wait: float | None = None
-            try:
-                response = self.client.get(url, params=params)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                raise _Stop(f"could not reach {self.base}: {_reason(exc)}") from exc
-            except httpx.UnsupportedProtocol as exc:
-                raise _Stop(f"cannot request {url}: {_reason(exc)}") from exc
-            except httpx.TransportError as exc:  # read timeout, connection dropped mid-body, ...
-                problem = f"{type(exc).__name__}: {_reason(exc)}"
-            else:
-                status = response.status_code
-                if status != 429 and status < 500:
-                    return response
-                problem = f"HTTP {status}"
-                if status in (429, 503):
-                    wait = retry_after(response.headers.get("Retry-After"))
-            if wait is None:
-                wait = self.backoff * 2**attempt
-            if attempt >= self.retries:
-                raise _Stop(f"{self.base} kept failing ({problem} after {attempt + 1} attempts); try again later")
-            if wait > self.max_wait:
-                raise _Stop(
-                    f"{self.base} asks to wait {wait:.0f}s ({problem}), more than ASSISTANT_FETCH_MAX_WAIT="
-                    f"{self.max_wait:.0f}s; try again later"
-                )
-            log.warning("%s: %s; retrying in %.1fs (%d/%d)", url, problem, wait, attempt + 1, self.retries)
-            self.sleep(wait)
-            attempt += 1
-
-
-def _snippet(body: bytes, n: int = 60) -> str:
-    text = body[:n].decode("utf-8", "replace").strip()
-    return repr(text + ("..." if len(body) > n else ""))
-
-
 # ------------------------------------------------------------------------------ Hugging Face
 
 
 def _hf_day(http: Http, base: str, day: date) -> tuple[bytes, list[Paper], list[FetchIssue]]:
-    """One day's list: (raw body, papers, item problems); raises _DayFailed for an unusable response."""
+    """One day's list: (raw body, papers, item problems); raises DayFailed for an unusable response."""
     iso = day.isoformat()
     url = f"{base}/daily_papers"
     response = http.get(url, {"date": iso})
-    body = response.content
+    body = response.body
     where = f"{url}?date={iso}"
-    if response.status_code >= 400:
-        raise _DayFailed(f"{where} answered HTTP {response.status_code} {_snippet(body)}; nothing was changed for this day")
+    if response.status >= 400:
+        raise DayFailed(f"{where} answered HTTP {response.status} {snippet(body)}; nothing was changed for this day")
+    if not body.strip():
+        raise DayFailed(
+            f"{where} sent an empty body ({len(body)} bytes, HTTP {response.status}), not a daily list; nothing "
+            "was changed for this day, re-run to retry"
+        )
     try:
         data = json.loads(body)
     except json.JSONDecodeError as exc:
         size = f"{len(body)} bytes"
-        raise _DayFailed(
+        raise DayFailed(
             f"{where} sent a response that is not valid JSON ({exc.msg}: line {exc.lineno}, column {exc.colno}; "
-            f"{size}, starts with {_snippet(body, 30)}): truncated or not the API; nothing was changed for this "
+            f"{size}, starts with {snippet(body, 30)}): truncated or not the API; nothing was changed for this "
             "day, re-run to retry"
         ) from exc
     except (ValueError, RecursionError) as exc:
-        raise _DayFailed(f"{where} sent unreadable JSON ({type(exc).__name__}); nothing was changed for this day") from exc
+        raise DayFailed(f"{where} sent unreadable JSON ({type(exc).__name__}); nothing was changed for this day") from exc
     result = papers_from_items(data, label=where, name=f"{iso}.json", list_date=iso)
     issues = [FetchIssue(day=iso, reason=e.reason) for e in result.errors]
     if issues and not result.papers and not result.skipped:  # the response itself has the wrong shape
-        raise _DayFailed(f"{where}: {issues[0].reason}; nothing was changed for this day")
+        raise DayFailed(f"{where}: {issues[0].reason}; nothing was changed for this day")
     return body, result.papers, issues
 
 
@@ -314,19 +187,19 @@ def fetch_hf(
     report.skipped_days = len(current) - len(todo)
     if not todo:
         return report
-    base = _check_base(settings.hf_api_base, "ASSISTANT_HF_API_BASE")
+    base = check_base(settings.hf_api_base, "ASSISTANT_HF_API_BASE")
     got: list[tuple[date, bytes, list[Paper]]] = []
     stopped: tuple[str, list[date]] | None = None
     bar = _bar(len(todo), progress, "fetch")
-    with Http(settings, base, sleep=sleep) as http:
+    with Http(settings, base, "ASSISTANT_HF_API_BASE", sleep=sleep) as http:
         for i, day in enumerate(todo):
             iso = day.isoformat()
             try:
                 body, papers, issues = _hf_day(http, base, day)
-            except _Stop as exc:
+            except FetchStop as exc:
                 stopped = (str(exc), todo[i:])
                 break
-            except _DayFailed as exc:
+            except DayFailed as exc:
                 report.errors.append(FetchIssue(day=iso, reason=str(exc)))
                 report.failed_days.append(iso)
                 _notify(on_progress, bar, i + 1, len(todo), f"{iso}: failed")
@@ -402,7 +275,7 @@ def parse_categories(text: str) -> list[str]:
 def _arxiv_pages(
     http: Http, base: str, query: str, settings: Settings, on_progress: ProgressFn | None, n_days: int
 ) -> list[dict[str, Any]]:
-    """Every entry of `query`, page by page (oldest first); raises _DayFailed or _Stop."""
+    """Every entry of `query`, page by page (oldest first); raises DayFailed or FetchStop."""
     size = settings.arxiv_page_size
     records: list[dict[str, Any]] = []
     start, total, empty = 0, None, 0
@@ -412,15 +285,15 @@ def _arxiv_pages(
             "sortBy": "submittedDate", "sortOrder": "ascending",
         }
         response = http.get(f"{base}/query", params)
-        if response.status_code >= 400:
-            raise _DayFailed(f"the arXiv API answered HTTP {response.status_code} {_snippet(response.content)}")
+        if response.status >= 400:
+            raise DayFailed(f"the arXiv API answered HTTP {response.status} {snippet(response.body)}")
         try:
-            page_total, page = parse_atom(response.content)
+            page_total, page = parse_atom(response.body)
         except AtomError as exc:
-            raise _DayFailed(str(exc)) from exc
+            raise DayFailed(str(exc)) from exc
         total = page_total if page_total is not None else total
         if total is not None and total > ARXIV_MAX_RESULTS:
-            raise _DayFailed(
+            raise DayFailed(
                 f"the query matches {total} papers, more than the {ARXIV_MAX_RESULTS} the arXiv API lists; "
                 "fetch a shorter period or fewer categories"
             )
@@ -430,7 +303,7 @@ def _arxiv_pages(
             # The API sometimes answers an empty page mid-listing; asking again usually works.
             empty += 1
             if empty > settings.fetch_retries:
-                raise _DayFailed(f"the arXiv API kept returning empty pages at {start} of {total} results")
+                raise DayFailed(f"the arXiv API kept returning empty pages at {start} of {total} results")
             continue
         records.extend(page)
         start += len(page)
@@ -477,15 +350,17 @@ def fetch_arxiv(
     first, last = min(todo), max(todo)
     covered = [d for d in current if first <= d <= last]
     report.skipped_days = len(current) - len(covered)
-    base = _check_base(settings.arxiv_api_base, "ASSISTANT_ARXIV_API_BASE")
+    base = check_base(settings.arxiv_api_base, "ASSISTANT_ARXIV_API_BASE")
     query = "(" + " OR ".join(f"cat:{c}" for c in categories) + ")"
     query += f" AND submittedDate:[{first:%Y%m%d}0000 TO {last:%Y%m%d}2359]"
-    with Http(settings, base, min_interval=settings.arxiv_delay, sleep=sleep, clock=clock) as http:
+    with Http(
+        settings, base, "ASSISTANT_ARXIV_API_BASE", min_interval=settings.arxiv_delay, sleep=sleep, clock=clock
+    ) as http:
         try:
             records = _arxiv_pages(http, base, query, settings, on_progress, len(covered))
-        except _Stop as exc:
+        except FetchStop as exc:
             raise FetchError(f"{exc}; nothing was changed") from exc
-        except _DayFailed as exc:
+        except DayFailed as exc:
             raise FetchError(f"{exc} (query {query!r}); nothing was changed, re-run to retry") from exc
         finally:
             report.requests = http.requests

@@ -302,18 +302,26 @@ def _is_own(sentence: str) -> bool:
     return bool(_OWN_WORK & set(words(sentence))) or bool(_THIS_WORK.search(sentence))
 
 
-def sentence_roles(sentences: list[str]) -> list[Role]:
+def method_name(title: str) -> str:
+    """The name a paper gives its own work: `Yarrow: Compressing Attention` -> `Yarrow` ("" if none)."""
+    head = title.split(":", 1)[0].strip()
+    return head if ":" in title and 0 < len(head.split()) <= 3 and head != head.lower() else ""
+
+
+def sentence_roles(sentences: list[str], name: str = "") -> list[Role]:
     """Whose work each abstract sentence states, from the abstract's structure.
 
     An abstract opens with background and motivation, then turns to the paper's own work at its
-    first "we ..." / "this paper ..." sentence. A sentence about "existing" / "previous" /
-    "recent" work that does not speak of "we" is `prior`; other sentences before the turn are
+    first "we ..." / "this paper ..." sentence or the first one naming its method (`name`, see
+    `method_name`). A sentence about "existing" / "previous" / "recent" work that speaks neither
+    of "we" nor of the paper's method is `prior`; other sentences before the turn are
     `background`, the rest `own`. An abstract that never says "we" is all `own`.
     """
-    first_own = next((i for i, s in enumerate(sentences) if _is_own(s)), 0)
+    named = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)") if name else None
+    owns = [_is_own(s) or bool(named and named.search(s)) for s in sentences]
+    first_own = next((i for i, own in enumerate(owns) if own), 0)
     roles: list[Role] = []
-    for i, s in enumerate(sentences):
-        own = _is_own(s)
+    for i, (s, own) in enumerate(zip(sentences, owns)):
         if not own and _PRIOR_WORK & set(words(s)):
             roles.append("prior")
         elif i < first_own:
@@ -352,7 +360,7 @@ class _PaperText:
 def _paper_text(title: str, abstract: str) -> _PaperText:
     sents = split_sentences(abstract) or ([abstract] if abstract.strip() else [])
     sentences = [title, *sents]
-    return _PaperText(sentences, ["title", *sentence_roles(sents)], [content_stems(s) for s in sentences], numbers_in(f"{title}. {abstract}"))
+    return _PaperText(sentences, ["title", *sentence_roles(sents, method_name(title))], [content_stems(s) for s in sentences], numbers_in(f"{title}. {abstract}"))
 
 
 def check_claim(

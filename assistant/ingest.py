@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from tqdm import tqdm
 
 from assistant.embeddings import MAX_TOKENS, Embedder
-from assistant.papers import Chunk, Paper, ParseIssue, chunk_text
+from assistant.papers import Chunk, Paper, ParseIssue, chunk_text, make_paper_id
 from assistant.sources import find_input_files, merge_papers, parse_file
 from assistant.store import Store
 
@@ -99,6 +99,46 @@ def _merge_with_stored(new: Paper, old: Paper) -> Paper:
     return Paper(**data)
 
 
+def one_record_per_title(papers: list[Paper], store: Store) -> tuple[list[Paper], dict[str, list[str]]]:
+    """Fold each title-hash paper (page text: no arXiv id) into the arXiv-id record with the same
+    normalised title, whether that record comes in this run or is stored, in either order of arrival.
+
+    The arXiv record's fields win, dates accumulate. Returns the papers to store and, per arXiv id,
+    the stored title-hash ids merged into it (their rows and chunks go when it is written). A title
+    shared by two arXiv ids merges nothing: which paper a page meant is unknown.
+    """
+    titles = store.paper_titles()
+    arxiv_ids: dict[str, set[str]] = {}  # title-hash id -> arXiv ids with that title
+    for pid, title in titles.items():
+        if not pid.startswith("t:"):
+            arxiv_ids.setdefault(make_paper_id(title), set()).add(pid)
+    for paper in papers:
+        if paper.arxiv_id:
+            arxiv_ids.setdefault(make_paper_id(paper.title), set()).add(paper.paper_id)
+    target = {tid: next(iter(ids)) for tid, ids in arxiv_ids.items() if len(ids) == 1}
+    folded: dict[str, list[Paper]] = {}  # arXiv id -> title-hash papers to fold into it
+    absorbed: dict[str, list[str]] = {}
+    kept = []
+    for paper in papers:
+        if paper.paper_id in target:
+            folded.setdefault(target[paper.paper_id], []).append(paper)
+        else:
+            kept.append(paper)
+    for pid, paper in store.get_papers(pid for pid in titles if pid in target).items():
+        folded.setdefault(target[pid], []).append(paper)
+        absorbed.setdefault(target[pid], []).append(pid)
+    if not folded:
+        return papers, {}
+    incoming = {p.paper_id for p in kept}
+    stored = store.get_papers(aid for aid in folded if aid not in incoming)
+    out = []
+    for paper in [*kept, *stored.values()]:
+        for other in folded.get(paper.paper_id, []):
+            paper = _merge_with_stored(paper, other)
+        out.append(paper)
+    return out, absorbed
+
+
 def ingest_papers(
     papers: Iterable[Paper],
     store: Store,
@@ -114,24 +154,25 @@ def ingest_papers(
     and each batch still writes its chunks before its paper rows (what makes a re-run resume).
     """
     report = report or IngestReport()
-    merged = merge_papers(papers)
-    bar = tqdm(
-        total=len(merged), unit="paper", desc="ingest", file=sys.stderr, disable=not progress, dynamic_ncols=True
-    )
+    by_id = merge_papers(papers)
     done = 0
-
-    def finish(write: Future[int]) -> None:
-        nonlocal done
-        n = write.result()  # re-raises a failed write; no later batch is written
-        done += n
-        bar.update(n)
-        if on_progress:
-            on_progress(done, len(merged))
-
     with store.writing(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
+        merged, absorbed = one_record_per_title(by_id, store)  # under the lock: no writer moves the store
+        bar = tqdm(
+            total=len(merged), unit="paper", desc="ingest", file=sys.stderr, disable=not progress, dynamic_ncols=True
+        )
+
+        def finish(write: Future[int]) -> None:
+            nonlocal done
+            n = write.result()  # re-raises a failed write; no later batch is written
+            done += n
+            bar.update(n)
+            if on_progress:
+                on_progress(done, len(merged))
+
         pending: Future[int] | None = None
         for start in range(0, len(merged), BATCH_PAPERS):
-            work = _prepare_batch(merged[start : start + BATCH_PAPERS], store, embedder, report)
+            work = _prepare_batch(merged[start : start + BATCH_PAPERS], store, embedder, report, absorbed)
             if pending is not None:
                 finish(pending)
             pending = writer.submit(_write_batch, store, work)
@@ -145,7 +186,7 @@ def ingest_papers(
 
 @dataclass
 class _BatchWork:
-    """What one batch writes: chunk vectors to upsert, stale chunk ids, paper rows."""
+    """What one batch writes: chunk vectors to upsert, stale chunk ids, paper rows, rows merged away."""
 
     papers: int
     chunks: list[Chunk]
@@ -153,12 +194,16 @@ class _BatchWork:
     hashes: dict[str, str]
     stale: list[str]
     rows: list[tuple[Paper, int]]
+    removed: list[str]
 
 
-def _prepare_batch(batch: list[Paper], store: Store, embedder: Embedder, report: IngestReport) -> _BatchWork:
+def _prepare_batch(
+    batch: list[Paper], store: Store, embedder: Embedder, report: IngestReport, absorbed: dict[str, list[str]]
+) -> _BatchWork:
     """Compare a batch with the store and embed what changed (no writes)."""
     stored = store.stored_state(p.paper_id for p in batch)
-    old_counts = store.chunk_counts(stored)
+    removed = [tid for p in batch for tid in absorbed.get(p.paper_id, [])]
+    old_counts = store.chunk_counts([*stored, *removed])
     to_embed: list[Paper] = []
     rows: list[tuple[Paper, int]] = []
     for paper in batch:
@@ -171,7 +216,7 @@ def _prepare_batch(batch: list[Paper], store: Store, embedder: Embedder, report:
         if merged.content_hash != old_hash:
             report.updated += 1
             to_embed.append(merged)
-        elif merged.model_dump() != old.model_dump():
+        elif merged.model_dump() != old.model_dump() or paper.paper_id in absorbed:
             report.updated += 1
             rows.append((merged, old_counts[paper.paper_id]))
         else:
@@ -180,8 +225,10 @@ def _prepare_batch(batch: list[Paper], store: Store, embedder: Embedder, report:
     flat = [c for cs in chunks.values() for c in cs]
     vectors = embedder.embed([c.text for c in flat], bulk=True) if flat else None
     stale = [f"{pid}#{i}" for pid, cs in chunks.items() for i in range(len(cs), old_counts.get(pid, 0))]
+    stale += [f"{tid}#{i}" for tid in removed for i in range(old_counts.get(tid, 0))]
     rows.extend((p, len(chunks[p.paper_id])) for p in to_embed)
-    return _BatchWork(len(batch), flat, vectors, {p.paper_id: p.content_hash for p in to_embed}, stale, rows)
+    hashes = {p.paper_id: p.content_hash for p in to_embed}
+    return _BatchWork(len(batch), flat, vectors, hashes, stale, rows, removed)
 
 
 def _write_batch(store: Store, work: _BatchWork) -> int:
@@ -189,7 +236,7 @@ def _write_batch(store: Store, work: _BatchWork) -> int:
     store.delete_chunks(work.stale)
     if work.chunks and work.vectors is not None:
         store.upsert_chunks(work.chunks, work.vectors, work.hashes)
-    store.save_papers(work.rows)
+    store.save_papers(work.rows, work.removed)
     return work.papers
 
 

@@ -22,7 +22,15 @@ embedding window that the title shares with each chunk of the abstract."""
 MAX_ABSTRACT_CHARS = 10_000
 """Longer abstracts are cut at a sentence end: arXiv caps abstracts at 1,920 characters, so more is a
 pasted paper body, which would cost minutes of embedding and flood every prompt."""
-_ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$|^([a-z\-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$")
+# Every spelling arXiv itself accepts: `arXiv:` prefixes, abs/pdf/html URLs (any host spelling, with
+# or without a version, `.pdf`, query or fragment), upper-case `V`, and old-style `hep-th/9901001`.
+_ARXIV_ID = re.compile(
+    r"""^(?:arxiv:\s*)?
+    (?:(?:https?://)?(?:www\.|export\.)?arxiv\.org)?/?(?:(?:abs|pdf|html)/)?
+    (?:(?P<new>\d{4}\.\d{4,5})|(?P<archive>[a-z][a-z\-]*)(?P<cls>\.[a-z]{2})?/(?P<num>\d{7}))
+    (?:v\d+)?(?:\.pdf)?/?(?:[?#].*)?(?:\s*\[[^\]]*\])?$""",
+    re.IGNORECASE | re.VERBOSE,
+)
 
 
 def normalize_text(text: str) -> str:
@@ -68,17 +76,16 @@ def title_key(title: str) -> str:
 
 
 def clean_arxiv_id(raw: str | None) -> str | None:
-    """`2406.01234v2` -> `2406.01234`; anything that is not an arXiv id -> None."""
+    """The versionless arXiv id in any spelling arXiv accepts (`arXiv:2406.01234V2`,
+    `https://arxiv.org/pdf/2406.01234v1.pdf`, `/abs/hep-th/9901001`); anything else -> None."""
     if not raw:
         return None
-    raw = raw.strip()
-    for prefix in ("arXiv:", "arxiv:", "https://arxiv.org/abs/", "http://arxiv.org/abs/"):
-        if raw.startswith(prefix):
-            raw = raw[len(prefix) :]
-    m = _ARXIV_ID.match(raw)
+    m = _ARXIV_ID.match(raw.strip())
     if not m:
         return None
-    return m.group(1) or m.group(3)
+    if m["new"]:
+        return m["new"]
+    return f"{m['archive'].lower()}{(m['cls'] or '').upper()}/{m['num']}"
 
 
 def make_paper_id(title: str, arxiv_id: str | None = None) -> str:

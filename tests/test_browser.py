@@ -230,6 +230,20 @@ def test_app_in_a_real_browser(seeded_copy: Path, tmp_path: Path, browser: WebDr
         assert not css(browser, '[data-testid="stMarkdownContainer"] script, [data-testid="stMarkdownContainer"] img')
         assert no_alert(browser), "markup in a paper title was executed"
 
+        # star the result, then the For-you page ranks the week with reasons
+        star = wait_for(browser, lambda d: next((b for b in css(d, "button") if b.text.strip() == "☆"), None), 30, "a star")
+        star.click()
+        wait_for(browser, lambda d: any(b.text.strip() == "★" for b in css(d, "button")), 30, "the starred paper")
+        go_to(browser, "for-you", "For you")
+        wait_for(browser, with_text('[data-testid="stExpander"]', "Starred papers (1)"), 30, "the starred list")
+        follow = wait_for(browser, visible('input[aria-label="Follow a topic"]'), 30, "the follow box")
+        follow.send_keys("semi-supervised learning")
+        click_button(browser, "Follow")
+        wait_for(browser, with_text("button", "✕ semi-supervised learning"), 30, "the followed topic")
+        wait_for(browser, with_text("h3", "top "), 60, "the ranked feed")
+        assert with_text('[data-testid="stMarkdownContainer"] p', "Why:")(browser)
+        shoot(browser, "3b-for-you")
+
         go_to(browser, "compare", "Compare papers")
         topic = wait_for(browser, visible('input[aria-label="A topic, or 2 to 6 paper ids"]'), 30, "the compare box")
         topic.send_keys("semi-supervised learning", Keys.ENTER)

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.citations import CITE_RE, is_bare_citation, parse_citations, render_marked, split_sentences, strip_citations
-from assistant.grounding import GROUNDING, check_answer, check_claim, key_terms, missing_terms, sentence_roles
+from assistant.grounding import GROUNDING, check_answer, check_claim, key_terms, method_name, missing_terms, sentence_roles
 
 DEFAULT_THRESHOLD = GROUNDING.support_similarity
 from assistant.papers import Hit, Paper, Sentence
@@ -241,6 +241,20 @@ PRIOR = Paper(
         "SparseRoute matches dense routing quality at half the compute."
     ),
 )
+
+
+def test_a_sentence_naming_the_papers_method_is_its_own_work() -> None:
+    """Even before the first "we", and even when it compares with previous methods."""
+    sents = [
+        "Attention is costly on long inputs.",
+        "Yarrow compresses attention maps and outperforms previous sketching methods.",
+        "Existing sketches lose accuracy.",
+        "We evaluate it on summarisation.",
+    ]
+    assert method_name("Yarrow: Compressing Attention") == "Yarrow"
+    assert method_name("compressing attention: a survey") == ""
+    assert sentence_roles(sents, "Yarrow") == ["background", "own", "prior", "own"]
+    assert sentence_roles(sents) == ["background", "prior", "prior", "own"]
 
 
 def test_prior_work_is_not_the_papers_own_work() -> None:

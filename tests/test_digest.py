@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.chains.clustering import choose_k, cluster, k_range, normalize_rows, silhouette
-from assistant.chains.topic_labels import group_keywords, keyword_title, parse_topic_reply
+from assistant.chains.topic_labels import group_keywords, group_titles, parse_topic_reply
+from assistant.chains.digest import highlights
 from assistant.citations import parse_citations
 from assistant.cli import cli
 from assistant.errors import InputError, LLMError
@@ -292,10 +293,13 @@ def test_silhouette_prefers_the_planted_grouping() -> None:
     assert silhouette(x, np.zeros(18, dtype=int)) == 0.0
 
 
-def test_keyword_titles_are_noun_phrases_not_lists() -> None:
-    assert keyword_title(["sampling", "random sampling", "approximation"]) == "Random sampling"
-    assert keyword_title(["quantization", "llm"]) == "Quantization"
-    assert "," not in keyword_title(["a b", "c d", "e"])
+def test_fallback_titles_are_distinct_noun_phrases_not_lists() -> None:
+    papers = corpus_papers()
+    groups = [[p for p in papers if planted_topic(p.paper_id) == t] for t in ("video", "reasoning", "robots")]
+    titles = group_titles(groups, papers)
+    assert len(set(titles)) == 3
+    assert all("," not in t and 1 <= len(t.split()) <= 2 and t[0].isupper() for t in titles), titles
+    assert group_titles([groups[0], groups[0]], papers)[0] != group_titles([groups[0], groups[0]], papers)[1]
 
 
 def test_keywords_name_the_planted_topics() -> None:
@@ -370,3 +374,18 @@ def test_tiny_week_with_the_embedded_model(tmp_path: Path) -> None:
     again = app.digest(week=WEEK, extract="model")
     assert again.model_calls == 0
     app.close()
+
+
+def test_highlights_by_upvotes_else_centrality_and_every_paper_links_to_arxiv(corpus: Path) -> None:
+    d = app_for(corpus).digest(week=WEEK)
+    assert d.highlights_by == "upvotes" and d.to_json()["highlights_by"] == "upvotes"
+    votes = [p.upvotes or 0 for p in d.top_upvoted]
+    assert len(votes) == 5 and votes == sorted(votes, reverse=True) and all(p.takeaway for p in d.top_upvoted)
+    assert all(p.url == f"https://arxiv.org/abs/{p.paper_id}" for p in d.all_papers)
+    md = render(d, "md")
+    assert "## Highlights (most upvoted)" in md and "`t:" not in md
+
+    unvoted = [p.model_copy(update={"upvotes": None}) for p in d.all_papers]
+    central = [t.papers[-1].paper_id for t in d.topics if not t.other]
+    chosen, by = highlights(unvoted, central)
+    assert by == "centrality" and [p.paper_id for p in chosen] == central[:5]

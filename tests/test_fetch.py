@@ -29,13 +29,12 @@ from assistant.config import Settings, load_settings
 from assistant.errors import FetchError, InputError
 from assistant.fetch import (
     CATCH_UP_DAYS,
-    USER_AGENT,
     FetchReport,
     fetch_papers,
     latest_days,
     parse_categories,
-    retry_after,
 )
+from assistant.fetch_http import USER_AGENT, retry_after
 from assistant.periods import period_days
 from assistant.service import Assistant
 from assistant.sources.arxiv_atom import parse_atom

@@ -122,3 +122,51 @@ def test_personal_digest_is_written_and_mailed(
         assert run.exit_code == 1 and out.exists()
         assert run.stderr.count("\n") == 1 and "refused the login" in run.stderr and PASSWORD not in run.stderr
         assert len(inbox.messages) == 1
+
+
+def self_signed_cert(tmp_path: Path) -> tuple[Path, Path]:
+    """A throw-away certificate for 127.0.0.1, made with the openssl command line."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("the openssl command is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+def test_starttls_handshake_before_login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+
+    cert, key = self_signed_cert(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    logins: list[bool] = []
+
+    def tls_only_login(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        logins.append(session.ssl is not None)
+        return authenticator(server, session, envelope, mechanism, auth_data)
+
+    inbox, port = Inbox(), free_port()
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=tls_only_login, tls_context=server_tls,
+                     require_starttls=True, auth_require_tls=True)
+    ctl.start()
+    try:
+        s = make_settings(tmp_path, smtp_host="127.0.0.1", smtp_port=port, smtp_user="me", smtp_password=PASSWORD,
+                          smtp_from="d@example.org", smtp_timeout=5)
+        # the certificate is not trusted yet: one clear line, nothing sent, no password
+        with pytest.raises(ConfigError, match="cannot send mail through 127.0.0.1.*SSL") as untrusted:
+            send_mail(s, ["r@example.org"], "s", "<p>x</p>", "x")
+        assert "\n" not in str(untrusted.value) and PASSWORD not in str(untrusted.value)
+        assert not inbox.messages and not logins
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trusted the way a system CA store would trust it
+        send_mail(s, ["r@example.org"], "over TLS", "<p>x</p>", "x")
+    finally:
+        ctl.stop()
+    assert logins == [True]
+    assert [m["Subject"] for m in inbox.messages] == ["over TLS"]

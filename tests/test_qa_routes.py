@@ -54,6 +54,9 @@ def test_compared_items_are_the_two_named_things() -> None:
     assert compared_items("compare consistent-teacher with HSSDA") == ["consistent-teacher", "HSSDA"]
     assert compared_items("how does iCT differ from the latent consistency paper?") == ["iCT", "the latent consistency paper"]
     assert compared_items("which is better") == []
+    assert compared_items("how do lq-lora and l4q differ?") == ["lq-lora", "l4q"]
+    # a "how" question that names a second thing without comparing: answered as a question
+    assert compared_items("How does ShrinkMatch handle uncertain samples with consistency regularization?") == []
 
 
 def test_compare_in_the_chat_runs_the_comparison_chain_and_shows_its_table(shared: Assistant) -> None:

@@ -17,7 +17,14 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from assistant.papers import MAX_ABSTRACT_CHARS, MAX_TITLE_CHARS, ParseResult, normalize_text
+from assistant.papers import (
+    MAX_ABSTRACT_CHARS,
+    MAX_TITLE_CHARS,
+    ParseResult,
+    clean_arxiv_id,
+    make_paper_id,
+    normalize_text,
+)
 from assistant.sources import FORMATS, merge_papers, parse_file
 
 FUZZ = settings(
@@ -228,3 +235,46 @@ def test_fuzz_csv(
     path = workdir / name
     path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
     check(path, fmt)
+
+
+NEW_IDS = st.builds(
+    lambda yymm, n, five: f"{yymm // 100:02d}{yymm % 100 or 1:02d}.{n:05d}" if five else f"{yymm // 100:02d}{yymm % 100 or 1:02d}.{n % 10000:04d}",
+    st.integers(min_value=701, max_value=3612), st.integers(min_value=1, max_value=99999), st.booleans(),
+)
+OLD_IDS = st.builds(lambda a, n: f"{a}/{n:07d}", st.sampled_from(["hep-th", "math", "cond-mat", "astro-ph", "cs"]),
+                    st.integers(min_value=9101001, max_value=9912999))
+
+
+@FUZZ
+@given(
+    base=NEW_IDS | OLD_IDS,
+    version=st.sampled_from(["", "v1", "v2", "V3", "v12"]),
+    prefix=st.sampled_from(["", "arXiv:", "ARXIV:", "arxiv: ", "https://arxiv.org/abs/", "http://arxiv.org/pdf/",
+                            "https://export.arxiv.org/abs/", "https://www.arxiv.org/pdf/", "/pdf/", "/abs/", "abs/"]),
+    suffix=st.sampled_from(["", ".pdf", "/", "?context=cs", "#section", " [cs.CL]"]),
+    pad=st.sampled_from(["", " ", "\n", "\t "]),
+)
+def test_fuzz_arxiv_spellings_are_one_id(base: str, version: str, prefix: str, suffix: str, pad: str) -> None:
+    """Every spelling arXiv accepts maps to the versionless id; the result is a fixed point."""
+    if suffix == ".pdf" and "/pdf/" not in prefix and prefix:
+        suffix = ""  # `.pdf` only ends pdf links (and bare ids, where arXiv accepts it too)
+    spelled = f"{pad}{prefix}{base}{version}{suffix}{pad}"
+    assert clean_arxiv_id(spelled) == base, spelled
+    assert clean_arxiv_id(base) == base
+
+
+@FUZZ
+@given(text=st.text(max_size=60))
+def test_fuzz_arxiv_id_of_any_text_is_none_or_a_fixed_point(text: str) -> None:
+    found = clean_arxiv_id(text)
+    assert found is None or clean_arxiv_id(found) == found
+
+
+@FUZZ
+@given(title=st.text(min_size=1, max_size=400), spaces=st.sampled_from([" ", "  ", "\n", "\t"]), upper=st.booleans())
+def test_fuzz_title_ids_ignore_case_and_spacing(title: str, spaces: str, upper: bool) -> None:
+    """A page's title (any case, pasted spacing) gets the title id of the API record's title, so the two merge."""
+    capped = normalize_text(title)
+    variant = spaces.join(capped.split())
+    variant = variant.upper() if upper and variant.upper().casefold() == variant.casefold() else variant
+    assert make_paper_id(spaces + variant + spaces) == make_paper_id(capped)

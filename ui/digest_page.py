@@ -1,7 +1,7 @@
 """Weekly digest page: one week's papers grouped into topics, each with a cited, checked summary.
 
 Calls `Assistant.digest` for a week that has papers and renders topics, what changed since the
-previous week and the most upvoted papers; exports via `assistant.export`. The "For me" switch
+previous week and the highlights (most upvoted, else most central papers); exports via `assistant.export`. The "For me" switch
 puts the reader's top papers (`assistant.foryou`) first; every listed paper has a star.
 """
 
@@ -89,7 +89,7 @@ def render_digest(digest: Digest) -> None:
         return
     render_change(digest)
     if digest.top_upvoted:
-        with st.expander("Most upvoted"):
+        with st.expander("Highlights" + (" (most upvoted)" if digest.highlights_by == "upvotes" else " (most central)")):
             st.markdown("\n".join(paper_line(p) for p in digest.top_upvoted))
     for i, topic in enumerate(digest.topics, start=1):
         render_topic(i, topic)

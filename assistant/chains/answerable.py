@@ -25,7 +25,7 @@ import numpy as np
 from assistant.chains.calibration import load
 from assistant.chains.routing import classify
 from assistant.citations import split_sentences
-from assistant.grounding import STOP_WORDS, EmbedFn, key_terms, numbers_in, sentence_roles, stem, term_in
+from assistant.grounding import STOP_WORDS, EmbedFn, key_terms, method_name, numbers_in, sentence_roles, stem, term_in
 from assistant.papers import Hit
 
 TermWeights = Callable[[list[str]], list[dict[str, float]]]
@@ -153,10 +153,10 @@ def signals(
     return out, sentences, cosines
 
 
-def quote_sentence(sentences: list[str], cosines: np.ndarray) -> str:
+def quote_sentence(sentences: list[str], cosines: np.ndarray, name: str = "") -> str:
     """The sentence to quote from a paper: the closest to the question among those stating the
     paper's own work (its contribution or a finding), never its background or its account of prior work."""
-    roles = sentence_roles(sentences)
+    roles = sentence_roles(sentences, name)
     own = [i for i, r in enumerate(roles) if r == "own"] or list(range(len(sentences)))
     return sentences[max(own, key=lambda i: float(cosines[i]))] if sentences else ""
 
@@ -170,7 +170,7 @@ def judge(question: str, hits: Sequence[Hit], embed: EmbedFn, term_weights: Term
     feats, sentences, cosines = signals(question, hits, embed, term_weights)
     probs = model.scores(np.array([[f[name] for name in model.features] for f in feats]))
     supports = [
-        Support(n, quote_sentence(sents, sims), round(float(p), 4), bool(p >= threshold), {k: round(v, 4) for k, v in f.items()})
-        for n, (f, sents, sims, p) in enumerate(zip(feats, sentences, cosines, probs), start=1)
+        Support(n, quote_sentence(sents, sims, method_name(hit.paper.title)), round(float(p), 4), bool(p >= threshold), {k: round(v, 4) for k, v in f.items()})
+        for n, (hit, f, sents, sims, p) in enumerate(zip(hits, feats, sentences, cosines, probs), start=1)
     ]
     return Verdict(question, supports, threshold, quote, overrule)

@@ -31,12 +31,12 @@ from assistant.chains.extract import (
     merged,
     no_guard,
 )
-from assistant.chains.topic_labels import group_keywords, keyword_title
+from assistant.chains.topic_labels import group_keywords, group_titles
 from assistant.chains.takeaway import Takeaway, takeaways
 from assistant.chains.topic_summary import compose_topic, renumber
 from assistant.chains.week_diff import WeekChange, compare_weeks
 from assistant.citations import render_marked
-from assistant.papers import Citation, Paper
+from assistant.papers import Citation, Paper, clean_arxiv_id
 from assistant.periods import Period
 from assistant.store import Store
 
@@ -57,10 +57,26 @@ ExtractMode = Literal["model", "quick"]
 
 def _digest_paper(n: int, paper: Paper, takeaway: Takeaway) -> DigestPaper:
     return DigestPaper(
-        n=n, paper_id=paper.paper_id, title=paper.title, url=paper.link, upvotes=paper.upvotes,
+        n=n, paper_id=paper.paper_id, title=paper.title, url=reader_link(paper), upvotes=paper.upvotes,
         dates=paper.dates, authors=paper.authors, published=paper.published,
         takeaway=takeaway.text if takeaway.supported else "", hf_summary=takeaway.hf_summary,
     )
+
+
+def highlights(listed: Sequence[DigestPaper], central_ids: Sequence[str]) -> tuple[list[DigestPaper], str]:
+    """The week's most notable papers and how they were chosen: by upvotes when the source has them,
+    else the most central paper of each of the largest topics (`central_ids`, largest topic first)."""
+    voted = [p for p in listed if p.upvotes is not None]
+    if voted:
+        return sorted(voted, key=lambda p: (-(p.upvotes or 0), p.n))[:TOP_UPVOTED], "upvotes"
+    by_id = {p.paper_id: p for p in listed}
+    return [by_id[i] for i in central_ids[:TOP_UPVOTED] if i in by_id], "centrality"
+
+
+def reader_link(paper: Paper) -> str | None:
+    """The paper's arXiv page when it has an arXiv id, else the page it was listed on."""
+    arxiv = clean_arxiv_id(paper.paper_id)
+    return f"https://arxiv.org/abs/{arxiv}" if arxiv else paper.link
 
 
 def _vectors(store: Store, papers: Sequence[Paper], embed: EmbedFn) -> dict[str, np.ndarray]:
@@ -115,6 +131,7 @@ def build_digest(
     groups, other = cluster(matrix, k)
     group_papers = [[papers[i] for i in g] for g in groups]
     keywords = group_keywords(group_papers, papers)
+    fallback_titles = group_titles(group_papers, papers)
 
     lines = takeaways(papers, embed, store)
     quick = {p.paper_id: quick_extraction(p) for p in papers}
@@ -131,7 +148,7 @@ def build_digest(
     centroids: list[np.ndarray] = []
     thresholds: list[float] = []
     bar = tqdm(total=len(groups), unit="topic", desc="topics", file=sys.stderr, disable=not progress, dynamic_ncols=True)
-    for members, words in zip(group_papers, keywords):
+    for members, words, fallback_title in zip(group_papers, keywords, fallback_titles):
         prompt_papers = members[:PROMPT_PAPERS]
         composed = compose_topic(
             prompt_papers, extractions, quick, llm_factory, store, embed, model_label, embedder_name, guard
@@ -148,7 +165,7 @@ def build_digest(
         by_n = {numbered[p.paper_id]: p for p in members}
         topics.append(
             Topic(
-                title=composed.title or keyword_title(words),
+                title=composed.title or fallback_title,
                 keywords=words,
                 summary=render_marked(sentences),
                 sentences=sentences,
@@ -189,7 +206,6 @@ def build_digest(
     for topic, change in zip(real_topics, digest.new_vs_last_week.topics):
         topic.status = change.status
     digest.topics = topics
-    voted = [p for p in digest.all_papers if p.upvotes is not None]
-    digest.top_upvoted = sorted(voted, key=lambda p: (-(p.upvotes or 0), p.n))[:TOP_UPVOTED]
+    digest.top_upvoted, digest.highlights_by = highlights(digest.all_papers, [g[0].paper_id for g in group_papers])
     digest.model_calls = calls
     return digest

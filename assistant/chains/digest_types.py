@@ -52,7 +52,8 @@ class Digest(BaseModel):
     n_papers: int
     topics: list[Topic] = Field(default_factory=list)
     new_vs_last_week: WeekChange | None = None
-    top_upvoted: list[DigestPaper] = Field(default_factory=list)
+    top_upvoted: list[DigestPaper] = Field(default_factory=list)  # the highlights (see `highlights_by`)
+    highlights_by: str = "upvotes"  # upvotes | centrality (the source had no votes)
     model: str = ""
     extraction: str = "quick"
     model_calls: int = 0
@@ -86,6 +87,7 @@ class Digest(BaseModel):
             "top_upvoted": [
                 p.model_dump(include={"n", "paper_id", "title", "url", "upvotes", "takeaway"}) for p in self.top_upvoted
             ],
+            "highlights_by": self.highlights_by,
             "model": self.model,
             "extraction": self.extraction,
             "model_calls": self.model_calls,

@@ -11,6 +11,7 @@ sentences when the evidence is clear enough to overrule the model, else refused.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -198,6 +199,10 @@ def _checked(text: str, evidence: Evidence, embed: EmbedFn, model: str) -> Answe
     )
 
 
+_DECLINE = re.compile(CANNOT_ANSWER.replace("_", r"[\s_]*"), re.IGNORECASE)
+"""The decline token, however spaced: a draft may hedge with it and still state a checkable claim."""
+
+
 def finalize(
     question: str, raw: str, evidence: Evidence, embed: EmbedFn, model: str
 ) -> Answer:
@@ -205,7 +210,8 @@ def finalize(
 
     The verdict decides, not the model: evidence that cannot answer gives a refusal naming the
     closest papers, whatever the draft says. Evidence that can answer gives the draft when one of
-    its sentences is supported. When the model answered a bare "[1]" or wrote nothing the papers
+    its sentences is supported (a decline token next to a supported claim does not hide the claim).
+    When the model answered a bare "[1]" or wrote nothing the papers
     support, the best answering paper's sentence is quoted if its probability reaches the calibrated
     `quote` threshold; an explicit decline is overruled only above the stricter `overrule` one
     (a decline is itself a sign that the asked detail is not stated). Otherwise: a refusal.
@@ -214,10 +220,10 @@ def finalize(
     if verdict is not None and verdict.answerable:
         draft = raw.strip()
         declined = not draft or CANNOT_ANSWER in draft.upper().replace(" ", "_")
-        draft = draft.replace(CANNOT_ANSWER, " ").strip()  # a decline followed by an answer: check the answer
+        claims = _DECLINE.sub(" ", draft).strip(" .:;,-\n")
         answer = None
-        if draft and not is_bare_citation(draft):
-            answer = _checked(attach_citations(draft, evidence, embed), evidence, embed, model)
+        if re.search(r"[^\W\d_]{3}", claims) and not is_bare_citation(claims):
+            answer = _checked(attach_citations(claims, evidence, embed), evidence, embed, model)
         bar = verdict.overrule_threshold if declined else verdict.quote_threshold
         if answer is None and verdict.best >= bar:
             answer = extractive_answer(evidence, model)

@@ -33,6 +33,9 @@ _STOP = frozenset(
 )
 
 
+TITLE_POOL = 10  # a two-word title must be among the group's most typical terms
+
+
 def _words(text: str) -> list[str | None]:
     """Lower-cased words; None marks a break (stop word, short word, number, punctuation)."""
     out: list[str | None] = []
@@ -53,8 +56,8 @@ def _terms(text: str) -> set[str]:
     return terms
 
 
-def group_keywords(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper], top: int = 3) -> list[list[str]]:
-    """Per group the `top` terms most typical of it and rare elsewhere.
+def _ranked_terms(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper]) -> list[list[str]]:
+    """Per group its terms, most typical first.
 
     Score = share of the group's papers using the term x idf over the period's papers x
     (1 + share of the group's titles using it): title words name topics better than abstract words.
@@ -76,26 +79,35 @@ def group_keywords(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper
             bonus = 1.2 if " " in term else 1.0
             scored.append(((count / len(group)) * idf * (1 + tf_title[term] / len(group)) * bonus, term))
         scored.sort(key=lambda s: (-s[0], s[1]))
+        out.append([term for _, term in scored])
+    return out
+
+
+def group_keywords(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper], top: int = 3) -> list[list[str]]:
+    """Per group the `top` terms most typical of it and rare elsewhere (none containing another)."""
+    out: list[list[str]] = []
+    for ranked in _ranked_terms(groups, all_papers):
         chosen: list[str] = []
-        for _, term in scored:
-            if any(term in c or c in term for c in chosen):
-                continue
-            chosen.append(term)
+        for term in ranked:
+            if not any(term in c or c in term for c in chosen):
+                chosen.append(term)
             if len(chosen) == top:
                 break
         out.append(chosen)
     return out
 
 
-def keyword_title(keywords: Sequence[str]) -> str:
-    """A noun-phrase title from a group's keywords: its most typical multi-word term, else its top word.
-
-    Never a list of keywords ("Random, sampling, approximation" names no theme).
-    """
-    if not keywords:
-        return "Miscellaneous"
-    text = next((k for k in keywords if " " in k), keywords[0])
-    return text[0].upper() + text[1:]
+def group_titles(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper]) -> list[str]:
+    """A noun-phrase title per group, distinct within the period: its most typical two-word term
+    among its top terms, else its top word (never a list of keywords)."""
+    used: set[str] = set()
+    out: list[str] = []
+    for ranked in _ranked_terms(groups, all_papers):
+        fresh = [t for t in ranked if t not in used]
+        text = next((t for t in fresh[:TITLE_POOL] if " " in t), fresh[0] if fresh else "miscellaneous")
+        used.add(text)
+        out.append(text[0].upper() + text[1:])
+    return out
 
 
 _TOPIC_LINE = re.compile(r"^[\s#>*\-]*\**\s*(?:topic|title)\s*\**\s*[:\-\u2013]\s*\**\s*(.*?)\s*\**\s*$", re.IGNORECASE)

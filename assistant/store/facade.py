@@ -11,9 +11,11 @@ The write order, which keeps the three stores consistent after a crash at any po
 2. Stale chunks of a changed paper are deleted, then its new chunks are upserted to Chroma under
    deterministic ids (`<paper_id>#<index>`) with the paper's new content hash: redoing this after
    a crash is harmless.
-3. Only then does the paper row commit, with that content hash, in one transaction that also bumps
-   the table's generation. A crash before the commit leaves the old row, so the paper is redone
-   on the next run.
+   A paper merged into another (a page-text record, id from its title, into the same paper's arXiv-id
+   record) has its chunks deleted here too.
+3. Only then does the paper row commit, with that content hash, in one transaction that also deletes
+   the rows of papers merged into it and bumps the table's generation. A crash before the commit
+   leaves the old rows, so the papers are redone (and merged again) on the next run.
 4. Reads ignore chunks whose content hash is not the paper row's (`chunk_vectors`, `paper_vectors`).
 5. The keyword index is derived: it is saved with the generation it was built from and rebuilt
    when the table's generation moved on (`keyword_index`).
@@ -80,9 +82,10 @@ class Store:
         """Step 2: upsert chunk vectors under deterministic ids, each with its paper's content hash."""
         self.vectors.upsert(chunks, vectors, hashes)
 
-    def save_papers(self, rows: list[tuple[Paper, int]]) -> None:
-        """Step 3: commit the paper rows (with their chunk counts) and bump the generation."""
-        self.table.save_papers(rows)
+    def save_papers(self, rows: list[tuple[Paper, int]], removed: Iterable[str] = ()) -> None:
+        """Step 3: commit the paper rows (with their chunk counts), delete the rows of papers merged into
+        them (`removed`, whose chunks step 2 deleted) and bump the generation."""
+        self.table.save_papers(rows, removed)
 
     def reset_collection(self) -> None:
         """Drop and recreate the chunk collection (reindex with another embedder)."""
@@ -99,6 +102,10 @@ class Store:
 
     def get_papers(self, ids: Iterable[str]) -> dict[str, Paper]:
         return self.table.get_papers(ids)
+
+    def paper_titles(self) -> dict[str, str]:
+        """The title of every stored paper, by id (to find one paper stored under two ids)."""
+        return self.table.titles()
 
     def iter_papers(self) -> Iterator[Paper]:
         """Every stored paper, in id order."""

@@ -147,13 +147,23 @@ class PaperTable:
         with self.lock:
             return {r[0] for r in self.db.execute(q, args)}
 
-    def save_papers(self, rows: list[tuple[Paper, int]]) -> None:
-        """Write papers (with their chunk counts) in one transaction and bump the generation."""
-        if not rows:
+    def titles(self) -> dict[str, str]:
+        """The title of every stored paper, by id."""
+        with self.lock:
+            return {r[0]: r[1] for r in self.db.execute("SELECT paper_id, title FROM papers")}
+
+    def save_papers(self, rows: list[tuple[Paper, int]], removed: Iterable[str] = ()) -> None:
+        """Write papers (with their chunk counts) and delete the `removed` rows (papers merged into one of
+        `rows`) in one transaction, and bump the generation."""
+        removed = list(removed)
+        if not rows and not removed:
             return
         with self.lock:
             try:
                 with self.db:
+                    for start in range(0, len(removed), ID_BATCH):
+                        part = removed[start : start + ID_BATCH]
+                        self.db.execute(f"DELETE FROM papers WHERE paper_id IN ({','.join('?' * len(part))})", part)
                     for paper, n_chunks in rows:
                         self.db.execute(
                             f"INSERT INTO papers ({PAPER_COLS}, content_hash, n_chunks) "
