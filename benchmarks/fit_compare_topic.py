@@ -7,7 +7,7 @@ of `own_work_text`), with
 the signals of `topic_match.FEATURES`; label 1 when the paper is in the query's `expected` or `acceptable`
 list (benchmarks/compare/dev.jsonl, written before any tuning). A logistic regression (L2) is fitted;
 its `qualify` threshold is chosen on 5-fold cross-validated probabilities (folds by query) by simulating
-the paper choice (the most probable qualifying papers, up to 4): the threshold with the fewest wrongly
+the paper choice of `choose_papers` (qualifying papers, most probable first, diversified by MMR, up to 4): the threshold with the fewest wrongly
 refused queries among those whose chosen papers are at least `MIN_PRECISION` on topic. The test split is
 never read. The file records the date, the data and the cross-validated figures.
 """
@@ -35,10 +35,11 @@ MIN_PRECISION = 0.93
 frozen test queries) plus a margin; a higher bar refuses more dev queries that have two papers about them."""
 
 
-def topic_rows(app: Any, cases: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def topic_rows(app: Any, cases: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], dict[str, Any]]:
+    """Signals, labels, query index and paper id per row, and the paper vectors (for MMR, as in `choose_papers`)."""
     from assistant.chains.topic_match import FEATURES, about, own_work_text, topic_signals
 
-    xs, ys, groups = [], [], []
+    xs, ys, groups, ids = [], [], [], []
     for i, case in enumerate(cases):
         ok = set(case["expected"]) | set(case.get("acceptable", []))
         hits = [h for h in app.search(case["query"], k=K) if about(case["query"], own_work_text(h.paper))]
@@ -46,24 +47,27 @@ def topic_rows(app: Any, cases: list[dict[str, Any]]) -> tuple[np.ndarray, np.nd
             xs.append([f[name] for name in FEATURES])
             ys.append(int(hit.paper.paper_id in ok))
             groups.append(i)
-    return np.array(xs), np.array(ys), np.array(groups)
+            ids.append(hit.paper.paper_id)
+    return np.array(xs), np.array(ys), np.array(groups), ids, app.store.paper_vectors(sorted(set(ids)))
 
 
-def simulate(probs: np.ndarray, y: np.ndarray, groups: np.ndarray, cases: list[dict[str, Any]], t: float) -> dict[str, float]:
-    """Paper choice at threshold t: precision of chosen papers, wrongly refused and correctly refused queries."""
+def simulate(probs: np.ndarray, y: np.ndarray, groups: np.ndarray, ids: list[str], vectors: dict[str, Any],
+             cases: list[dict[str, Any]], t: float) -> dict[str, float]:
+    """The paper choice of `choose_papers` at threshold t (qualifying papers, most probable first, MMR):
+    precision of chosen papers, wrongly refused and correctly refused queries."""
+    from assistant.chains.compare import mmr
+
     chosen = on = false_refused = right_refused = 0
     for g, case in enumerate(cases):
-        mask = groups == g
-        p, lab = probs[mask], y[mask]
-        picked = np.argsort(-p)[: N_PAPERS]
-        picked = [i for i in picked if p[i] >= t]
-        refused = len(picked) < 2
-        should_refuse = len(case["expected"]) < 2
-        false_refused += int(refused and not should_refuse)
-        right_refused += int(refused and should_refuse)
+        rows = sorted((i for i in np.flatnonzero(groups == g) if probs[i] >= t), key=lambda i: -probs[i])
+        refused = len(rows) < 2
+        false_refused += int(refused and len(case["expected"]) >= 2)
+        right_refused += int(refused and len(case["expected"]) < 2)
         if not refused:
+            label = {ids[i]: y[i] for i in rows}
+            picked = mmr([ids[i] for i in rows], vectors, N_PAPERS)
             chosen += len(picked)
-            on += int(lab[picked].sum())
+            on += int(sum(label[pid] for pid in picked))
     return {"precision": on / chosen if chosen else 1.0, "false_refusals": false_refused,
             "correct_refusals": right_refused, "chosen": chosen}
 
@@ -80,14 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     cases = load_cases("dev")
     app = Assistant(bench_settings(data))
     try:
-        x, y, groups = topic_rows(app, cases)
+        x, y, groups, ids, vectors = topic_rows(app, cases)
     finally:
         app.close()
     cv = np.zeros(len(y))
     for test in folds(groups):
         cv[test] = predict(fit_logistic(x[~test], y[~test], 2, L2), x[test], 2)
     grid = [round(t, 2) for t in np.arange(0.05, 0.96, 0.01)]
-    results = {t: simulate(cv, y, groups, cases, t) for t in grid}
+    results = {t: simulate(cv, y, groups, ids, vectors, cases, t) for t in grid}
     good = [t for t in grid if results[t]["precision"] >= MIN_PRECISION]
     threshold = min(good, key=lambda t: (results[t]["false_refusals"], t)) if good else max(grid, key=lambda t: results[t]["precision"])
     mean, scale, w, b = fit_logistic(x, y, 2, L2)

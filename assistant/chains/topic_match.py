@@ -29,7 +29,7 @@ FEATURES = ("score", "title_cosine")
 """Per (topic, paper): its hybrid search score and the cosine of the topic with its title."""
 
 _DEFINED = re.compile(r"\(([A-Z][A-Za-z]{1,7}?)s?\)")
-_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+_WORD = re.compile(r"[^\W\d_]+")
 
 MODEL = "compare_topic"
 
@@ -54,20 +54,18 @@ def about(query: str, text: str) -> bool:
 
 
 def acronym_definitions(text: str) -> dict[str, str]:
-    """Acronyms the text defines, with their long form: "Large Language Models (LLMs)" -> {"LLM": ...}."""
+    """Acronyms the text defines, with their long form: "large language models (LLMs)" -> {"LLM": ...}."""
     out: dict[str, str] = {}
     for m in _DEFINED.finditer(text):
         acronym = m.group(1)
         letters = [c.lower() for c in acronym if c.isupper()]
-        before = _WORD.findall(text[: m.start()])[-3 * len(letters) :]
-        picked: list[str] = []
+        before = list(_WORD.finditer(text, max(0, m.start() - 200), m.start()))[-3 * len(letters) :]
         k = len(letters) - 1
         for word in reversed(before):
-            picked.append(word)
-            if word[0].lower() == letters[k]:
+            if word.group(0)[0].lower() == letters[k]:
                 k -= 1
                 if k < 0:
-                    out[acronym] = " ".join(reversed(picked))
+                    out[acronym] = text[word.start() : m.start()].strip()
                     break
     return out
 
