@@ -193,7 +193,7 @@ class Assistant:
         """
         from assistant.chains.compare import choose_papers, compare
 
-        papers, query = choose_papers(items, self.store, self.search, n=n, since=since, until=until)
+        papers, query = choose_papers(items, self.store, self.search, n=n, since=since, until=until, embed=self.embed_sentences)
         return compare(
             papers, lambda: self.chat_model, self.store, self.embed_sentences, self.model_label, query=query,
             progress=progress, workers=self._model_workers(),
