@@ -147,7 +147,7 @@ def build_digest(
     thresholds: list[float] = []
     bar = tqdm(total=len(groups), unit="topic", desc="topics", file=sys.stderr, disable=not progress, dynamic_ncols=True)
     for members, words, fallback_title, terms in zip(group_papers, keywords, fallback_titles, typical):
-        composed = compose_topic(members, lines, methods, terms[:5], llm_factory, store, embed, model_label, embedder_name, guard)
+        composed = compose_topic(members, lines, methods, terms[:20], llm_factory, store, embed, model_label, embedder_name, guard)
         calls += composed.called_model
         bar.update(1)
         listed = sorted(members, key=lambda p: (-(p.upvotes or -1), members.index(p)))

@@ -106,10 +106,10 @@ def _shared_from_model(body: str, pool: Sequence[Paper], need: int, embed: Embed
 
 
 def _shared_from_terms(terms: Sequence[str], pool: Sequence[Paper], need: int, embed: EmbedFn) -> Sentence | None:
-    """The app's shared sentence: the typical term that most of the papers state, cited to them."""
-    stated = {term: stated_by(term, pool, embed) for term in terms[:5]}
-    # a two-word term says more than one word: preferred once enough papers state it
-    term, by = max(stated.items(), key=lambda kv: (len(kv[1]) >= need, " " in kv[0], len(kv[1])), default=("", []))
+    """The app's shared sentence: the typical two-word term most of the papers state, cited to them."""
+    # only two-word terms: a single typical word is often a verb or too broad to name a theme
+    stated = {term: stated_by(term, pool, embed) for term in [t for t in terms if " " in t][:5]}
+    term, by = max(stated.items(), key=lambda kv: (len(kv[1]) >= need, len(kv[1])), default=("", []))
     if len(by) < 2:
         return None
     cites = by[:SHARED_CITES]
