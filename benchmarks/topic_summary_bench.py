@@ -124,6 +124,7 @@ def run_week(data: Path, week: str, backend: str) -> dict[str, object]:
             "week": week, "backend": backend, "papers": d.n_papers, "topics": len(real), "seconds": round(elapsed, 1),
             "model_calls": d.model_calls, "sentences": rows,
             "model_shared_kept": sum(not t.fallback for t in real),
+            "with_shared": sum(bool(t.sentences) and not t.sentences[0].text.startswith("Where") for t in real),
             "dropped": [{"topic": t.title, **x.model_dump()} for t in real for x in t.dropped],
             "warning_marks": shown.count("\u26a0"),
             "summaries": [{"title": t.title, "papers": len(t.papers), "summary": t.summary, "fallback": t.fallback} for t in real],
@@ -158,6 +159,7 @@ def table(runs: list[dict[str, object]], backend: str) -> list[str]:
         f"| \"these papers\" on one paper | {sum(s['plural_on_one'] for s in rows)} | 0 |",
         f"| ⚠ marks in md/html summaries | {sum(int(r['warning_marks']) for r in mine)} | 0 |",  # type: ignore[call-overload]
         f"| topics whose shared sentence is the model's (else the app's) | {_pct(sum(int(r['model_shared_kept']) for r in mine), topics)} | |",  # type: ignore[call-overload]
+        f"| topics with a shared sentence (the model's or the app's) | {_pct(sum(int(r['with_shared']) for r in mine), topics)} | |",  # type: ignore[call-overload]
         f"| words per summary, median (max) | {statistics.median(words):.0f} ({max(words)}) | |",
         f"| digest time per week, cold, median (max) | {statistics.median(float(r['seconds']) for r in mine):.1f} s ({max(float(r['seconds']) for r in mine):.1f} s) | |",  # type: ignore[arg-type]
         "",

@@ -54,7 +54,10 @@ def compress(sentence: str, max_words: int = MAX_WORDS) -> str:
         rest = text[m.end() :]
         verb, _, tail = rest.partition(" ")
         if verb.isalpha() and tail:
-            text = f"{third_person(verb)} {tail}"
+            adverb = ""
+            if verb.lower().endswith("ly") and not verb.lower().endswith("ply") and verb.lower() not in ("rely", "fly") and " " in tail:  # "we surprisingly find" -> "Surprisingly finds"
+                adverb, (verb, _, tail) = f"{verb} ", tail.partition(" ")
+            text = f"{adverb}{third_person(verb)} {tail}"
     text = text[:1].upper() + text[1:]
     words = text.split()
     if len(words) <= max_words:

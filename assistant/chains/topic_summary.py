@@ -109,8 +109,8 @@ def _shared_from_terms(terms: Sequence[str], pool: Sequence[Paper], need: int, e
     """The app's shared sentence: the typical two-word term most of the papers state, cited to them."""
     # only two-word terms: a single typical word is often a verb or too broad to name a theme
     stated = {term: stated_by(term, pool, embed) for term in [t for t in terms if " " in t][:5]}
-    term, by = max(stated.items(), key=lambda kv: (len(kv[1]) >= need, len(kv[1])), default=("", []))
-    if len(by) < 2:
+    term, by = max(stated.items(), key=lambda kv: len(kv[1]), default=("", []))
+    if len(by) < max(need, 2):
         return None
     cites = by[:SHARED_CITES]
     lead = f"{_count(len(by))} papers here work on {term}"
