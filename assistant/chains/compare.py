@@ -278,10 +278,17 @@ def compare(
     guard: Guard = no_guard,
     progress: bool = False,
     workers: int = 1,
+    model_extraction: bool = True,
 ) -> Comparison:
-    """Clean the abstracts → extract (cached) → table with checked cells → compose → check every sentence."""
+    """Clean the abstracts → extract (cached) → table with checked cells → compose → check every sentence.
+
+    `model_extraction=False`: the table is filled from the abstracts' cue sentences (no model call
+    per paper; the chat's comparisons with the slow local model), only the summary is composed.
+    """
     papers = evidence_papers(papers, embed, store)
-    extractions = extract_many(papers, llm_factory, store, model_label, guard, progress, workers)
+    extractions = (
+        extract_many(papers, llm_factory, store, model_label, guard, progress, workers) if model_extraction else {}
+    )
     rows = build_table(papers, extractions, embed)
     hits = [Hit(paper=p, score=0.0) for p in papers]
     evidence = Evidence(hits, [split_sentences(p.abstract) or [p.abstract] for p in papers])
