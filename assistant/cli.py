@@ -154,19 +154,22 @@ def ask(ctx: click.Context, question: str, k: int | None, as_json: bool) -> None
     """Answer QUESTION from the ingested papers, every sentence cited and checked.
 
     The retrieved papers are shown first, then the model's draft streams, then the checked
-    answer: sentences the cited abstract does not support are marked.
+    answer: sentences the cited abstract does not support are marked. "Which papers ..." lists
+    each relevant paper with one checked line; "compare X and Y" prints the comparison's cited
+    table too.
 
     \b
     Examples:
       assistant ask "how does Nash-MP converge?"
       assistant ask "which papers use consistency regularization?" --k 5 --json
+      assistant ask "compare ShrinkMatch and SimMatchV2"
     """
     from assistant.citations import render_marked
     from assistant.errors import LLMError
 
     app = command_assistant(ctx)
     err = sys.stderr
-    answer = None
+    answer = comparison = None
     try:
         for kind, value in app.ask_stream(question, k=k):
             if kind == "evidence" and not as_json:
@@ -181,6 +184,8 @@ def ask(ctx: click.Context, question: str, k: int | None, as_json: bool) -> None
             elif kind == "token" and not as_json:
                 err.write(value)
                 err.flush()
+            elif kind == "comparison":
+                comparison = value
             elif kind == "answer":
                 answer = value
     except LLMError:
@@ -189,7 +194,7 @@ def ask(ctx: click.Context, question: str, k: int | None, as_json: bool) -> None
         raise
     assert answer is not None
     if as_json:
-        emit(_answer_json(answer))
+        emit(_answer_json(answer) | ({"comparison": comparison.to_json()} if comparison is not None else {}))
         return
     click.echo("", err=True)
     click.echo("\nAnswer:" if not answer.refused else "\nNo answer:")
@@ -203,6 +208,24 @@ def ask(ctx: click.Context, question: str, k: int | None, as_json: bool) -> None
         for c in answer.citations:
             mark = "supported" if c.supported else "NOT supported by this abstract"
             click.echo(f"  [{c.n}] {c.title} — {mark}")
+    if comparison is not None:
+        _echo_table(comparison)
+
+
+def _echo_table(comparison) -> None:  # type: ignore[no-untyped-def]
+    """The comparison's table as text: per paper, each aspect's cited cell (quoted or unsupported ones marked)."""
+    from assistant.chains.aspects import ASPECT_LABELS, ASPECTS
+
+    click.echo("Side by side:")
+    for row in comparison.table:
+        click.echo(f"  [{row.n}] {row.title}")
+        for aspect in ASPECTS:
+            cell = row.cells.get(aspect)
+            if cell is None or cell.source == "none":
+                continue
+            mark = " (quoted from the abstract)" if cell.source == "abstract" else ""
+            mark += "" if cell.supported else " [\u26a0 unsupported]"
+            click.echo(f"      {ASPECT_LABELS[aspect]}: {cell.text}{mark}")
 
 
 UI_APP = resource_dir("ui") / "app.py"

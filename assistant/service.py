@@ -140,7 +140,7 @@ class Assistant:
 
         return QA(
             search, self.embed_sentences, lambda: self.chat_model, self.model_label, self.settings.evidence_sentences,
-            self.retriever.term_weights,
+            self.retriever.term_weights, self.compare_papers,
         )
 
     def evidence_for(self, question: str, k: int | None = None) -> Evidence:
@@ -193,10 +193,21 @@ class Assistant:
         """
         from assistant.chains.compare import choose_papers, compare
 
-        papers, query = choose_papers(items, self.store, self.search, n=n, since=since, until=until)
+        papers, query = choose_papers(items, self.store, self.search, n=n, since=since, until=until, embed=self.embed_sentences)
         return compare(
             papers, lambda: self.chat_model, self.store, self.embed_sentences, self.model_label, query=query,
             progress=progress, workers=self._model_workers(),
+        )
+
+    def compare_papers(self, papers: Sequence[Paper], query: str) -> Comparison:
+        """The comparison of papers already chosen (a comparison asked in the chat): the table's
+        cells come from one model call per paper for an endpoint, from the abstracts for the slow
+        local model (as the digest's `auto` extraction)."""
+        from assistant.chains.compare import compare
+
+        return compare(
+            list(papers), lambda: self.chat_model, self.store, self.embed_sentences, self.model_label, query=query,
+            workers=self._model_workers(), model_extraction=self._model_workers() > 1,
         )
 
     def digest(

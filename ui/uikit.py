@@ -25,7 +25,7 @@ from assistant.papers import Answer, Citation, Hit, Paper, Sentence
 from assistant.service import Assistant
 
 if TYPE_CHECKING:
-    from assistant.chains.compare import Comparison
+    from assistant.chains.compare import Cell, Comparison
     from assistant.chains.digest_types import Digest
 
 log = logging.getLogger(__name__)
@@ -322,3 +322,25 @@ def week_picker(assistant: Assistant, slot: DeltaGenerator, key: str, help: str 
         st.info("No dated papers yet: add Daily Papers lists on the Library page.", icon=":material/event_busy:")
         return None
     return str(slot.selectbox("Week (ISO)", weeks, key=key, help=help))
+
+
+def cell_md(cell: Cell, comparison: Comparison) -> str:
+    """One table cell: cited text; an abstract sentence shown in quotes; ⚠ when unsupported."""
+    if cell.source == "none" or not cell.text.strip():
+        return "—"
+    text = linkify(cell.text, comparison.citations)
+    if cell.source == "abstract":
+        text = f"“{text}” *(quoted)*"
+    return text if cell.supported else f"⚠ {text}"
+
+
+def table_md(comparison: Comparison) -> str:
+    """The comparison's table in Markdown: a row per paper, a cited cell per aspect (compare page, chat)."""
+    from assistant.chains.aspects import ASPECT_LABELS, ASPECTS
+
+    header = "| Paper | " + " | ".join(ASPECT_LABELS[a] for a in ASPECTS) + " |"
+    lines = [header, "|" + " --- |" * (len(ASPECTS) + 1)]
+    for row in comparison.table:
+        cells = " | ".join(cell_md(row.cells[a], comparison) for a in ASPECTS if a in row.cells)
+        lines.append(f"| \\[{row.n}\\] {paper_link(row.title, row.url)} | {cells} |")
+    return "\n".join(lines)
