@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
 from assistant.config import Settings, get_settings
 from assistant.errors import InputError
@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # imported lazily at call time: chains import LangChain (slow
     from assistant.chains.digest_types import Digest
     from assistant.chains.qa import QA, AskEvent, Evidence
     from assistant.chains.takeaway import Takeaway
-    from assistant.fetch import FetchReport, ProgressFn as FetchProgressFn
+    from assistant.fetch import FetchOptions, FetchReport
 
 
 class Assistant:
@@ -247,18 +247,7 @@ class Assistant:
         )
 
     # --- daily feeds (assistant/fetch.py) ---------------------------------------------------
-    def fetch(
-        self,
-        day: str | None = None,
-        week: str | None = None,
-        month: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        arxiv: str | list[str] | None = None,
-        refresh: bool = False,
-        progress: bool = False,
-        on_progress: FetchProgressFn | None = None,
-    ) -> FetchReport:
+    def fetch(self, **options: Unpack[FetchOptions]) -> FetchReport:
         """Fetch daily lists from the HF API (or the arXiv categories in `arxiv`) and ingest them.
 
         No period = the latest days (the UI's "Fetch latest"). Days fetched completely before are
@@ -267,7 +256,4 @@ class Assistant:
         """
         from assistant.fetch import fetch_papers
 
-        return fetch_papers(
-            self.settings, lambda: self, day=day, week=week, month=month, since=since, until=until,
-            arxiv=arxiv, refresh=refresh, progress=progress, on_progress=on_progress,
-        )
+        return fetch_papers(self.settings, lambda: self, **options)
