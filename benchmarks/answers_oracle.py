@@ -2,7 +2,8 @@
 
 It answers each benchmark question with the gold: the sentence(s) of the expected paper's abstract
 that state the case's key facts, each ending with the citation number that paper has in the prompt's
-evidence (found by its title). When the expected paper is not in the evidence, or the question is
+evidence (found by its title); a comparison's compose prompt (its `Focus:` is the question) is
+answered the same way from its numbered notes. When the expected paper is not in the evidence, or the question is
 unanswerable, it replies NOT_IN_PAPERS, as a good model should. So with the oracle behind it, any
 answer that is not useful is the app's doing (retrieval, the answerability decision, prompt focusing,
 the support check), which is what `--backend oracle` measures.
@@ -17,6 +18,7 @@ from typing import Any
 from benchmarks.answers_grade import UNANSWERABLE, contains, normalize
 
 _EVIDENCE_LINE = re.compile(r"^\[(\d+)\] (.+?) \((?:\d{4}-\d{2}-\d{2}|undated)\): ")
+_NOTES_LINE = re.compile(r"^\[(\d+)\] (.+)$")
 _CONTRIBUTION = re.compile(r"\b(we|this paper|this work)\s+(propose|introduce|present|develop)", re.I)
 NOT_IN_PAPERS = "NOT_IN_PAPERS"  # assistant.prompts.CANNOT_ANSWER; not imported, so the server process stays light
 
@@ -79,11 +81,13 @@ class OracleResponder:
         user = str(messages[-1].get("content", ""))
         if "Follow-up question:" in user:  # the condense prompt: the question is already standalone
             return user.split("Follow-up question:", 1)[1].split("\n", 1)[0].strip()
-        question = user.rsplit("Question:", 1)[-1].split("\n", 1)[0].strip()
+        notes = "Focus:" in user and "Notes:" in user  # the comparison chain's compose prompt
+        marker = "Focus:" if notes else "Question:"
+        question = user.rsplit(marker, 1)[-1].split("\n", 1)[0].strip()
         entries = self.gold.get(normalize(question)) or []
         numbers = {}
         for line in user.splitlines():
-            m = _EVIDENCE_LINE.match(line.strip())
+            m = (_NOTES_LINE if notes else _EVIDENCE_LINE).match(line.strip())
             if m:
                 numbers.setdefault(normalize(m.group(2)), int(m.group(1)))
         parts = []

@@ -9,12 +9,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from assistant.errors import AssistantError
 from assistant.papers import Answer, Hit, Turn
-from uikit import Runtime, md_escape, render_answer, render_evidence, runtime_or_stop, start_model
+from uikit import Runtime, md_escape, render_answer, render_evidence, runtime_or_stop, start_model, table_md
+
+if TYPE_CHECKING:
+    from assistant.chains.compare import Comparison
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,7 @@ class Exchange:
     query: str | None = None  # the standalone query, when a follow-up was rewritten
     hits: list[Hit] = field(default_factory=list)
     answer: Answer | None = None
+    comparison: Comparison | None = None  # "compare X and Y": the comparison chain's cited table
     error: str | None = None
 
 
@@ -55,8 +60,16 @@ def render_turn(turn: Exchange, latest: bool = False, key: str = "ev") -> None:
             render_evidence(turn.hits, expanded=latest, key=key)
         if turn.answer is not None:
             render_answer(turn.answer)
+        render_table(turn)
         if turn.error:
             st.error(md_escape(turn.error), icon=":material/error:")
+
+
+def render_table(turn: Exchange) -> None:
+    if turn.comparison is not None and turn.comparison.table:
+        st.markdown("**Side by side**")
+        st.markdown(table_md(turn.comparison))
+        st.caption("Quoted cells are abstract sentences, shown where an extracted phrase was not supported.")
 
 
 def answer_question(runtime: Runtime, turn: Exchange, history: list[Turn], key: str = "ev") -> None:
@@ -87,6 +100,8 @@ def answer_question(runtime: Runtime, turn: Exchange, history: list[Turn], key: 
                     wait_slot.caption(":material/edit_note: Draft: its citations are checked when it is complete.")
                     drafting = True
                 yield md_escape(value, strip=False)  # the raw draft is shown as text, never as markup
+            elif kind == "comparison":
+                turn.comparison = value
             elif kind == "answer":
                 turn.answer = value
 
@@ -104,6 +119,7 @@ def answer_question(runtime: Runtime, turn: Exchange, history: list[Turn], key: 
     with draft_slot.container():
         if turn.answer is not None:
             render_answer(turn.answer)
+        render_table(turn)
         if turn.error:
             st.error(md_escape(turn.error), icon=":material/error:")
 

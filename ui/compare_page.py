@@ -10,14 +10,12 @@ import datetime as dt
 
 import streamlit as st
 
-from assistant.chains.compare import MAX_PAPERS, MIN_PAPERS, Cell, Comparison
-from assistant.chains.aspects import ASPECT_LABELS, ASPECTS
+from assistant.chains.compare import MAX_PAPERS, MIN_PAPERS, Comparison
 from uikit import (
     Runtime,
+    table_md,
     download_buttons,
-    linkify,
     md_escape,
-    paper_link,
     render_sentences,
     runtime_or_stop,
     show_error,
@@ -26,25 +24,6 @@ from uikit import (
 )
 
 RESULT_KEY = "comparison"
-
-
-def cell_md(cell: Cell, comparison: Comparison) -> str:
-    """One table cell: cited text; an abstract sentence shown in quotes; ⚠ when unsupported."""
-    if cell.source == "none" or not cell.text.strip():
-        return "—"
-    text = linkify(cell.text, comparison.citations)
-    if cell.source == "abstract":
-        text = f"“{text}” *(quoted)*"
-    return text if cell.supported else f"⚠ {text}"
-
-
-def table_md(comparison: Comparison) -> str:
-    header = "| Paper | " + " | ".join(ASPECT_LABELS[a] for a in ASPECTS) + " |"
-    lines = [header, "|" + " --- |" * (len(ASPECTS) + 1)]
-    for row in comparison.table:
-        cells = " | ".join(cell_md(row.cells[a], comparison) for a in ASPECTS if a in row.cells)
-        lines.append(f"| \\[{row.n}\\] {paper_link(row.title, row.url)} | {cells} |")
-    return "\n".join(lines)
 
 
 def render_comparison(comparison: Comparison) -> None:

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from assistant.citations import split_sentences
+from assistant.grounding import method_name, sentence_roles
 from assistant.papers import Paper
 
 ASPECTS: tuple[str, ...] = ("problem", "method", "data", "result")
@@ -70,7 +71,9 @@ def _shorten(sentence: str, limit: int = MAX_QUICK_CHARS) -> str:
 
 
 def quick_extraction(paper: Paper) -> Extraction:
-    """Model-free aspects: for each aspect the abstract sentence with the most cue words.
+    """Model-free aspects: for each aspect the abstract sentence with the most cue words; method, data
+    and result only from the sentences about the paper's own work when it has any (not its background
+    or its account of prior work).
 
     Sentences are quoted verbatim (shortened past 300 characters), so they are supported by
     construction. `data` stays empty when no sentence mentions data, benchmarks or evaluation.
@@ -86,10 +89,16 @@ def quick_extraction(paper: Paper) -> Extraction:
         "data": [0.0] * count,
         "result": [i / count for i in range(count)],  # later is better
     }
+    roles = sentence_roles(sents, method_name(paper.title))
+    own = [i for i in range(count) if roles[i] == "own"]
     chosen: dict[str, int] = {}
     for aspect in ("method", "result", "problem", "data"):
-        ranked = sorted(range(count), key=lambda i: (-scores[aspect][i], -position[aspect][i]))
-        free = [i for i in ranked if i not in chosen.values()] or ranked
+        # What the paper does, uses and finds comes from its own-work sentences; its problem may be background.
+        pool = own if aspect != "problem" and own else range(count)
+        ranked = sorted(pool, key=lambda i: (-scores[aspect][i], -position[aspect][i]))
+        free = [i for i in ranked if i not in chosen.values()] or (ranked if pool is not own else [])
+        if not free:
+            continue  # its only own-work sentences already fill other cells: "not stated" beats background
         best = free[0]
         if aspect == "data" and scores["data"][best] == 0:
             continue

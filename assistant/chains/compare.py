@@ -31,8 +31,8 @@ from assistant.chains.extract import (
 )
 from assistant.chains.qa import Evidence, attach_citations
 from assistant.chains.support import Dropped, Edited, reader_sentences, short_title
+from assistant.chains.topic_match import TopicMatch, match_topic
 from assistant.citations import render_marked, split_sentences
-from assistant.grounding import coverage, key_terms, missing_terms
 from assistant.errors import InputError
 from assistant.papers import Citation, Hit, Paper, Sentence, clean_arxiv_id
 from assistant.prompts import CANNOT_ANSWER, load_prompt
@@ -128,15 +128,6 @@ def mmr(ranked: Sequence[str], vectors: dict[str, np.ndarray], n: int, weight: f
     return picked
 
 
-def about(query: str, paper: Paper) -> bool:
-    """Is the paper about every part of the query? Its names and acronyms (`LLM`, `ImageNet`) must be
-    stated (an acronym may be spelled out), and every other content word must occur (crudely stemmed)."""
-    names = {t.lower() for t in key_terms(query)}
-    rest = " ".join(w for w in query.split() if w.strip(".,;:!?\"'()").lower() not in names)
-    words_ok = not rest.strip() or coverage(rest, paper.text) >= 1.0 or not any(c.isalpha() for c in rest)
-    return words_ok and not missing_terms(query, paper.text)
-
-
 def choose_papers(
     items: Sequence[str],
     store: Store,
@@ -144,12 +135,15 @@ def choose_papers(
     n: int = 4,
     since: str | None = None,
     until: str | None = None,
+    *,
+    embed: EmbedFn,
 ) -> tuple[list[Paper], str | None]:
     """The papers to compare and the query (None when ids were given).
 
     Every item looks like a paper id → those papers (2-6, all must be stored). Otherwise the
-    items are one query: its best matches that are about every part of it (`about`), diversified
-    with MMR on the paper vectors; fewer than two such papers is an input error that says so.
+    items are one topic: its matches that state every part of it and that the calibrated topic
+    model judges to be about it (`topic_match.match_topic`), most probable first, diversified with
+    MMR on the paper vectors; fewer than two such papers is an input error that says so.
     """
     items = [i.strip() for i in items if i.strip()]
     if not items:
@@ -169,18 +163,29 @@ def choose_papers(
         raise InputError(f"--n must be between {MIN_PAPERS} and {MAX_PAPERS}; got {n}")
     query = " ".join(items)
     found = search(query, k=max(30, 5 * n), since=since, until=until)
-    hits = [h for h in found if about(query, h.paper)]
-    if len(hits) < MIN_PAPERS:
-        near = "; closest: " + "; ".join(repr(h.paper.title) for h in found[:2]) if found else ""
-        raise InputError(
-            f"only {len(hits)} stored paper(s) are about every part of {query!r}; a comparison needs at least "
-            f"{MIN_PAPERS} (give paper ids, a broader query, wider dates, or ingest more papers){near}"
-        )
-    ranked = [h.paper.paper_id for h in hits]
+    matches = match_topic(query, found, embed)
+    qualified = sorted((m for m in matches if m.qualifies), key=lambda m: -m.probability)
+    if len(qualified) < MIN_PAPERS:
+        raise InputError(too_few_message(query, qualified, found))
+    ranked = [m.hit.paper.paper_id for m in qualified]
     vectors = store.paper_vectors(ranked)
     chosen = mmr(ranked, vectors, n)
-    by_id = {h.paper.paper_id: h.paper for h in hits}
+    by_id = {m.hit.paper.paper_id: m.hit.paper for m in qualified}
     return [by_id[pid] for pid in chosen], query
+
+
+def too_few_message(query: str, qualified: Sequence[TopicMatch], found: Sequence[Hit]) -> str:
+    """Fewer than two papers are about the topic: say so, name the one that is and the closest others."""
+    if qualified:
+        head = f"only 1 stored paper is about {query!r} ({qualified[0].hit.paper.title!r})"
+    else:
+        head = f"no stored paper is about every part of {query!r}"
+    others = [h.paper.title for h in found if not qualified or h.paper.paper_id != qualified[0].hit.paper.paper_id][:2]
+    near = ("; closest others, not about it: " + "; ".join(repr(t) for t in others)) if others else ""
+    return (
+        f"{head}; a comparison needs at least {MIN_PAPERS} papers about the topic (give paper ids, a broader "
+        f"topic, wider dates, or ingest more papers){near}"
+    )
 
 
 # ---------------------------------------------------------------------------- the table
@@ -273,10 +278,17 @@ def compare(
     guard: Guard = no_guard,
     progress: bool = False,
     workers: int = 1,
+    model_extraction: bool = True,
 ) -> Comparison:
-    """Clean the abstracts → extract (cached) → table with checked cells → compose → check every sentence."""
+    """Clean the abstracts → extract (cached) → table with checked cells → compose → check every sentence.
+
+    `model_extraction=False`: the table is filled from the abstracts' cue sentences (no model call
+    per paper; the chat's comparisons with the slow local model), only the summary is composed.
+    """
     papers = evidence_papers(papers, embed, store)
-    extractions = extract_many(papers, llm_factory, store, model_label, guard, progress, workers)
+    extractions = (
+        extract_many(papers, llm_factory, store, model_label, guard, progress, workers) if model_extraction else {}
+    )
     rows = build_table(papers, extractions, embed)
     hits = [Hit(paper=p, score=0.0) for p in papers]
     evidence = Evidence(hits, [split_sentences(p.abstract) or [p.abstract] for p in papers])

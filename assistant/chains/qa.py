@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from langchain_core.language_models import BaseChatModel
@@ -22,11 +22,16 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable
 
 from assistant.chains.answerable import TermWeights, Verdict, judge
+from assistant.chains.listing import LIST_SIZE, comparison_answer, paper_list
+from assistant.chains.routing import classify, compared_items
 from assistant.citations import is_bare_citation, split_sentences, strip_citations
 from assistant.grounding import check_answer
 from assistant.errors import InputError
-from assistant.papers import Answer, Citation, Hit, Sentence, Turn
+from assistant.papers import Answer, Citation, Hit, Paper, Sentence, Turn
 from assistant.prompts import CANNOT_ANSWER, load_prompt
+
+if TYPE_CHECKING:  # the comparison chain imports this module
+    from assistant.chains.compare import Comparison
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 AskEvent = tuple[str, Any]
@@ -251,6 +256,8 @@ class QA:
     """Abstract sentences per answering paper shown to the model (`Settings.evidence_sentences`)."""
     term_weights: TermWeights
     """The store's word rarities (`Retriever.term_weights`), a signal of the answerability decision."""
+    compare: Callable[[list[Paper], str], Comparison]
+    """(papers, the question) -> the comparison chain's checked table and summary (`Assistant.compare_papers`)."""
 
 
 def evidence_for(query: str, k: int | None, qa: QA) -> Evidence:
@@ -259,12 +266,55 @@ def evidence_for(query: str, k: int | None, qa: QA) -> Evidence:
     return focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights)
 
 
+def _compared(query: str, vector: np.ndarray, k: int | None, qa: QA) -> tuple[list[Hit], str | None]:
+    """The papers a comparison question names, best answering paper per named item, and the first
+    item no stored paper answers (None when every item was found). Without two named items: none."""
+    items = compared_items(query)
+    if len(items) != 2:  # no two named things: answered as a question
+        return [], None
+    chosen: list[Hit] = []
+    for item in items:
+        hits = qa.search(item, 3, qa.embed([item])[0])
+        verdict = judge(item, hits, qa.embed, qa.term_weights)
+        taken = {h.paper.paper_id for h in chosen}
+        pick = next((hits[s.n - 1] for s in verdict.answering if hits[s.n - 1].paper.paper_id not in taken), None)
+        if pick is None:
+            return chosen, item
+        chosen.append(pick)
+    return chosen, None
+
+
+def compare_events(query: str, vector: np.ndarray, k: int | None, qa: QA) -> Iterator[AskEvent]:
+    """A comparison asked in the chat: the comparison chain on the named papers, its table as a
+    ("comparison", Comparison) event and its checked summary as the answer. Yields nothing when
+    fewer than two papers were found and every item was (the caller answers it as a question)."""
+    chosen, missing = _compared(query, vector, k, qa)
+    if missing is None and len(chosen) < 2:
+        return
+    evidence = Evidence(chosen, [[] for _ in chosen])
+    yield ("evidence", evidence)
+    if missing is not None:
+        msg = f"The ingested papers do not cover “{missing}”, so there is nothing to compare it with."
+        closest = [_citation(n, h, supported=False) for n, h in enumerate(chosen, start=1)]
+        yield ("answer", Answer(answer=msg, refused=True, citations=closest, model=qa.model_label,
+                                sentences=[Sentence(text=msg, cites=[], supported=False)], evidence=chosen))
+        return
+    yield ("model", qa.model_label)
+    comparison = qa.compare([h.paper for h in chosen], query)
+    yield ("comparison", comparison)
+    yield ("answer", comparison_answer(comparison.sentences, comparison.citations, chosen, qa.model_label))
+
+
 def answer_events(question: str, history: Sequence[Turn], k: int | None, qa: QA) -> Iterator[AskEvent]:
     """The pipeline: ("query", str) if a follow-up was rewritten, ("evidence", Evidence) at once,
     ("model", label) and ("token", str)... when the evidence answers, then ("answer", Answer).
 
-    Evidence that cannot answer is refused without calling the model. Model failures raise
-    LLMError (from the model client) after the evidence was yielded, so callers can still show it.
+    The router (`routing.classify`) picks the flow: a comparison runs the comparison chain (plus a
+    ("comparison", Comparison) event with its table); "which papers" lists every answering paper with
+    a checked line, without a model call; any other question is answered by the model from the
+    answering papers. Evidence that cannot answer is refused without calling the model. Model
+    failures raise LLMError (from the model client) after the evidence was yielded, so callers can
+    still show it.
     """
     question = question.strip()
     if not question:
@@ -273,11 +323,24 @@ def answer_events(question: str, history: Sequence[Turn], k: int | None, qa: QA)
     if history:
         query = standalone_question(question, history, qa.chat_model())
         yield ("query", query)
-    hits = qa.search(query, k, qa.embed([query])[0])
+    vector = qa.embed([query])[0]
+    kind = classify(vector).kind
+    if kind == "compare":
+        compared = compare_events(query, vector, k, qa)
+        first = next(compared, None)
+        if first is not None:
+            yield first
+            yield from compared
+            return
+    hits = qa.search(query, max(k or 0, LIST_SIZE) if kind == "which" else k, vector)
     yield ("evidence", Evidence(hits, [[] for _ in hits]))  # shown at once; sentences picked next
     evidence = focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights)
+    verdict = evidence.verdict
+    if kind == "which" and verdict is not None and verdict.answerable:
+        yield ("answer", paper_list(verdict, hits, qa.embed, qa.model_label))
+        return
     parts: list[str] = []
-    if evidence.hits and evidence.verdict is not None and evidence.verdict.answerable:
+    if evidence.hits and verdict is not None and verdict.answerable:
         yield ("model", qa.model_label)
         for token in answer_chain(qa.chat_model()).stream({"evidence": evidence.render(), "question": query}):
             parts.append(token)

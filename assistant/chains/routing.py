@@ -40,6 +40,8 @@ def classify(vector: np.ndarray) -> Route:
 
 
 _LEAD = re.compile(r"^\s*(?:please\s+)?(?:compare|contrast|how\s+(?:does|do|is|are)|what(?:'s| is| are)\s+the\s+differences?\s+between)\s+", re.I)
+_HOW = re.compile(r"^\s*(?:please\s+)?how\s", re.I)
+_COMPARATIVE = re.compile(r"\b(?:vs\.?|versus|differ\w*|compared?|contrast)\b", re.I)
 _TAIL = re.compile(r"\s*(?:[:?;]|\b(?:differ|compare)\b).*$", re.I)
 _SEPARATORS = (
     re.compile(r"\s+(?:vs\.?|versus)\s+", re.I),
@@ -52,14 +54,16 @@ def compared_items(question: str) -> list[str]:
     """The two things a comparison question names ("dpo vs cgpo for rlhf" -> ["dpo", "cgpo for rlhf"]).
 
     Parsing, not routing: it only runs once the classifier said `compare`, and an empty list
-    (no separator found) makes the pipeline pick the two most relevant papers of the whole question.
+    (no two named things) makes the pipeline answer it as an ordinary question.
     """
+    if _HOW.match(question) and not _COMPARATIVE.search(question):
+        return []  # "how does X handle Y with Z" asks about X; "how does X differ from Y" compares
     text = _LEAD.sub("", question.strip())
     for sep in _SEPARATORS:
         parts = sep.split(text, maxsplit=1)
         if len(parts) == 2:
             first = _TAIL.sub("", parts[0]).strip(" ,.?")
-            second = re.sub(r"\s*[:?;].*$", "", parts[1]).strip(" ,.?")
+            second = _TAIL.sub("", parts[1]).strip(" ,.?")
             if first and second:
                 return [first, second]
     return []

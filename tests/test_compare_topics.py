@@ -1,0 +1,141 @@
+"""On-topic comparisons (#16 item 5): a topic's papers must be about every part of it as their own work,
+too few is said plainly, no shown sentence carries one paper's numbers or names under another's
+citation, and table cells state what the paper does rather than its background."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.chains.aspects import quick_extraction
+from assistant.chains.compare import choose_papers
+from assistant.chains.topic_match import acronym_definitions, own_work_text
+from assistant.errors import InputError
+from assistant.papers import Paper
+from assistant.service import Assistant
+from digest_fakes import PromptFake, corpus_papers, respond
+from tests.conftest import make_settings
+
+
+def paper(pid: str, title: str, abstract: str) -> Paper:
+    return Paper(paper_id=pid, title=title, abstract=abstract, dates=["2024-06-03"])
+
+
+PTQ = [
+    paper("2406.10001", "RoundLLM: Learnable Rounding for Post-Training Quantization of Large Language Models",
+          "Large language models are expensive to serve. We propose RoundLLM, a post-training quantization method "
+          "for LLMs that learns a rounding offset per weight from 128 calibration samples. RoundLLM quantizes "
+          "LLaMA-2 weights to 3 bits and keeps perplexity within 0.4 of the full-precision model."),
+    paper("2406.10002", "GridQ: Post-Training Weight Quantization of LLMs with Per-Channel Grids",
+          "Memory bandwidth limits LLM decoding. We introduce GridQ, a post-training quantization scheme for "
+          "large language models that fits a per-channel grid without any fine-tuning. GridQ reaches 4-bit "
+          "weights with a 2.1x decoding speed-up on OPT-66B."),
+    paper("2406.10003", "SaliencyQuant: Mixed-Precision Post-Training Quantization for LLMs",
+          "Uniform bit widths waste memory. We present SaliencyQuant, a post-training quantization method for "
+          "LLMs that gives salient output features 8 bits and the rest 4 bits, computed once after training. "
+          "SaliencyQuant loses 0.9 accuracy points on MMLU at 4.4 bits per weight."),
+    paper("2406.10004", "LoQAT: Quantization-Aware Training of Large Language Models with Low-Rank Adapters",
+          "Post-training quantization (PTQ) of large language models (LLMs) is cheap but loses accuracy at "
+          "low bit widths. Quantization-aware training is more accurate but costly. We propose LoQAT, a "
+          "quantization-aware training method for LLMs that learns quantization step sizes inside low-rank "
+          "adapters during fine-tuning. LoQAT trains LLaMA-7B at 3 bits within 5% of the 16-bit model."),
+    paper("2406.10005", "ConvPTQ: Post-Training Quantization of Convolutional Networks by Gradient Boosting",
+          "We propose ConvPTQ, which picks post-training quantization settings of convolutional neural networks "
+          "with gradient-boosted trees; ResNet-50 keeps 75.1% top-1 accuracy at 8 bits."),
+]
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("compare-topics") / "data"
+    app = Assistant(make_settings(data), chat_model=PromptFake())
+    app.ingest_papers(corpus_papers() + PTQ, progress=False)
+    app.close()
+    return data
+
+
+@pytest.fixture
+def app(store_dir: Path, tmp_path: Path) -> Assistant:
+    dest = tmp_path / "data"
+    shutil.copytree(store_dir, dest)
+    return Assistant(make_settings(dest), chat_model=PromptFake())
+
+
+# ---------------------------------------------------------------------------- choosing the papers
+
+
+def test_acronyms_in_own_work_count_with_the_long_form_the_abstract_defines() -> None:
+    defs = acronym_definitions(PTQ[3].abstract)
+    assert defs["PTQ"] == "Post-training quantization" and defs["LLM"] == "large language models"
+    dpo = paper("2305.00001", "Direct Preference Optimization",
+                "Reinforcement learning from human feedback (RLHF) is complex and unstable. We replace RLHF "
+                "with a classification loss on preference pairs.")
+    assert "human feedback" in own_work_text(dpo)  # "RLHF" in the own-work sentence
+    assert "post-training quantization" not in own_work_text(PTQ[3]).lower()  # named only as background
+
+
+def test_a_paper_naming_the_topic_only_as_background_is_not_chosen(app: Assistant) -> None:
+    """The user's failure: quantized *training* chosen for "LLM post-training quantization"."""
+    papers, query = choose_papers(["LLM post-training quantization"], app.store, app.search, n=4, embed=app.embed_sentences)
+    ids = {p.paper_id for p in papers}
+    assert query == "LLM post-training quantization"
+    assert "2406.10004" not in ids  # LoQAT: PTQ only in its background
+    assert "2406.10005" not in ids  # ConvPTQ: not about LLMs
+    assert len(ids) >= 2 and ids <= {"2406.10001", "2406.10002", "2406.10003"}
+
+
+def test_fewer_than_two_papers_about_the_topic_is_said_plainly(app: Assistant) -> None:
+    with pytest.raises(InputError) as err:
+        choose_papers(["quantization-aware training of LLMs"], app.store, app.search, n=4, embed=app.embed_sentences)
+    message = str(err.value)
+    assert "only 1 stored paper is about 'quantization-aware training of LLMs'" in message
+    assert "LoQAT" in message and "needs at least 2" in message
+    with pytest.raises(InputError, match="no stored paper is about every part of 'protein folding'"):
+        app.compare(["protein folding"])
+
+
+# ---------------------------------------------------------------------------- one paper's facts under another's citation
+
+
+def test_another_papers_numbers_or_names_under_a_citation_are_never_shown(app: Assistant) -> None:
+    ids = ["2406.10001", "2406.10002"]  # [1] RoundLLM (3 bits, 128 samples), [2] GridQ (4-bit, 2.1x, OPT-66B)
+
+    def mixing(prompt: str) -> str:
+        if "Comparison (3 to 5" in prompt:
+            return (
+                "RoundLLM learns a rounding offset per weight from calibration samples [1]. "
+                "RoundLLM reaches a 2.1x decoding speed-up [1]. "  # GridQ's number under [1]
+                "GridQ quantizes OPT-66B to 3 bits with 128 calibration samples [2]. "  # RoundLLM's numbers under [2]
+                "RoundLLM also runs on OPT-66B [1]. "  # GridQ's model under [1]
+                "Both papers reach 4-bit weights with a 2.1x speed-up [1][2]."  # true of [2] only
+            )
+        return respond(prompt)
+
+    c = Assistant(make_settings(app.settings.data_dir), chat_model=PromptFake(responder=mixing)).compare(ids)
+    shown = {s.text: s.cites for s in c.sentences}
+    assert not any("2.1x" in t and 1 in cites for t, cites in shown.items())
+    assert not any("OPT-66B" in t and 1 in cites for t, cites in shown.items())
+    assert not any("128" in t and 2 in cites for t, cites in shown.items())
+    reasons = {d.text: d.reason for d in c.dropped}
+    assert any("2.1x" in r for t, r in reasons.items() if t.startswith("RoundLLM reaches"))
+    assert any("OPT-66B" in r for t, r in reasons.items() if t.startswith("RoundLLM also"))
+    assert any("128" in r or "3 bits" in r for t, r in reasons.items() if t.startswith("GridQ quantizes"))
+    both = [cites for t, cites in shown.items() if t.startswith("Both papers")]
+    assert all(cites == [2] for cites in both)  # kept only under the paper that states it, if at all
+
+
+# ---------------------------------------------------------------------------- cells state the paper's own work
+
+
+def test_quick_cells_quote_the_papers_own_work_not_its_background() -> None:
+    p = paper("2406.20001", "ShiftNet: Multiplication-Free Layers",
+              "Existing multiplication-free networks achieve state-of-the-art accuracy and outperform dense "
+              "baselines by 2%, improving speed. However, they need training from scratch. We propose ShiftNet, "
+              "which replaces multiplications of a pretrained model by shifts after training. ShiftNet keeps "
+              "accuracy within 1% on ImageNet.")
+    q = quick_extraction(p)
+    assert q.method.startswith("We propose ShiftNet")
+    assert q.result.startswith("ShiftNet keeps accuracy")  # not the prior-work sentence full of result cues
+    assert "Existing" not in q.data + q.method + q.result

@@ -1,0 +1,118 @@
+"""Question kinds through the real QA chain with a fake model: comparisons in the chat, "which papers"
+lists, paraphrased and casual questions, a compared paper that is not in the store, and the router.
+
+Everything runs the real retrieval, router, answerability decision and support check over the seed
+pages; only the chat model is a recording fake.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from assistant.chains.routing import classify, compared_items
+from assistant.cli import cli
+from assistant.papers import make_paper_id
+from assistant.service import Assistant
+from tests.conftest import cli_env, make_settings
+from tests.fake_openai import FakeOpenAI
+from tests.test_qa import RecordingChat, with_model
+
+SHRINK = make_paper_id("Shrinking Class Space for Enhanced Certainty in Semi-Supervised Learning")
+SIMMATCH = make_paper_id("SimMatchV2: Semi-Supervised Learning with Graph Consistency")
+COMPOSED = "ShrinkMatch seeks a shrunk class space for uncertain samples [1]. SimMatchV2 formulates various consistency regularizations between labeled and unlabeled data from the graph [2]."
+
+
+@pytest.fixture(scope="module")
+def shared(seeded_dir: Path) -> Iterator[Assistant]:
+    app = Assistant(make_settings(seeded_dir))
+    app.retriever  # noqa: B018
+    yield app
+    app.close()
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("compare ShrinkMatch and SimMatchV2", "compare"),
+        ("dpo vs cgpo for rlhf", "compare"),
+        ("which papers use semi-supervised learning?", "which"),
+        ("how many language pairs does ACES cover", "detail"),
+        ("explain ShrinkMatch in two sentences", "explain"),
+    ],
+)
+def test_the_router_names_the_kind_from_the_question_vector(shared: Assistant, question: str, kind: str) -> None:
+    assert classify(shared.embed_sentences([question])[0]).kind == kind
+
+
+def test_compared_items_are_the_two_named_things() -> None:
+    assert compared_items("dpo vs cgpo for rlhf") == ["dpo", "cgpo for rlhf"]
+    assert compared_items("compare consistent-teacher with HSSDA") == ["consistent-teacher", "HSSDA"]
+    assert compared_items("how does iCT differ from the latent consistency paper?") == ["iCT", "the latent consistency paper"]
+    assert compared_items("which is better") == []
+    assert compared_items("how do lq-lora and l4q differ?") == ["lq-lora", "l4q"]
+    # a "how" question that names a second thing without comparing: answered as a question
+    assert compared_items("How does ShrinkMatch handle uncertain samples with consistency regularization?") == []
+
+
+def test_compare_in_the_chat_runs_the_comparison_chain_and_shows_its_table(shared: Assistant) -> None:
+    app, model = with_model(shared, COMPOSED)
+    evts = list(app.ask_stream("compare ShrinkMatch and SimMatchV2"))
+    kinds = [k for k, _ in evts]
+    assert kinds[0] == "evidence" and "comparison" in kinds and kinds[-1] == "answer"
+    comparison = dict(evts)["comparison"]
+    answer = evts[-1][1]
+    ids = [h.paper.paper_id for h in answer.evidence]
+    assert ids == [SHRINK, SIMMATCH]
+    assert [r.paper_id for r in comparison.table] == ids and all(r.cells for r in comparison.table)
+    assert not answer.refused and {c.paper_id for c in answer.citations if c.supported} == {SHRINK, SIMMATCH}
+    assert all(1 <= n <= len(ids) for s in answer.sentences for n in s.cites), "every [n] is a retrieved paper"
+    # the local-model path: no extraction call per paper, one compose call whose focus is the question
+    assert len(model.seen) == 1 and "compare ShrinkMatch and SimMatchV2" in str(model.seen[0][-1].content)
+
+
+def test_compare_with_a_paper_that_is_not_in_the_store_is_refused_without_the_model(shared: Assistant) -> None:
+    app, model = with_model(shared, COMPOSED)
+    answer = app.ask("compare ShrinkMatch with AgentKernelArena")
+    assert answer.refused and "AgentKernelArena" in answer.answer and model.seen == []
+    assert all(not c.supported for c in answer.citations)
+
+
+def test_which_papers_lists_each_relevant_paper_with_a_checked_line(shared: Assistant) -> None:
+    app, model = with_model(shared, "unused")
+    answer = app.ask("which papers use semi-supervised learning?")
+    assert not answer.refused and model.seen == [], "a list costs no model call"
+    assert len(answer.sentences) >= 2 and len(answer.citations) == len(answer.sentences)
+    assert {SIMMATCH} <= {c.paper_id for c in answer.citations}
+    for sentence, cite in zip(answer.sentences, answer.citations):
+        assert sentence.supported and sentence.cites == [cite.n]
+        assert answer.evidence[cite.n - 1].paper.paper_id == cite.paper_id
+
+
+def test_a_paper_described_in_other_words_is_found_and_answered(shared: Assistant) -> None:
+    question = "a semi-supervised classifier that, for unsure pseudo-labels, drops the confusing classes and learns on the rest"
+    app, _ = with_model(shared, "It detects and removes the confusion classes of uncertain samples [1].")
+    answer = app.ask(question)
+    assert not answer.refused
+    assert answer.citations[0].paper_id == SHRINK and answer.citations[0].supported
+
+
+def test_a_casual_lower_case_question_is_answered(shared: Assistant) -> None:
+    app, _ = with_model(shared, "ShrinkMatch seeks a shrunk class space for each uncertain sample [1].")
+    answer = app.ask("shrinkmatch what does it do w/ uncertain samples")
+    assert not answer.refused and any(c.paper_id == SHRINK and c.supported for c in answer.citations)
+
+
+def test_cli_ask_prints_the_comparison_table(seeded_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeOpenAI(lambda _messages: COMPOSED) as server:
+        cli_env(monkeypatch, seeded_copy, server.base_url)
+        out = CliRunner().invoke(cli, ["ask", "compare ShrinkMatch and SimMatchV2"], catch_exceptions=False)
+        assert out.exit_code == 0, out.output
+        assert "Side by side:" in out.output and "[2] SimMatchV2" in out.output
+        data = CliRunner().invoke(cli, ["ask", "compare ShrinkMatch and SimMatchV2", "--json"], catch_exceptions=False)
+        doc = json.loads(data.stdout)
+        assert [r["paper_id"] for r in doc["comparison"]["table"]] == [SHRINK, SIMMATCH]
