@@ -1,10 +1,11 @@
 """CI: the wheel works outside the checkout (`python .ci/wheel_check.py`, run by .ci/run after `make test`).
 
 Builds the wheel offline (no build isolation), checks it carries every file of `assistant/`, the
-prompts and the UI pages, installs it with no dependencies into a fresh venv in a temporary directory
+prompts, the UI pages and their Streamlit settings, installs it with no dependencies into a fresh venv in a temporary directory
 that sees the checkout venv's site-packages (so nothing is downloaded), then, from a directory
 outside the checkout: ingests three papers, runs `assistant ask` against the fake OpenAI-compatible
-endpoint of tests/fake_openai.py, and starts `assistant ui` until Streamlit's health check answers.
+endpoint of tests/fake_openai.py, and starts `assistant ui` until Streamlit's health check answers
+and a browser session gets the settings of ui/.streamlit/config.toml (toolbar mode, theme).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+import tomllib
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -74,10 +76,11 @@ def build_wheel(out: Path) -> Path:
     wanted = {p.relative_to(ROOT).as_posix() for p in package}  # modules and data (the fitted models' JSON)
     wanted |= {f"assistant/_data/prompts/{p.name}" for p in (ROOT / "prompts").glob("*.md")}
     wanted |= {f"assistant/_data/ui/{p.name}" for p in (ROOT / "ui").glob("*.py")}
+    wanted.add("assistant/_data/ui/.streamlit/config.toml")
     missing = sorted(wanted - names)
     if missing:
         sys.exit(f"wheel check: {wheel.name} lacks {missing}; list new subpackages or data in pyproject.toml")
-    say(f"built {wheel.name} ({len(names)} files, prompts and UI included)")
+    say(f"built {wheel.name} ({len(names)} files, prompts, UI and its Streamlit settings included)")
     return wheel
 
 
@@ -137,6 +140,7 @@ def check_ui(bin_dir: Path, work: Path, env: dict[str, str]) -> None:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as resp:
                     if resp.status == 200:
                         say(f"`assistant ui` is serving on port {port}")
+                        check_ui_settings(port)
                         return
             except OSError:
                 time.sleep(0.2)
@@ -149,6 +153,37 @@ def check_ui(bin_dir: Path, work: Path, env: dict[str, str]) -> None:
             proc.kill()
             proc.wait()
         log.close()
+
+
+def check_ui_settings(port: int) -> None:
+    """A browser session of the installed app gets the settings of the repo's ui/.streamlit/config.toml.
+
+    Opens the app's websocket as the browser does, asks for a script run and reads the session's
+    start message: its toolbar mode and theme are Streamlit's defaults unless the file was applied.
+    """
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from streamlit.proto.NewSession_pb2 import Config, CustomThemeConfig
+    from websockets.sync.client import connect
+
+    wanted = tomllib.loads((ROOT / "ui" / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    rerun = BackMsg()
+    rerun.rerun_script.query_string = ""
+    with connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"], open_timeout=30) as ws:  # type: ignore[list-item]
+        ws.send(rerun.SerializeToString())
+        msg = ForwardMsg()
+        while msg.WhichOneof("type") != "new_session":
+            msg.ParseFromString(ws.recv(timeout=60))
+    session = msg.new_session
+    got = {
+        "client.toolbarMode": Config.ToolbarMode.Name(session.config.toolbar_mode).lower(),
+        "theme.base": CustomThemeConfig.BaseTheme.Name(session.custom_theme.base).lower()
+        if session.HasField("custom_theme") else None,
+    }
+    expected = {"client.toolbarMode": wanted["client"]["toolbarMode"], "theme.base": wanted["theme"]["base"]}
+    if got != expected:
+        sys.exit(f"wheel check: the installed `assistant ui` ignores ui/.streamlit/config.toml: got {got}, want {expected}")
+    say(f"`assistant ui` applies ui/.streamlit/config.toml ({got})")
 
 
 def main() -> None:

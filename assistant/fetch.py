@@ -13,8 +13,9 @@ import re
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 
 from pydantic import BaseModel, Field
 
@@ -59,6 +60,36 @@ class App(Protocol):
     """What fetch needs from `assistant.service.Assistant`: the shared, idempotent ingest path."""
 
     def ingest_papers(self, papers: list[Paper], progress: bool = True) -> IngestReport: ...
+
+
+class FetchOptions(TypedDict, total=False):
+    """What to fetch (`fetch_papers`, `Assistant.fetch`): at most one period, arXiv categories, how to report."""
+
+    day: str | None
+    week: str | None
+    month: str | None
+    since: str | None
+    until: str | None
+    arxiv: str | list[str] | None
+    """arXiv categories (`"cs.CL,cs.LG"` or a list) instead of the HF daily lists."""
+    refresh: bool
+    """Fetch days again even if fetched completely before (updates upvotes)."""
+    progress: bool
+    on_progress: ProgressFn | None
+
+
+@dataclass(frozen=True)
+class FetchRun:
+    """How one fetch runs, whatever the source: where papers go, re-fetching, progress, and the clock."""
+
+    settings: Settings
+    open_app: Callable[[], App]
+    """Called only when there is something to ingest (a re-run with nothing new stays fast)."""
+    refresh: bool = False
+    progress: bool = False
+    on_progress: ProgressFn | None = None
+    now: datetime = field(default_factory=utc_now)
+    sleep: Callable[[float], None] = time.sleep
 
 
 class FetchIssue(BaseModel):
@@ -160,38 +191,28 @@ def _bar(total: int, progress: bool, desc: str) -> Any:
     return tqdm(total=total, unit="day", desc=desc, file=sys.stderr, dynamic_ncols=True)
 
 
-def fetch_hf(
-    settings: Settings,
-    open_app: Callable[[], App],
-    days: list[date] | None = None,
-    refresh: bool = False,
-    progress: bool = False,
-    on_progress: ProgressFn | None = None,
-    now: datetime | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> FetchReport:
+def fetch_hf(run: FetchRun, days: list[date] | None = None) -> FetchReport:
     """Fetch the HF daily lists of `days` (None = latest) not fetched completely before, and ingest them.
 
-    `open_app` is called only when there is something to ingest (a re-run with nothing new stays fast).
     Raises FetchError when the host cannot be reached before anything was fetched.
     """
     started = time.perf_counter()
+    settings, on_progress = run.settings, run.on_progress
     ledger = FetchLog(settings.data_dir)
-    now = now or utc_now()
-    today = now.date()
+    today = run.now.date()
     recorded = ledger.days(HF_SOURCE)
     wanted = days if days is not None else latest_days(recorded, today)
     current = [d for d in wanted if d <= today]
     report = FetchReport(days=len(current), future_days=len(wanted) - len(current))
-    todo = [d for d in current if refresh or not recorded.get(d.isoformat(), {}).get("complete")]
+    todo = [d for d in current if run.refresh or not recorded.get(d.isoformat(), {}).get("complete")]
     report.skipped_days = len(current) - len(todo)
     if not todo:
         return report
     base = check_base(settings.hf_api_base, "ASSISTANT_HF_API_BASE")
     got: list[tuple[date, bytes, list[Paper]]] = []
     stopped: tuple[str, list[date]] | None = None
-    bar = _bar(len(todo), progress, "fetch")
-    with Http(settings, base, "ASSISTANT_HF_API_BASE", sleep=sleep) as http:
+    bar = _bar(len(todo), run.progress, "fetch")
+    with Http(settings, base, "ASSISTANT_HF_API_BASE", sleep=run.sleep) as http:
         for i, day in enumerate(todo):
             iso = day.isoformat()
             try:
@@ -214,7 +235,7 @@ def fetch_hf(
     if stopped and not got:
         raise FetchError(f"{stopped[0]}; nothing was changed")
     if got:
-        _ingest(report, got, ledger, open_app, progress, on_progress, today, now)
+        _ingest(report, got, ledger, run)
     if stopped:
         reason, rest = stopped
         report.failed_days.extend(d.isoformat() for d in rest)
@@ -228,16 +249,7 @@ def fetch_hf(
     return report
 
 
-def _ingest(
-    report: FetchReport,
-    got: list[tuple[date, bytes, list[Paper]]],
-    ledger: FetchLog,
-    open_app: Callable[[], App],
-    progress: bool,
-    on_progress: ProgressFn | None,
-    today: date,
-    now: datetime,
-) -> None:
+def _ingest(report: FetchReport, got: list[tuple[date, bytes, list[Paper]]], ledger: FetchLog, run: FetchRun) -> None:
     """Keep the raw responses, ingest every paper at once (one keyword-index rebuild), then record the days.
 
     The days are recorded last: a crash before that only means they are fetched again next time.
@@ -248,12 +260,13 @@ def _ingest(
     papers = [p for _, _, ps in got for p in ps]
     report.papers = len(papers)
     if papers:
-        if on_progress is not None:
-            on_progress(len(got), len(got), f"ingesting {len(papers)} papers")
-        report.add_ingest(open_app().ingest_papers(papers, progress=progress))
-    final = today - timedelta(days=HF_SETTLE_DAYS - 1)
+        if run.on_progress is not None:
+            run.on_progress(len(got), len(got), f"ingesting {len(papers)} papers")
+        report.add_ingest(run.open_app().ingest_papers(papers, progress=run.progress))
+    final = run.now.date() - timedelta(days=HF_SETTLE_DAYS - 1)
     ledger.record(
-        HF_SOURCE, [(d.isoformat(), len(ps), d < final) for d, _, ps in got], fetched_at=now.isoformat(timespec="seconds")
+        HF_SOURCE, [(d.isoformat(), len(ps), d < final) for d, _, ps in got],
+        fetched_at=run.now.isoformat(timespec="seconds"),
     )
     report.fetched = len(got)
     report.seconds["ingest"] = round(time.perf_counter() - started, 3)
@@ -314,16 +327,7 @@ def _arxiv_pages(
 
 
 def fetch_arxiv(
-    settings: Settings,
-    open_app: Callable[[], App],
-    categories: list[str],
-    days: list[date] | None = None,
-    refresh: bool = False,
-    progress: bool = False,
-    on_progress: ProgressFn | None = None,
-    now: datetime | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
+    run: FetchRun, categories: list[str], days: list[date] | None = None, clock: Callable[[], float] = time.monotonic
 ) -> FetchReport:
     """Papers of `categories` first submitted on `days` (None = latest), via the arXiv API, ingested.
 
@@ -332,9 +336,9 @@ def fetch_arxiv(
     paper's date is its published (v1) date. Any failure raises FetchError and changes nothing.
     """
     started = time.perf_counter()
+    settings, on_progress = run.settings, run.on_progress
     ledger = FetchLog(settings.data_dir)
-    now = now or utc_now()
-    today = now.date()
+    today = run.now.date()
     recorded = {c: ledger.days(f"arxiv:{c}") for c in categories}
     if days is None:
         days = min((latest_days(r, today) for r in recorded.values()), key=lambda ds: ds[0])
@@ -342,7 +346,7 @@ def fetch_arxiv(
     report = FetchReport(days=len(current), future_days=len(days) - len(current))
     todo = [
         d for d in current
-        if refresh or not all(recorded[c].get(d.isoformat(), {}).get("complete") for c in categories)
+        if run.refresh or not all(recorded[c].get(d.isoformat(), {}).get("complete") for c in categories)
     ]
     if not todo:
         report.skipped_days = len(current)
@@ -354,7 +358,7 @@ def fetch_arxiv(
     query = "(" + " OR ".join(f"cat:{c}" for c in categories) + ")"
     query += f" AND submittedDate:[{first:%Y%m%d}0000 TO {last:%Y%m%d}2359]"
     with Http(
-        settings, base, "ASSISTANT_ARXIV_API_BASE", min_interval=settings.arxiv_delay, sleep=sleep, clock=clock
+        settings, base, "ASSISTANT_ARXIV_API_BASE", min_interval=settings.arxiv_delay, sleep=run.sleep, clock=clock
     ) as http:
         try:
             records = _arxiv_pages(http, base, query, settings, on_progress, len(covered))
@@ -376,9 +380,9 @@ def fetch_arxiv(
             papers.append(paper)
     report.papers = len(papers)
     if papers:
-        report.add_ingest(open_app().ingest_papers(papers, progress=progress))
+        report.add_ingest(run.open_app().ingest_papers(papers, progress=run.progress))
     final = today - timedelta(days=ARXIV_SETTLE_DAYS - 1)
-    stamp = now.isoformat(timespec="seconds")
+    stamp = run.now.isoformat(timespec="seconds")
     for cat in categories:
         counts = {d.isoformat(): 0 for d in covered}
         for paper in papers:
@@ -399,23 +403,22 @@ def fetch_papers(
     settings: Settings,
     open_app: Callable[[], App],
     *,
-    day: str | None = None,
-    week: str | None = None,
-    month: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    arxiv: str | list[str] | None = None,
-    refresh: bool = False,
-    progress: bool = False,
-    on_progress: ProgressFn | None = None,
     now: datetime | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    **options: Unpack[FetchOptions],
 ) -> FetchReport:
     """Resolve the period (none = latest) and fetch from Hugging Face, or from arXiv when `arxiv`
     names categories (`"cs.CL,cs.LG"` or a list)."""
-    now = now or utc_now()
-    days = period_days(day, week, month, since, until, today=now.date())
+    unknown = sorted(set(options) - set(FetchOptions.__annotations__))
+    if unknown:
+        raise TypeError(f"fetch_papers() got unexpected options {unknown}")
+    run = FetchRun(
+        settings, open_app, options.get("refresh", False), options.get("progress", False), options.get("on_progress"),
+        now or utc_now(), sleep,
+    )
+    period = (options.get(key) for key in ("day", "week", "month", "since", "until"))
+    days = period_days(*period, today=run.now.date())  # type: ignore[arg-type]
+    arxiv = options.get("arxiv")
     if arxiv:
-        cats = parse_categories(arxiv if isinstance(arxiv, str) else ",".join(arxiv))
-        return fetch_arxiv(settings, open_app, cats, days, refresh, progress, on_progress, now, sleep)
-    return fetch_hf(settings, open_app, days, refresh, progress, on_progress, now, sleep)
+        return fetch_arxiv(run, parse_categories(arxiv if isinstance(arxiv, str) else ",".join(arxiv)), days)
+    return fetch_hf(run, days)

@@ -15,14 +15,13 @@ import re
 import socket
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import openai
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
 from pydantic import PrivateAttr, SecretStr
@@ -241,58 +240,54 @@ class AssistantChatModel(ChatOpenAI):
             secrets=[ep.api_key] if ep else [],
         )
 
-    def _check_finished(self, chunks: int, finished: bool) -> None:
-        if finished:
+    @contextmanager
+    def _converted(self) -> Iterator[None]:
+        """The endpoint's failures, raised inside the block, as one `LLMError` (our own bugs pass)."""
+        try:
+            yield
+        except _ENDPOINT_ERRORS as exc:
+            raise self._fail(exc) from exc
+
+    def _check_finished(self, stream: _StreamSeen) -> None:
+        if stream.finished:
             return
-        if chunks == 0:
+        if stream.chunks == 0:
             raise self._fail(_EmptyResponse("no chunks in the stream"))
         log.warning("the model stream ended without a finish reason; the answer may be truncated")
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        try:
-            return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
-        except _ENDPOINT_ERRORS as exc:
-            raise self._fail(exc) from exc
+    def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
+        with self._converted():
+            return super()._generate(*args, **kwargs)
 
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        try:
-            return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
-        except _ENDPOINT_ERRORS as exc:
-            raise self._fail(exc) from exc
+    async def _agenerate(self, *args: Any, **kwargs: Any) -> ChatResult:
+        with self._converted():
+            return await super()._agenerate(*args, **kwargs)
 
     def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        chunks, finished = 0, False
-        try:
+        stream = _StreamSeen()
+        with self._converted():
             for chunk in super()._stream(*args, **kwargs):
-                chunks += 1
-                finished = finished or bool((chunk.generation_info or {}).get("finish_reason"))
-                yield chunk
-        except _ENDPOINT_ERRORS as exc:
-            raise self._fail(exc) from exc
-        self._check_finished(chunks, finished)
+                yield stream.saw(chunk)
+        self._check_finished(stream)
 
     async def _astream(self, *args: Any, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
-        chunks, finished = 0, False
-        try:
+        stream = _StreamSeen()
+        with self._converted():
             async for chunk in super()._astream(*args, **kwargs):
-                chunks += 1
-                finished = finished or bool((chunk.generation_info or {}).get("finish_reason"))
-                yield chunk
-        except _ENDPOINT_ERRORS as exc:
-            raise self._fail(exc) from exc
-        self._check_finished(chunks, finished)
+                yield stream.saw(chunk)
+        self._check_finished(stream)
+
+
+class _StreamSeen:
+    """What a streamed reply has shown so far: how many chunks, and whether one gave a finish reason."""
+
+    def __init__(self) -> None:
+        self.chunks, self.finished = 0, False
+
+    def saw(self, chunk: ChatGenerationChunk) -> ChatGenerationChunk:
+        self.chunks += 1
+        self.finished = self.finished or bool((chunk.generation_info or {}).get("finish_reason"))
+        return chunk
 
 
 def _is_loopback(url: str) -> bool:

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
 from assistant.config import Settings, get_settings
 from assistant.errors import InputError
@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # imported lazily at call time: chains import LangChain (slow
     from assistant.chains.digest_types import Digest
     from assistant.chains.qa import QA, AskEvent, Evidence
     from assistant.chains.takeaway import Takeaway
-    from assistant.fetch import FetchReport, ProgressFn as FetchProgressFn
+    from assistant.fetch import FetchOptions, FetchReport
 
 
 class Assistant:
@@ -189,15 +189,21 @@ class Assistant:
 
         Per paper a cached extraction (problem, method, data, result) fills a table whose every
         cell cites its paper and is checked; then one call writes the comparison, every sentence
-        checked like an answer.
+        checked like an answer. With the slow packaged model the cells are the papers' own-work
+        sentences instead (no call per paper, as the digest's `auto` extraction), so that a
+        comparison of four papers stays within a minute.
         """
         from assistant.chains.compare import choose_papers, compare
 
         papers, query = choose_papers(items, self.store, self.search, n=n, since=since, until=until, embed=self.embed_sentences)
         return compare(
             papers, lambda: self.chat_model, self.store, self.embed_sentences, self.model_label, query=query,
-            progress=progress, workers=self._model_workers(),
+            progress=progress, workers=self._model_workers(), model_extraction=not self._packaged_model(),
         )
+
+    def _packaged_model(self) -> bool:
+        """Whether the chat model is the slow packaged local one (not an endpoint, not a model passed in)."""
+        return self._label is None and self.settings.llm_backend == "embedded"
 
     def compare_papers(self, papers: Sequence[Paper], query: str) -> Comparison:
         """The comparison of papers already chosen (a comparison asked in the chat): the table's
@@ -232,8 +238,7 @@ class Assistant:
         if extract not in ("auto", "model", "quick"):
             raise InputError(f"extract must be auto, model or quick; got {extract!r}")
         if extract == "auto":
-            local = self._label is None and self.settings.llm_backend == "embedded"  # the slow packaged model
-            extract = "quick" if local else "model"
+            extract = "quick" if self._packaged_model() else "model"
         period = resolve_period(self.store, week, since, until, today)
         return build_digest(
             period, self.store, lambda: self.chat_model, self.embed_sentences, self.model_label,
@@ -242,18 +247,7 @@ class Assistant:
         )
 
     # --- daily feeds (assistant/fetch.py) ---------------------------------------------------
-    def fetch(
-        self,
-        day: str | None = None,
-        week: str | None = None,
-        month: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        arxiv: str | list[str] | None = None,
-        refresh: bool = False,
-        progress: bool = False,
-        on_progress: FetchProgressFn | None = None,
-    ) -> FetchReport:
+    def fetch(self, **options: Unpack[FetchOptions]) -> FetchReport:
         """Fetch daily lists from the HF API (or the arXiv categories in `arxiv`) and ingest them.
 
         No period = the latest days (the UI's "Fetch latest"). Days fetched completely before are
@@ -262,7 +256,4 @@ class Assistant:
         """
         from assistant.fetch import fetch_papers
 
-        return fetch_papers(
-            self.settings, lambda: self, day=day, week=week, month=month, since=since, until=until,
-            arxiv=arxiv, refresh=refresh, progress=progress, on_progress=on_progress,
-        )
+        return fetch_papers(self.settings, lambda: self, **options)

@@ -1,20 +1,18 @@
 """The app as a user starts it (`assistant ui`, headless, 127.0.0.1, a free port), for the browser test and ui_bench.
 
-The app's `.streamlit/config.toml` is copied into `workdir`, which is also the server's working
-directory: a developer's `.env` in the repo root cannot leak in. `env` is the whole environment.
+`workdir` is the server's working directory, so a developer's `.env` in the repo root cannot leak in;
+Streamlit reads the app's settings from ui/.streamlit/config.toml, beside the script, as for a user.
+`env` is the whole environment.
 """
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -29,8 +27,6 @@ class AppServer:
     def __init__(self, workdir: Path, env: dict[str, str]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        (workdir / ".streamlit").mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / ".streamlit" / "config.toml", workdir / ".streamlit" / "config.toml")
         self.log = (workdir / "streamlit.log").open("w")
         cmd = [sys.executable, "-m", "assistant", "ui", "--port", str(self.port)]
         self.started = time.perf_counter()

@@ -111,6 +111,29 @@ def test_concurrent_ingests_wait_for_each_other_and_both_are_stored(tmp_path: Pa
     app.close()
 
 
+def test_a_store_being_created_by_another_process_is_waited_for(tmp_path: Path) -> None:
+    """Chroma's schema migrations race when two first runs create one store at once ("table
+    collections already exists" in 3 of 16 processes started in pairs): creation is serialised
+    by a lock in the data dir, so a second process waits for the first instead of failing."""
+    from filelock import FileLock
+
+    data = tmp_path / "data"
+    data.mkdir()
+    creating = FileLock(str(data / ".chroma-create.lock"))
+    creating.acquire()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "assistant", "stats", "--json"], env=_env(data),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        time.sleep(6)
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        assert not (data / "chroma").exists(), "nothing is created while another process creates the store"
+    finally:
+        creating.release()
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-2000:]
+    assert json.loads(out)["chunks"] == 0
+
+
 def test_writer_waits_then_runs_or_gives_up_naming_the_setting(
     settings, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
 ) -> None:

@@ -350,17 +350,13 @@ def test_fetch_latest_offline_is_a_clear_error(ui_env: pytest.MonkeyPatch, chat:
 def test_prewarmed_runtime_is_the_one_sessions_get(ui_env: pytest.MonkeyPatch, chat: FakeOpenAI) -> None:
     """`assistant ui` opens the store before the first browser asks; that session takes it, not a second one."""
     fake_answers(chat, "ShrinkMatch seeks a shrunk class space [1].")
-    ui_env.setattr(uikit, "_prewarm", None)
-    uikit.prewarm()
-    assert uikit._prewarm is not None
-    ready, done = uikit._prewarm
-    assert ready.wait(60)
-    assert len(done) == 1 and "store" in done[0].assistant.__dict__  # store opened in the background
-    assert uikit.get_runtime() is done[0]
+    warm = uikit.prewarm()
+    runtime = warm.result(timeout=60)  # built in the background, its paper table open
+    assert uikit.get_runtime() is runtime
     at = start()
     assert at.sidebar.metric[0].value == "310"
     st.cache_resource.clear()  # closes the prewarmed runtime: the next session must get a new one
-    assert uikit.get_runtime() is not done[0]
+    assert uikit.get_runtime() is not runtime
 
 
 HOSTILE = "**PWNED** ![img](http://evil.example/x.png) <b>bold</b> $x^2$"

@@ -10,6 +10,7 @@ import logging
 import re
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus, urlsplit
@@ -59,47 +60,51 @@ def _new_runtime() -> Runtime:
     return Runtime(Assistant(load_settings()))
 
 
-_prewarm: tuple[threading.Event, list[Runtime]] | None = None
+_prewarm: Future[Runtime] | None = None
 
 
-def prewarm() -> None:
+def prewarm() -> Future[Runtime]:
     """Open the store in a background thread at server start (`assistant ui`), before any browser asks.
 
     The browser spends a while loading Streamlit's front end; meanwhile the paper table and the
     model label (what the status sidebar shows) get ready, and the first session's
     `get_runtime` takes the result; Chroma opens next, while the page renders. A failure is left
-    for that session to report (it builds the runtime again and shows the error).
+    for that session to report (it builds the runtime again and shows the error). Returns the
+    runtime to come, ready once its paper table is open.
     """
     global _prewarm
-    ready, done = threading.Event(), []
+    warm: Future[Runtime] = Future()
 
     def work() -> None:
         try:
             runtime = _new_runtime()
             runtime.assistant.stats(vectors=False)
             runtime.assistant.model_label  # noqa: B018
-            done.append(runtime)
-            ready.set()
-            runtime.assistant.store.chunk_total()  # opens Chroma before the first search needs it
-        except Exception:  # noqa: BLE001 - reported by the first session instead
+        except Exception as exc:  # noqa: BLE001 - reported by the first session instead
             log.debug("prewarm failed", exc_info=True)
-        finally:
-            ready.set()
+            warm.set_exception(exc)
+            return
+        warm.set_result(runtime)
+        try:
+            runtime.assistant.store.chunk_total()  # opens Chroma before the first search needs it
+        except Exception:  # noqa: BLE001 - the first search reports it
+            log.debug("prewarm: opening the vectors failed", exc_info=True)
 
-    _prewarm = (ready, done)
+    _prewarm = warm
     threading.Thread(target=work, name="prewarm", daemon=True).start()
+    return warm
 
 
 @st.cache_resource(show_spinner="Opening the paper store…", on_release=_release)
 def get_runtime() -> Runtime:
     """One `Assistant(load_settings())` per server process, shared by every session (prewarmed if started so)."""
     global _prewarm
-    if _prewarm is not None:
-        ready, done = _prewarm
-        ready.wait(120)
-        _prewarm = None  # taken once: after a cache clear (which closes it) a fresh runtime is built
-        if done:
-            return done[0]
+    warm, _prewarm = _prewarm, None  # taken once: after a cache clear (which closes it) a fresh runtime is built
+    if warm is not None:
+        try:
+            return warm.result(timeout=120)
+        except Exception:  # noqa: BLE001 - built again below, which shows the error to the user
+            log.debug("prewarmed runtime unavailable", exc_info=True)
     return _new_runtime()
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from assistant.config import Settings
 from assistant.errors import StoreError
@@ -22,6 +23,35 @@ from assistant.store.diagnostics import disk_hint, one_line, read_only
 
 # Chroma reads by id in parts of this size.
 GET_BATCH = 5000
+
+# How long a process waits for another one that is creating the embedded store.
+CREATE_WAIT_SECONDS = 120.0
+
+
+@contextlib.contextmanager
+def _creating(path: Path) -> Iterator[None]:
+    """Serialise the creation of an embedded store across processes.
+
+    Writers open the vectors before they wait for the write lock (a down server or a read-only dir
+    is reported at once), so two first runs may create a store together, and Chroma's schema
+    migrations are not safe against that ("table collections already exists", "database is
+    locked"). An unwritable dir goes on without the lock and is reported by the open itself.
+    """
+    marker = path.parent / ".chroma-create.lock"
+    lock = FileLock(str(marker), timeout=CREATE_WAIT_SECONDS)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise StoreError(
+            f"another process has been creating the store in {path} for {CREATE_WAIT_SECONDS:.0f} s; try again"
+        ) from None
+    except OSError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 class Vectors:
@@ -49,6 +79,14 @@ class Vectors:
                     self._coll = self._open()
         return self._coll
 
+    def _collection(self, client: Any) -> Any:
+        return client.get_or_create_collection(
+            self.settings.collection,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedding_model": self.embedding_model, "dim": self.dim},
+        )
+
     def _open(self) -> Any:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
@@ -59,15 +97,12 @@ class Vectors:
                 client = chromadb.HttpClient(
                     host=self.settings.chroma_host, port=self.settings.chroma_port, settings=chroma_settings
                 )
+                collection = self._collection(client)
             else:
-                client = chromadb.PersistentClient(path=str(self.dir / "chroma"), settings=chroma_settings)
+                with _creating(self.dir / "chroma"):
+                    client = chromadb.PersistentClient(path=str(self.dir / "chroma"), settings=chroma_settings)
+                    collection = self._collection(client)
             self._client = client
-            collection = client.get_or_create_collection(
-                self.settings.collection,
-                embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
-                metadata={"embedding_model": self.embedding_model, "dim": self.dim},
-            )
         except Exception as exc:  # chromadb raises many types; all mean "store unusable"
             if not self.settings.chroma_host and read_only(self.dir):
                 raise StoreError(
