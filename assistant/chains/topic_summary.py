@@ -16,7 +16,7 @@ from langchain_core.output_parsers import StrOutputParser
 
 from assistant.chains.aspects import Extraction
 from assistant.chains.extract import EmbedFn, Guard, LLMFactory, no_guard, prompt_version
-from assistant.chains.qa import Evidence, attach_citations
+from assistant.chains.evidence import Evidence, attach_citations
 from assistant.chains.topic_labels import parse_topic_reply
 from assistant.chains.support import Dropped, reader_sentences
 from assistant.citations import split_sentences
