@@ -187,15 +187,21 @@ class Assistant:
 
         Per paper a cached extraction (problem, method, data, result) fills a table whose every
         cell cites its paper and is checked; then one call writes the comparison, every sentence
-        checked like an answer.
+        checked like an answer. With the slow packaged model the cells are the papers' own-work
+        sentences instead (no call per paper, as the digest's `auto` extraction), so that a
+        comparison of four papers stays within a minute.
         """
         from assistant.chains.compare import choose_papers, compare
 
         papers, query = choose_papers(items, self.store, self.search, n=n, since=since, until=until, embed=self.embed_sentences)
         return compare(
             papers, self._chat.get, self.store, self.embed_sentences, self.model_label, query=query,
-            progress=progress, workers=self._model_workers(),
+            progress=progress, workers=self._model_workers(), model_extraction=not self._packaged_model(),
         )
+
+    def _packaged_model(self) -> bool:
+        """Whether the chat model is the slow packaged local one (not an endpoint, not a model passed in)."""
+        return self._label is None and self.settings.llm_backend == "embedded"
 
     def digest(
         self,
@@ -219,8 +225,7 @@ class Assistant:
         if extract not in ("auto", "model", "quick"):
             raise InputError(f"extract must be auto, model or quick; got {extract!r}")
         if extract == "auto":
-            local = self._label is None and self.settings.llm_backend == "embedded"  # the slow packaged model
-            extract = "quick" if local else "model"
+            extract = "quick" if self._packaged_model() else "model"
         period = resolve_period(self.store, week, since, until, today)
         return build_digest(
             period, self.store, self._chat.get, self.embed_sentences, self.model_label,
