@@ -3,7 +3,7 @@
 Prints (and writes to benchmarks/results/takeaway_sample.md) each paper's title, its takeaway,
 whether the support check passed, and HF's machine summary for reference, so a person can grade
 "states the contribution" and "supported by the abstract". Reads the shared HF data in place.
-Usage: python -m benchmarks.takeaway_sample [--per-week 17]
+Usage: python -m benchmarks.takeaway_sample [--per-week 17] [--weeks W ...] [--out FILE]
 """
 
 from __future__ import annotations
@@ -29,11 +29,13 @@ OUT = Path(__file__).resolve().parent / "results" / "takeaway_sample.md"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-week", type=int, default=17)
+    parser.add_argument("--weeks", nargs="*", default=list(WEEKS), help="ISO weeks to sample (default: the first graded three)")
+    parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--data", type=Path, default=Path("/work/shared/data/hf_daily_papers/hf_daily_papers.jsonl.gz"))
     args = parser.parse_args()
     if not args.data.exists():
         raise SystemExit(f"{args.data} not found: this benchmark reads the shared HF Daily Papers data")
-    by_week: dict[str, list[dict[str, object]]] = {w: [] for w in WEEKS}
+    by_week: dict[str, list[dict[str, object]]] = {w: [] for w in args.weeks}
     for line in gzip.open(args.data, "rt"):
         row = json.loads(line)
         y, w, _ = date.fromisoformat(row["list_date"]).isocalendar()
@@ -58,7 +60,7 @@ def main() -> None:
                          f"[supported: {t.supported}, {len(t.text.split())} words]")
         lines.append("")
     lines.insert(3, f"{n} papers in {time.perf_counter() - start:.1f} s (uncached, ONNX embedder)")
-    OUT.write_text("\n".join(lines) + "\n")
+    args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -9,6 +9,7 @@ serves the same `respond` through tests/fake_openai.py.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -43,14 +44,24 @@ def respond_extract(prompt: str) -> str:
 
 
 def respond_topic(prompt: str) -> str:
-    notes = re.findall(r"^\[(\d+)\] (.+?): (.+)$", prompt.split("Papers:", 1)[-1], re.M)
+    """A name from the first title, and a shared line made of the words most of the notes use."""
+    notes = re.findall(r"^\[(\d+)\] (.+?)(?:: (.+))?$", prompt.split("Papers:", 1)[-1].split("Topic line")[0], re.M)
     if not notes:
-        return "Topic: Misc\nNothing to say."
+        return "Topic: Misc\nShared: Nothing to say."
     title = " ".join(notes[0][1].split()[:3]).strip(":")
-    lines = [f"Topic: {title}"]
-    for n, _title, note in notes[:2]:
-        lines.append(f"{_words(note.split(' Result:')[0], 18)} [{n}].")
-    return "\n".join(lines)
+    texts = [f"{t} {n}".lower() for _, t, n in notes]
+    pairs = Counter(p for t in texts for p in set(zip(*[iter(_content(t))] * 2)) | set(zip(_content(t), _content(t)[1:])))
+    (a, b), _ = max(pairs.items(), key=lambda kv: kv[1], default=(("related", "problems"), 0))
+    return f"Topic: {title}\nShared: They all study {a} {b}."
+
+
+def _content(text: str) -> list[str]:
+    return [w for w in re.findall(r"[a-z][a-z-]{3,}", text) if w not in _COMMON]
+
+
+_COMMON = frozenset(
+    "this that with from into their these those which while paper work works model models propose proposes introduces presents".split()
+)
 
 
 def respond_compare(prompt: str) -> str:
@@ -67,7 +78,7 @@ def respond(prompt: str) -> str:
     """Route a prompt to the matching fake answer."""
     if "The four lines:" in prompt:
         return respond_extract(prompt)
-    if "Topic line, then at most 3 sentences" in prompt:
+    if "Topic line, then the Shared line" in prompt:
         return respond_topic(prompt)
     if "Comparison (3 to 5 sentences" in prompt:
         return respond_compare(prompt)

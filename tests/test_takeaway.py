@@ -96,3 +96,22 @@ def test_digest_and_search_show_takeaways(tmp_path: Path) -> None:
     assert doc["results"] and all(r["takeaway"]["text"] for r in doc["results"])
     text = CliRunner().invoke(cli, ["search", "attention", "--k", "3"], env=env, catch_exceptions=False).output
     assert "\u2192 " in text
+
+
+def test_compress_keeps_an_adverb_before_the_verb_and_real_ly_verbs() -> None:
+    assert compress("We surprisingly find that most models fail to transfer.") == "Surprisingly finds that most models fail to transfer."
+    assert compress("We apply sparse attention to video models.") == "Applies sparse attention to video models."
+
+
+def test_background_is_never_the_takeaway_when_the_paper_states_its_own_work(embed) -> None:  # type: ignore[no-untyped-def]
+    paper = Paper(
+        paper_id="2401.00900",
+        title="GripWorld: World Models for Robot Grasping",
+        abstract=(
+            "A growing body of work improves robot grasping by integrating world models into action generation. "
+            "GripWorld predicts the next camera frame and the grasp from a single image with a small transformer. "
+            "On real robot arms GripWorld runs in real time."
+        ),
+    )
+    line = takeaways([paper], embed)[paper.paper_id]
+    assert line.supported and not line.text.startswith("A growing body"), line.text

@@ -2,8 +2,9 @@
 
 Called by `Assistant.digest` (CLI `digest`, the UI's digest page). Steps: resolve the period
 (ISO week, `last`, or since/until) → cluster the papers' vectors (spherical k-means in numpy)
-→ label each group with distinctive keywords → per group one compose call over short per-paper
-notes (cached extractions) → citation-check every sentence → compare with the previous period.
+→ label each group with distinctive keywords → a checked takeaway per paper → per group a
+summary built by `chains.topic_summary` (one small model call for what the group shares, then
+one checked clause per paper) → compare with the previous period.
 Every model output is cached in the store, so an interrupted digest resumes and a re-run makes
 no model call.
 """
@@ -18,7 +19,6 @@ from typing import Literal
 import numpy as np
 from tqdm import tqdm
 
-from assistant.chains.aspects import quick_extraction
 from assistant.chains.clustering import cluster, normalize_rows
 from assistant.chains.digest_types import Digest, DigestPaper, Topic
 from assistant.chains.evidence_text import evidence_papers
@@ -28,10 +28,9 @@ from assistant.chains.extract import (
     LLMFactory,
     cached_extraction,
     extract_many,
-    merged,
     no_guard,
 )
-from assistant.chains.topic_labels import group_keywords, group_titles
+from assistant.chains.topic_labels import group_keywords, group_titles, ranked_terms
 from assistant.chains.takeaway import Takeaway, takeaways
 from assistant.chains.topic_summary import compose_topic, renumber
 from assistant.chains.week_diff import WeekChange, compare_weeks
@@ -43,7 +42,6 @@ from assistant.store import Store
 log = logging.getLogger(__name__)
 
 OTHER = "Other"
-PROMPT_PAPERS = 6  # the most central papers of a group go into its compose prompt (prefill is the cost)
 TOP_UPVOTED = 5
 
 ExtractMode = Literal["model", "quick"]
@@ -105,10 +103,10 @@ def build_digest(
 ) -> Digest:
     """The digest of `period`.
 
-    `extract="model"`: one cached model call per paper for its notes (best with a fast endpoint);
-    `"quick"`: notes are abstract sentences picked by cue words, plus any model extraction
-    already cached (from `compare` or an earlier `model` run). Either way, one cached compose
-    call per topic group.
+    `extract="model"`: one cached model call per paper first, whose method line is the paper's note
+    in its topic's prompt (best with a fast endpoint); `"quick"`: the notes are the checked
+    takeaways, plus any model extraction already cached (from `compare` or an earlier `model`
+    run). Either way, one cached compose call per topic group.
     """
     ids = store.ids_between(period.since, period.until)
     by_id = store.get_papers(sorted(ids))
@@ -132,33 +130,30 @@ def build_digest(
     group_papers = [[papers[i] for i in g] for g in groups]
     keywords = group_keywords(group_papers, papers)
     fallback_titles = group_titles(group_papers, papers)
+    typical = ranked_terms(group_papers, papers)
 
     lines = takeaways(papers, embed, store)
-    quick = {p.paper_id: quick_extraction(p) for p in papers}
     calls = 0
     if extract == "model":
         calls += sum(cached_extraction(p, store, model_label) is None for p in papers)
         model_ext = extract_many(papers, llm_factory, store, model_label, guard, progress, workers)
     else:
         model_ext = {p.paper_id: e for p in papers if (e := cached_extraction(p, store, model_label)) is not None}
-    extractions = {p.paper_id: merged(model_ext.get(p.paper_id), quick[p.paper_id]) for p in papers}
+    methods = {pid: e.method for pid, e in model_ext.items() if e.source == "model" and e.method}
 
     n_counter = 0
     topics: list[Topic] = []
     centroids: list[np.ndarray] = []
     thresholds: list[float] = []
     bar = tqdm(total=len(groups), unit="topic", desc="topics", file=sys.stderr, disable=not progress, dynamic_ncols=True)
-    for members, words, fallback_title in zip(group_papers, keywords, fallback_titles):
-        prompt_papers = members[:PROMPT_PAPERS]
-        composed = compose_topic(
-            prompt_papers, extractions, quick, llm_factory, store, embed, model_label, embedder_name, guard
-        )
+    for members, words, fallback_title, terms in zip(group_papers, keywords, fallback_titles, typical):
+        composed = compose_topic(members, lines, methods, terms[:20], llm_factory, store, embed, model_label, embedder_name, guard)
         calls += composed.called_model
         bar.update(1)
         listed = sorted(members, key=lambda p: (-(p.upvotes or -1), members.index(p)))
         numbered = {p.paper_id: n_counter + i for i, p in enumerate(listed, start=1)}
         n_counter += len(listed)
-        mapping = {i: numbered[p.paper_id] for i, p in enumerate(prompt_papers, start=1)}
+        mapping = {i: numbered[p.paper_id] for i, p in enumerate(members, start=1)}
         sentences = renumber(composed.sentences, mapping)
         cited = list(dict.fromkeys(c for s in sentences for c in s.cites))
         supported = {c for s in sentences if s.supported for c in s.cites}

@@ -27,6 +27,19 @@ def third_person(verb: str) -> str:
     return verb + "s"
 
 
+def _subject(text: str) -> re.Match[str] | None:
+    m = _SUBJECT.search(text)
+    return m if m and (m.start() <= 12 or text[: m.start()].rstrip().endswith((",", ":"))) else None
+
+
+def verb_headed(sentence: str) -> bool:
+    """Whether `compress` heads this sentence's line with the paper's verb ("We propose X" -> "Proposes X")."""
+    text = " ".join(strip_citations(sentence).split())
+    m = _subject(text)
+    verb, _, tail = text[m.end() :].partition(" ") if m else ("", "", "")
+    return bool(m and verb.isalpha() and tail)
+
+
 def compress(sentence: str, max_words: int = MAX_WORDS) -> str:
     """One clause of at most `max_words` words, headed by what the paper does.
 
@@ -36,12 +49,15 @@ def compress(sentence: str, max_words: int = MAX_WORDS) -> str:
     else at the word limit with an ellipsis.
     """
     text = " ".join(strip_citations(sentence).split()).rstrip(" .")
-    m = _SUBJECT.search(text)
-    if m and (m.start() <= 12 or text[: m.start()].rstrip().endswith((",", ":"))):
+    m = _subject(text)
+    if m:
         rest = text[m.end() :]
         verb, _, tail = rest.partition(" ")
         if verb.isalpha() and tail:
-            text = f"{third_person(verb)} {tail}"
+            adverb = ""
+            if verb.lower().endswith("ly") and not verb.lower().endswith("ply") and verb.lower() not in ("rely", "fly") and " " in tail:  # "we surprisingly find" -> "Surprisingly finds"
+                adverb, (verb, _, tail) = f"{verb} ", tail.partition(" ")
+            text = f"{adverb}{third_person(verb)} {tail}"
     text = text[:1].upper() + text[1:]
     words = text.split()
     if len(words) <= max_words:

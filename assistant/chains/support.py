@@ -40,7 +40,8 @@ def short_title(title: str, max_words: int = 6) -> str:
     return title if len(words) <= max_words else " ".join(words[:max_words]) + " \u2026"
 
 
-def _first_person(text: str) -> bool:
+def first_person(text: str) -> bool:
+    """Whether a sentence speaks as the authors ("we", "our"): a quote, not a summary."""
     return any(w.lower().strip(",.;:") in ("we", "our", "us") for w in text.split())
 
 
@@ -80,14 +81,14 @@ def reader_sentences(text: str, evidence: Sequence[Paper], embed: EmbedFn) -> Ed
             dropped.append(Dropped(text=s.text, reason=_reason(check, i, s)))
         elif plural and len(s.cites) < 2:
             dropped.append(Dropped(text=s.text, reason="describes one paper as several"))
-        elif _first_person(s.text) and len(s.cites) == 1:
+        elif first_person(s.text) and len(s.cites) == 1:
             # Only the subject changes (and compress may shorten): still supported by the same check.
             n = s.cites[0]
             name = short_title(evidence[n - 1].title)
             body = compress(s.text, max_words=40).rstrip(" .\u2026")
             subject = "One paper" if name.lower() in body.lower() else name
             text = f"{subject} {body[:1].lower()}{body[1:]} [{n}]."
-            if _first_person(text):
+            if first_person(text):
                 dropped.append(Dropped(text=s.text, reason="quotes the abstract in the first person"))
             else:
                 kept.append(Sentence(text=text, cites=[n], supported=True))

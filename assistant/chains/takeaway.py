@@ -2,7 +2,8 @@
 
 Called by the digest (every listed paper), the library and search views (CLI `search`, the UI)
 and the personal feed. Extractive, so it costs no model call: the abstract's contribution
-sentence (the method sentence of `quick_extraction`, else its result sentence) compressed to
+sentence (the method sentence of `quick_extraction`, else its result sentence, else the first
+sentence about its own work; never background while such a sentence exists) compressed to
 one clause ("We propose X that ..." → "Proposes X that ..."), then checked against the abstract
 with the same support check as answers. A compressed line that fails the check falls back to
 the next candidate. Cached per content hash, so a week is paid once. When the source supplied
@@ -24,6 +25,7 @@ from assistant.chains.support import check_claims
 from assistant.chains.one_line import compress
 from assistant.citations import split_sentences
 from assistant.errors import StoreError
+from assistant.grounding import method_name, sentence_roles
 from assistant.papers import Paper
 from assistant.store import Store
 
@@ -32,7 +34,7 @@ log = logging.getLogger(__name__)
 EmbedFn = Callable[[list[str]], np.ndarray]
 
 CACHE_KIND = "takeaway"
-VERSION = "1"  # bump when the selection or compression changes: cached lines are then recomputed
+VERSION = "2"  # bump when the selection or compression changes: cached lines are then recomputed
 
 
 class Takeaway(BaseModel):
@@ -47,9 +49,18 @@ class Takeaway(BaseModel):
 
 
 def _candidates(paper: Paper) -> list[str]:
+    """The cue-word method and result sentences and the first sentence about the paper's own work
+    (`grounding.sentence_roles`), then the opening sentence; sentences of its own work first."""
     quick = quick_extraction(paper)
     sentences = split_sentences(paper.abstract)
-    return list(dict.fromkeys(s for s in (quick.method, quick.result, *sentences[:1]) if s.strip()))
+    roles = dict(zip(sentences, sentence_roles(sentences, method_name(paper.title))))
+    first_own = [s for s in sentences if roles[s] == "own"][:1]
+    ordered = list(dict.fromkeys(s for s in (quick.method, quick.result, *first_own, *sentences[:1]) if s.strip()))
+    def own(candidate: str) -> bool:  # quick sentences may be shortened: match on their start
+        head = candidate.rstrip(" \u2026")
+        return next((roles[x] for x in sentences if x.startswith(head)), "own") == "own"
+
+    return sorted(ordered, key=lambda s: not own(s))
 
 
 def _hf_summary(paper: Paper) -> str | None:

@@ -56,7 +56,7 @@ def _terms(text: str) -> set[str]:
     return terms
 
 
-def _ranked_terms(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper]) -> list[list[str]]:
+def ranked_terms(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper]) -> list[list[str]]:
     """Per group its terms, most typical first.
 
     Score = share of the group's papers using the term x idf over the period's papers x
@@ -86,7 +86,7 @@ def _ranked_terms(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper]
 def group_keywords(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper], top: int = 3) -> list[list[str]]:
     """Per group the `top` terms most typical of it and rare elsewhere (none containing another)."""
     out: list[list[str]] = []
-    for ranked in _ranked_terms(groups, all_papers):
+    for ranked in ranked_terms(groups, all_papers):
         chosen: list[str] = []
         for term in ranked:
             if not any(term in c or c in term for c in chosen):
@@ -102,7 +102,7 @@ def group_titles(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper])
     among its top terms, else its top word (never a list of keywords)."""
     used: set[str] = set()
     out: list[str] = []
-    for ranked in _ranked_terms(groups, all_papers):
+    for ranked in ranked_terms(groups, all_papers):
         fresh = [t for t in ranked if t not in used]
         text = next((t for t in fresh[:TITLE_POOL] if " " in t), fresh[0] if fresh else "miscellaneous")
         used.add(text)

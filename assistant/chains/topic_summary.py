@@ -1,7 +1,14 @@
-"""Topic summaries: one cached compose call per topic group, every sentence citation-checked.
+"""Topic summaries that synthesise: what a topic's papers share, then what each of them does.
 
-Called by `chains.digest.build_digest`. The prompt sees short per-paper notes (cached
-extractions); the reply's title line is parsed by `chains.topic_labels`.
+Called by `chains.digest.build_digest`. The structure is the app's; the model writes only a name
+for the topic and one sentence on what its papers share, from their checked one-line takeaways (a
+small prompt, so a small local model answers in seconds). That sentence is kept, citing the papers
+whose own work states it (`grounding.check_claim`, phrase mode), only when at least
+`min(SHARED_MIN, papers)` of them do; otherwise the app writes it from the group's most typical
+term. "Where they differ" is one clause per paper, made from its takeaway ("X proposes ...;
+another paper ..."), each clause checked against its own paper; a clause that fails is left out
+(the JSON keeps it and why) and the next paper is used. So every sentence shown is supported and
+cites several papers; nothing is shown with a mark.
 """
 
 from __future__ import annotations
@@ -14,54 +21,54 @@ from dataclasses import dataclass
 
 from langchain_core.output_parsers import StrOutputParser
 
-from assistant.chains.aspects import Extraction
 from assistant.chains.extract import EmbedFn, Guard, LLMFactory, no_guard, prompt_version
-from assistant.chains.qa import Evidence, attach_citations
+from assistant.chains.one_line import compress, verb_headed
+from assistant.chains.support import Dropped, first_person
+from assistant.chains.takeaway import Takeaway
 from assistant.chains.topic_labels import parse_topic_reply
-from assistant.chains.support import Dropped, reader_sentences
-from assistant.citations import split_sentences
-from assistant.papers import Hit, Paper, Sentence
+from assistant.citations import claim_body, parse_citations, split_sentences, strip_citations
+from assistant.grounding import check_claim, method_name
+from assistant.papers import Paper, Sentence
 from assistant.prompts import load_prompt
 from assistant.store import Store
 
 TOPIC_VARS = frozenset({"papers"})
 TOPIC_CACHE_KIND = "digest_topic"
 CHECK_CACHE_KIND = "digest_topic_check"
+VERSION = "2"  # bump when the summary's structure or checks change: cached summaries are rebuilt
+PROMPT_PAPERS = 5  # the most central papers' takeaways go into the prompt (prefill is the cost)
+SHARED_POOL = 8  # a shared sentence is checked against this many of the most central papers
+SHARED_MIN = 3  # papers that must state a shared sentence (all of them when the topic has fewer)
+SHARED_CITES = 6  # citations shown on a shared sentence at most
+CLAUSES = 3  # papers per "where they differ" sentence
+MAX_CLAUSE_WORDS = 16
 MAX_SENTENCES = 3
-MAX_NOTE_CHARS = 200
+_COUNT = "no one two three four five six seven eight nine ten eleven twelve".split()
+_ORDINAL = ("one paper", "another", "a third")
 
 
-def _note(paper: Paper, ext: Extraction) -> str:
-    def cap(text: str) -> str:
-        text = " ".join(text.split())
-        return text if len(text) <= MAX_NOTE_CHARS else text[:MAX_NOTE_CHARS].rsplit(" ", 1)[0] + " …"
-
-    parts = [ext.method or ext.problem]
-    if ext.source == "model" and ext.result:
-        parts.append(f"Result: {ext.result}")
-    return f"{paper.title}: " + cap(" ".join(p for p in parts if p).strip())
-
-
-def render_topic_notes(papers: Sequence[Paper], extractions: dict[str, Extraction]) -> str:
-    return "\n".join(f"[{i}] {_note(p, extractions[p.paper_id])}" for i, p in enumerate(papers, start=1))
-
-
-
-def _fallback_text(papers: Sequence[Paper], quick: dict[str, Extraction], count: int = 3) -> str:
-    """The app's extractive summary: the method sentence of the most central papers (first-person
-    quotes are rewritten to name their paper by `reader_sentences`)."""
-    parts = []
-    for i, paper in enumerate(papers[:count], start=1):
-        sentence = (quick[paper.paper_id].method or quick[paper.paper_id].problem or paper.title).rstrip(" .…")
-        parts.append(f"{sentence} [{i}].")
-    return " ".join(parts)
+def render_topic_notes(papers: Sequence[Paper], lines: dict[str, Takeaway], methods: dict[str, str]) -> str:
+    """`[i] Title: note` per paper: the model-extracted method when there is one (`digest --extract
+    model`), else the checked takeaway, else the title alone."""
+    out = []
+    for i, p in enumerate(papers, start=1):
+        line = lines.get(p.paper_id)
+        note = methods.get(p.paper_id) or (line.text if line and line.supported else "")
+        out.append(f"[{i}] {p.title}: {' '.join(note.split())}" if note else f"[{i}] {p.title}")
+    return "\n".join(out)
 
 
 def renumber(sentences: list[Sentence], mapping: dict[int, int]) -> list[Sentence]:
+    """Local `[i]` to the digest's numbers; a run of markers (`[3][1][2]`) is put in order."""
+
+    def run(m: re.Match[str]) -> str:
+        return _marks(sorted(mapping.get(int(n), int(n)) for n in re.findall(r"\d+", m.group())))
+
     out = []
     for s in sentences:
-        text = re.sub(r"\[(\d+)\]", lambda m: f"[{mapping.get(int(m.group(1)), int(m.group(1)))}]", s.text)
-        out.append(Sentence(text=text, cites=[mapping[c] for c in s.cites if c in mapping], supported=s.supported))
+        text = re.sub(r"(?:\[\d+\])+", run, s.text)
+        cited = {mapping[c] for c in s.cites if c in mapping}
+        out.append(Sentence(text=text, cites=[n for n in parse_citations(text) if n in cited], supported=s.supported))
     return out
 
 
@@ -69,19 +76,125 @@ def _key(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:32]
 
 
+def _marks(ns: Sequence[int]) -> str:
+    return "".join(f"[{n}]" for n in ns)
+
+
+def _count(n: int) -> str:
+    return (_COUNT[n] if n < len(_COUNT) else "many").capitalize()
+
+
+def stated_by(claim: str, papers: Sequence[Paper], embed: EmbedFn) -> list[int]:
+    """1-based positions of the papers whose title or own work states `claim` (phrase mode)."""
+    return [i for i, p in enumerate(papers, start=1) if check_claim(claim, p, embed, phrase=True).supported]
+
+
+def _shared_from_model(body: str, pool: Sequence[Paper], need: int, embed: EmbedFn) -> tuple[Sentence | None, list[Dropped]]:
+    dropped: list[Dropped] = []
+    for candidate in split_sentences(body)[:2]:
+        text = re.sub(r"^shared\s*:\s*", "", claim_body(candidate), flags=re.IGNORECASE).rstrip(" .")
+        if not text:
+            continue
+        if first_person(text):
+            dropped.append(Dropped(text=candidate, reason="quotes an abstract in the first person"))
+            continue
+        by = stated_by(text, pool, embed)
+        if len(by) >= need:
+            return Sentence(text=f"{text} {_marks(by[:SHARED_CITES])}.", cites=by[:SHARED_CITES], supported=True), dropped
+        dropped.append(Dropped(text=candidate, reason=f"stated by {len(by)} of the topic's papers; a shared sentence needs {need}"))
+    return None, dropped
+
+
+def _shared_from_terms(terms: Sequence[str], pool: Sequence[Paper], need: int, embed: EmbedFn) -> Sentence | None:
+    """The app's shared sentence: the typical two-word term most of the papers state, cited to them."""
+    # only two-word terms: a single typical word is often a verb or too broad to name a theme
+    stated = {term: stated_by(term, pool, embed) for term in [t for t in terms if " " in t][:5]}
+    term, by = max(stated.items(), key=lambda kv: len(kv[1]), default=("", []))
+    if len(by) < max(need, 2):
+        return None
+    cites = by[:SHARED_CITES]
+    lead = f"{_count(len(by))} papers here work on {term}"
+    text = f"{lead} {_marks(cites)}." if len(by) == len(cites) else f"{lead}, among them {_marks(cites)}."
+    return Sentence(text=text, cites=cites, supported=True)
+
+
+def _clause_options(paper: Paper, line: Takeaway, subject: str) -> list[str]:
+    """The paper's takeaway as a clause headed by its name (a one-word title head such as
+    `StreamDiT`) or by `subject` ("another"): short cuts at a clause end first, a cut mid-clause last."""
+    name = method_name(paper.title)
+    name = name if " " not in name else ""
+    source = line.sentence
+    cuts = [compress(source, n).rstrip(" .") for n in (MAX_CLAUSE_WORDS, MAX_CLAUSE_WORDS + 6)]
+    bodies = [*dict.fromkeys(c for c in cuts if not c.endswith("\u2026")), cuts[0]]
+    out = []
+    for body in dict.fromkeys(bodies):
+        if verb_headed(source):
+            who = name if name and name.lower() not in body.lower() else subject
+            out.append(f"{who} {body[:1].lower()}{body[1:]}")
+        elif name and body.startswith(name):
+            out.append(body)
+        else:
+            lowered = body[:1].lower() + body[1:] if body[1:2].islower() else body
+            out.append(f"in {name or subject + (' paper' if subject != 'one paper' else '')}, {lowered}")
+    return out
+
+
+def _differ(
+    papers: Sequence[Paper], lines: dict[str, Takeaway], embed: EmbedFn, room: int
+) -> tuple[list[Sentence], list[Dropped]]:
+    """Up to `room` sentences of `CLAUSES` papers each: what each paper does, every clause checked
+    against its own paper (`papers` most central first; `[n]` = `papers[n-1]`)."""
+    sentences: list[Sentence] = []
+    dropped: list[Dropped] = []
+    clauses: list[tuple[str, int]] = []
+
+    def flush() -> None:
+        if not clauses:
+            return
+        body = "; ".join(f"{c} [{n}]" for c, n in clauses[:-1])
+        last = f"{clauses[-1][0]} [{clauses[-1][1]}]"
+        body = f"{body}; and {last}" if body else last
+        lead = "Where they differ: " if not sentences else "Also: "
+        text = f"{lead}{body}." if len(clauses) > 1 or sentences else f"{body[:1].upper()}{body[1:]}."
+        sentences.append(Sentence(text=text, cites=[n for _, n in clauses], supported=True))
+        clauses.clear()
+
+    usable = [(n, p, lines[p.paper_id]) for n, p in enumerate(papers, start=1) if p.paper_id in lines and lines[p.paper_id].supported]
+    # papers whose takeaway says what they do ("we propose X") first, each kind most central first
+    usable.sort(key=lambda u: not verb_headed(u[2].sentence))
+    for n, paper, line in usable:
+        if len(sentences) >= room:
+            break
+        subject = _ORDINAL[min(len(clauses), len(_ORDINAL) - 1)]
+        options = _clause_options(paper, line, subject)
+        chosen = next(
+            (c for c in options if not first_person(c) and check_claim(c, paper, embed).supported), None
+        )
+        if chosen is None:
+            dropped.append(Dropped(text=f"{options[0]} [{n}].", reason="the cited abstract does not state it as the paper's own work"))
+            continue
+        clauses.append((chosen, n))
+        if len(clauses) == CLAUSES:
+            flush()
+    if len(sentences) < room and (len(clauses) >= min(CLAUSES, len(papers)) or not sentences):
+        flush()
+    return sentences, dropped
+
+
 @dataclass
 class ComposedTopic:
     title: str | None
-    sentences: list[Sentence]  # numbered locally: [i] = prompt_papers[i-1]; all supported
-    dropped: list[Dropped]  # the model's sentences left out, and why
-    fallback: bool
+    sentences: list[Sentence]  # numbered locally: [i] = members[i-1]; all supported
+    dropped: list[Dropped]  # sentences and clauses left out, and why
+    fallback: bool  # the shared sentence is the app's (the model's was not stated by enough papers)
     called_model: bool
 
 
 def compose_topic(
-    prompt_papers: Sequence[Paper],
-    extractions: dict[str, Extraction],
-    quick: dict[str, Extraction],
+    members: Sequence[Paper],
+    lines: dict[str, Takeaway],
+    methods: dict[str, str],
+    terms: Sequence[str],
     llm_factory: LLMFactory,
     store: Store,
     embed: EmbedFn,
@@ -89,10 +202,11 @@ def compose_topic(
     embedder_name: str,
     guard: Guard = no_guard,
 ) -> ComposedTopic:
-    """One (cached) compose call for a group, then every sentence checked against its cited abstracts."""
-    notes = render_topic_notes(prompt_papers, extractions)
+    """A topic's summary (see the module docstring); `members` most central first, `terms` most typical
+    first, `methods` the model-extracted method of papers that have one."""
+    notes = render_topic_notes(members[:PROMPT_PAPERS], lines, methods)
     raw_key = _key(model_label, prompt_version("digest_topic"), notes)
-    check_key = _key(raw_key, embedder_name)
+    check_key = _key(raw_key, embedder_name, VERSION, [(p.paper_id, p.content_hash) for p in members], list(terms))
     done = store.cache_get(CHECK_CACHE_KIND, check_key)
     if isinstance(done, dict):
         return ComposedTopic(
@@ -106,19 +220,17 @@ def compose_topic(
         raw = guard(lambda: chain.invoke({"papers": notes}))
         called = True
         store.cache_put(TOPIC_CACHE_KIND, raw_key, raw)
-    title, text = parse_topic_reply(raw)
-    hits = [Hit(paper=p, score=0.0) for p in prompt_papers]
-    evidence = Evidence(hits, [split_sentences(p.abstract) or [p.abstract] for p in prompt_papers])
-    sentences: list[Sentence] = []
-    dropped: list[Dropped] = []
-    if text:
-        drafted = " ".join(split_sentences(attach_citations(text, evidence, embed))[:MAX_SENTENCES])
-        edited = reader_sentences(drafted, prompt_papers, embed)
-        sentences, dropped = edited.sentences, edited.dropped
-    fallback = not sentences
-    if fallback:
-        own = reader_sentences(_fallback_text(prompt_papers, quick), prompt_papers, embed)
-        sentences, dropped = own.sentences, dropped + own.dropped
+    title, body = parse_topic_reply(raw)
+    pool = members[:SHARED_POOL]
+    need = min(SHARED_MIN, len(members))
+    shared, dropped = _shared_from_model(strip_citations(body), pool, need, embed)
+    fallback = shared is None
+    if shared is None and len(members) >= 2:
+        shared = _shared_from_terms(terms, pool, need, embed)
+    sentences = [shared] if shared else []
+    differ, left_out = _differ(members, lines, embed, MAX_SENTENCES - len(sentences))
+    sentences += differ
+    dropped += left_out
     store.cache_put(
         CHECK_CACHE_KIND,
         check_key,
@@ -128,4 +240,3 @@ def compose_topic(
         },
     )
     return ComposedTopic(title, sentences, dropped, fallback, called)
-

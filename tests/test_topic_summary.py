@@ -1,0 +1,117 @@
+"""Topic summaries that synthesise (issue #16 item 3): a shared sentence stated by several papers,
+then one checked clause per paper; never one paper as "these papers", never a first-person quote,
+nothing unsupported shown (the JSON keeps what was dropped and why)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.chains.takeaway import Takeaway
+from assistant.chains.topic_summary import renumber, stated_by
+from assistant.citations import parse_citations
+from assistant.export import render
+from assistant.papers import Paper, Sentence
+from assistant.service import Assistant
+from digest_fakes import PromptFake, corpus_papers, respond
+from tests.conftest import make_settings
+
+WEEK = "2024-W01"
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("summary-corpus") / "data"
+    app = Assistant(make_settings(data), chat_model=PromptFake())
+    app.ingest_papers(corpus_papers(), progress=False)
+    app.close()
+    return data
+
+
+def digest_with(corpus_dir: Path, tmp_path: Path, responder=respond):  # noqa: ANN001, ANN201 - test helper
+    data = tmp_path / "data"
+    shutil.copytree(corpus_dir, data)  # a private copy: injected fakes share one cache key
+    return Assistant(make_settings(data), chat_model=PromptFake(responder=responder)).digest(week=WEEK)
+
+
+def _first_person(text: str) -> bool:
+    return bool(re.search(r"\b(?:we|our|us)\b", text, re.IGNORECASE))
+
+
+def test_every_sentence_cites_three_papers_and_says_what_they_share_and_how_they_differ(corpus_dir: Path, tmp_path: Path) -> None:
+    d = digest_with(corpus_dir, tmp_path)
+    real = [t for t in d.topics if not t.other]
+    assert real
+    for topic in real:
+        assert len(topic.papers) >= 3
+        assert not topic.fallback, [x.text for x in topic.dropped]  # the model's shared sentence was kept
+        assert topic.sentences[0].text.startswith("They all")
+        assert any(s.text.startswith("Where they differ: ") for s in topic.sentences)
+        for s in topic.sentences:
+            assert s.supported and len(set(s.cites)) >= 3, s
+            assert set(parse_citations(s.text)) == set(s.cites)
+            assert not _first_person(s.text) and "these papers" not in s.text.lower()
+        differ = next(s for s in topic.sentences if s.text.startswith("Where"))
+        # one clause per paper, each naming what that paper does
+        assert differ.text.count(";") == 2 and differ.text.count("[") == 3
+
+
+def test_a_shared_sentence_only_one_paper_states_is_dropped_not_shown(corpus_dir: Path, tmp_path: Path) -> None:
+    def one_paper(prompt: str) -> str:
+        if "Topic line" not in prompt:
+            return respond(prompt)
+        first = re.search(r"^\[1\] ([^:]+): .* that (.+)$", prompt, re.M)
+        assert first is not None
+        return f"Topic: Something\nShared: {first.group(1)} is a method that {first.group(2)}."  # paper [1] only
+
+    d = digest_with(corpus_dir, tmp_path, one_paper)
+    doc = d.to_json()
+    for topic, exported in zip((t for t in d.topics if not t.other), doc["topics"]):  # type: ignore[arg-type]
+        assert topic.fallback
+        reasons = [x["reason"] for x in exported["dropped"]]
+        assert any(r.startswith("stated by 1 of the topic's papers") for r in reasons), reasons
+        shared = topic.sentences[0]
+        assert shared.text.endswith(".") and len(shared.cites) >= 3 and "papers here work on" in shared.text
+    text = render(d, "md") + render(d, "html").split("<footer>")[0]  # the footer explains the mark in general
+    assert "\u26a0" not in text
+
+
+def test_a_first_person_or_made_up_shared_sentence_is_dropped(corpus_dir: Path, tmp_path: Path) -> None:
+    def quoting(prompt: str) -> str:
+        if "Topic line" not in prompt:
+            return respond(prompt)
+        return "Topic: Quoted\nShared: We propose a method that reaches 99.7% on ImageNet-21k."
+
+    d = digest_with(corpus_dir, tmp_path, quoting)
+    for topic in (t for t in d.topics if not t.other):
+        assert topic.fallback and "ImageNet" not in topic.summary and not _first_person(topic.summary)
+        assert [x.reason for x in topic.dropped][0] == "quotes an abstract in the first person"
+
+
+def test_stated_by_checks_each_paper_on_its_own() -> None:
+    def embed(texts: list[str]) -> np.ndarray:  # a bag-of-words embedder: same words, same vector
+        vocab = sorted({w for t in texts for w in re.findall(r"[a-z]+", t.lower())})
+        rows = np.array([[t.lower().count(w) for w in vocab] for t in texts], dtype=np.float32)
+        return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+
+    papers = [
+        Paper(paper_id="a", title="A", abstract="We speed up diffusion sampling with a learned schedule."),
+        Paper(paper_id="b", title="B", abstract="We speed up diffusion sampling by caching features."),
+        Paper(paper_id="c", title="C", abstract="We study protein folding with language models."),
+    ]
+    assert stated_by("speed up diffusion sampling", papers, embed) == [1, 2]
+
+
+def test_renumber_orders_a_run_of_markers_and_keeps_cites_in_text_order() -> None:
+    s = Sentence(text="Shared thing [1][2][3]. ", cites=[1, 2, 3], supported=True)
+    out = renumber([s], {1: 9, 2: 4, 3: 6})[0]
+    assert out.text.startswith("Shared thing [4][6][9]") and out.cites == [4, 6, 9]
+
+
+def test_takeaway_type_is_what_clauses_are_made_from() -> None:
+    # the clause builder relies on the takeaway keeping the abstract sentence it was made from
+    assert "sentence" in Takeaway.model_fields and "supported" in Takeaway.model_fields
