@@ -4,6 +4,10 @@ Called by the CLI (`digest --format/--out`, `compare --format/--out`) and the UI
 buttons. Pure functions from a `Digest` or `Comparison` to text. Everything that came from a
 paper or a model (titles, abstracts, summaries, URLs) is escaped for the target format, and
 only http(s) links are ever emitted.
+
+Longer than our usual module on purpose: four formats for two documents, each format's
+escaping next to its writer; split per format it would scatter one safety rule (escape what a paper
+or a model wrote) over four files.
 """
 
 from __future__ import annotations

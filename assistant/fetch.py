@@ -3,6 +3,10 @@
 Called by `assistant fetch` and `Assistant.fetch` (the UI's "Fetch latest"). One polite request per
 day, retried with backoff on 429/5xx; each day's raw JSON is kept in the data dir and the day is
 recorded (`store.FetchLog`), and the papers go through the same idempotent ingest as `assistant ingest`.
+
+Longer than our usual module on purpose: the two sources (HF daily lists, arXiv) share one
+run, one report and one ledger of fetched days, and their "final day" rules differ only here; the
+HTTP client is `fetch_http.py`, the parsers are in `sources/`.
 """
 
 from __future__ import annotations

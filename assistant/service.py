@@ -6,12 +6,12 @@ methods and only render. Library users can do the same from Python.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Sequence
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Unpack
 
+from assistant.chat_handle import ChatHandle
 from assistant.config import Settings, get_settings
 from assistant.errors import InputError
 from assistant.embeddings import LOCAL_DIM, LOCAL_MODEL_NAME, Embedder, SentenceCache, make_embedder
@@ -23,13 +23,12 @@ from assistant.store import Store
 if TYPE_CHECKING:  # imported lazily at call time: chains import LangChain (slow), most commands need none
     from datetime import date
 
-    import numpy as np
-
     from langchain_core.language_models import BaseChatModel
 
     from assistant.chains.compare import Comparison
     from assistant.chains.digest_types import Digest
-    from assistant.chains.qa import QA, AskEvent, Evidence
+    from assistant.chains.evidence import Evidence
+    from assistant.chains.qa import QA, AskEvent
     from assistant.chains.takeaway import Takeaway
     from assistant.fetch import FetchOptions, FetchReport
 
@@ -48,11 +47,10 @@ class Assistant:
         if embedder is not None:  # an embedder already loaded (another Assistant's): not loaded again
             self.embedder = embedder
         self.check_model = check_model  # False only to re-embed a store built with another embedder
-        self._chat_model = chat_model
+        self._chat = ChatHandle(self.settings, chat_model)
         # A model passed in (a library user's own, or a test's fake) takes the same path as the
         # configured one; only its label says where it came from.
         self._label = f"injected:{type(chat_model).__name__}" if chat_model is not None else None
-        self._lock = threading.Lock()
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -87,12 +85,7 @@ class Assistant:
     @property
     def chat_model(self) -> BaseChatModel:
         """The configured chat model, started on first use (the embedded one takes seconds)."""
-        with self._lock:
-            if self._chat_model is None:
-                from assistant.llm import make_chat_model
-
-                self._chat_model = make_chat_model(self.settings)
-            return self._chat_model
+        return self._chat.get()
 
     @property
     def model_label(self) -> str:
@@ -132,15 +125,20 @@ class Assistant:
     # --- answers (the pipeline: assistant/chains/qa.py) --------------------------------------
     @cached_property
     def qa(self) -> QA:
-        """The QA pipeline's resources: search, the sentence cache, the chat model (lazily)."""
+        """The QA pipeline's resources: search, the sentence cache, the chat model (lazily), the
+        comparison chain. Each is a lower layer's own callable: the pipeline never calls back up here."""
+        from assistant.chains.compare import compare
         from assistant.chains.qa import QA
 
-        def search(query: str, k: int | None, vector: np.ndarray) -> list[Hit]:
-            return self.retriever.search(query, k=k or self.settings.top_k, vector=vector)
-
+        # A comparison asked in the chat: the table's cells come from one model call per paper for an
+        # endpoint, from the abstracts for the slow local model (as the digest's `auto` extraction).
+        compare_chosen = partial(
+            compare, llm_factory=self._chat.get, store=self.store, embed=self.embed_sentences,
+            model_label=self.model_label, workers=self._model_workers(), model_extraction=self._model_workers() > 1,
+        )
         return QA(
-            search, self.embed_sentences, lambda: self.chat_model, self.model_label, self.settings.evidence_sentences,
-            self.retriever.term_weights, self.compare_papers,
+            self.retriever.search, self.settings.top_k, self.embed_sentences, self._chat.get, self.model_label,
+            self.settings.evidence_sentences, self.retriever.term_weights, compare_chosen,
         )
 
     def evidence_for(self, question: str, k: int | None = None) -> Evidence:
@@ -197,24 +195,13 @@ class Assistant:
 
         papers, query = choose_papers(items, self.store, self.search, n=n, since=since, until=until, embed=self.embed_sentences)
         return compare(
-            papers, lambda: self.chat_model, self.store, self.embed_sentences, self.model_label, query=query,
+            papers, self._chat.get, self.store, self.embed_sentences, self.model_label, query=query,
             progress=progress, workers=self._model_workers(), model_extraction=not self._packaged_model(),
         )
 
     def _packaged_model(self) -> bool:
         """Whether the chat model is the slow packaged local one (not an endpoint, not a model passed in)."""
         return self._label is None and self.settings.llm_backend == "embedded"
-
-    def compare_papers(self, papers: Sequence[Paper], query: str) -> Comparison:
-        """The comparison of papers already chosen (a comparison asked in the chat): the table's
-        cells come from one model call per paper for an endpoint, from the abstracts for the slow
-        local model (as the digest's `auto` extraction)."""
-        from assistant.chains.compare import compare
-
-        return compare(
-            list(papers), lambda: self.chat_model, self.store, self.embed_sentences, self.model_label, query=query,
-            workers=self._model_workers(), model_extraction=self._model_workers() > 1,
-        )
 
     def digest(
         self,
@@ -241,7 +228,7 @@ class Assistant:
             extract = "quick" if self._packaged_model() else "model"
         period = resolve_period(self.store, week, since, until, today)
         return build_digest(
-            period, self.store, lambda: self.chat_model, self.embed_sentences, self.model_label,
+            period, self.store, self._chat.get, self.embed_sentences, self.model_label,
             embedder_name=self.embedder.name, extract=extract, k=topics,  # type: ignore[arg-type]
             progress=progress, workers=self._model_workers(),
         )

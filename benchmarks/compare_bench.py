@@ -30,13 +30,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.seed_store import ensure_seed_store
 from benchmarks import answers_bench
 from benchmarks.answers_bench import bench_settings
 from benchmarks.results_io import RESULTS, load_average, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES_DIR = ROOT / "benchmarks" / "compare"
-SEED_PAGES = ROOT / "examples" / "daily-papers"
 SEED_YEAR = 2024
 N_PAPERS = 4
 log = logging.getLogger("compare_bench")
@@ -62,24 +62,8 @@ def default_data_dir() -> Path:
 
 
 def ensure_store(data: Path) -> dict[str, Any]:
-    """Ingest the seed pages once; a marker records that the store is complete."""
-    from assistant.service import Assistant
-
-    marker = data / ".complete"
-    if marker.exists():
-        return {"reused": True, **json.loads(marker.read_text(encoding="utf-8"))}
-    if data.exists() and any(data.iterdir()):
-        raise SystemExit(f"{data} holds another store: remove it or pass another --data")
-    started = time.perf_counter()
-    app = Assistant(bench_settings(data))
-    try:
-        app.ingest([SEED_PAGES], year=SEED_YEAR, progress=True)
-        papers = app.stats().get("papers")
-    finally:
-        app.close()
-    info = {"papers": papers, "seconds": round(time.perf_counter() - started, 1)}
-    marker.write_text(json.dumps(info), encoding="utf-8")
-    return {"reused": False, **info}
+    """The seed store under `data`, built on the first run (`--year 2024` dates)."""
+    return ensure_seed_store(bench_settings(data), SEED_YEAR)
 
 
 # --------------------------------------------------------------------------- grading

@@ -118,28 +118,22 @@ def _killed_run(rows: Path, data_dir: Path, log: Path, after: float) -> tuple[bo
             return True, time.perf_counter() - start
 
 
+def _count(db_path: Path, table: str) -> int:
+    """Rows of `table` in the SQLite file `db_path`; 0 when the file or the table is not there yet."""
+    if not db_path.exists():
+        return 0
+    db = sqlite3.connect(db_path, timeout=30)
+    try:
+        return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+    finally:
+        db.close()
+
+
 def _progress_at_kill(data_dir: Path) -> tuple[int, int]:
     """(paper rows committed, chunk rows in Chroma's own SQLite) of a store left by a killed ingest."""
-    papers = chunks = 0
-    db_path = data_dir / "papers.sqlite"
-    if db_path.exists():
-        db = sqlite3.connect(db_path, timeout=30)
-        try:
-            papers = db.execute("SELECT COUNT(*) FROM papers").fetchone()[0]
-        except sqlite3.Error:
-            papers = 0
-        finally:
-            db.close()
-    chroma_db = data_dir / "chroma" / "chroma.sqlite3"
-    if chroma_db.exists():
-        db = sqlite3.connect(chroma_db, timeout=30)
-        try:
-            chunks = db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
-        except sqlite3.Error:
-            chunks = 0
-        finally:
-            db.close()
-    return papers, chunks
+    return _count(data_dir / "papers.sqlite", "papers"), _count(data_dir / "chroma" / "chroma.sqlite3", "embeddings")
 
 
 class Snapshot:

@@ -19,6 +19,10 @@ Back ends:
 Writes benchmarks/results/qa.json (one entry per back end and tag, merged with earlier runs) and
 benchmarks/results/qa.md (tables for every entry, then per-case lines). The machine is shared:
 the 1-minute load average is recorded before, during and after each run.
+
+Longer than a library module on purpose: one benchmark is one self-contained run (store,
+cases, timing, grading, report) read top to bottom; shared pieces are in `results_io.py` and
+`seed_store.py`.
 """
 
 from __future__ import annotations
@@ -38,9 +42,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from benchmarks.seed_store import ensure_seed_store
+
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "benchmarks" / "qa_cases.jsonl"
-SEED_PAGES = ROOT / "examples" / "daily-papers"
 DEFAULT_DATA = ROOT / ".cache" / "bench-seeds" / "data"
 MODELS = ROOT / ".cache" / "models"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -82,21 +87,7 @@ def base_settings(data: Path, **overrides: Any):  # type: ignore[no-untyped-def]
 
 def ensure_store(data: Path) -> dict[str, Any]:
     """Ingest the seed pages into `data` once; later runs reuse it (marker file `.complete`)."""
-    from assistant.service import Assistant
-
-    marker = data / ".complete"
-    if marker.exists():
-        return {"reused": True}
-    data.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    app = Assistant(base_settings(data))
-    try:
-        report = app.ingest([SEED_PAGES], year=SEED_YEAR, progress=True)
-        papers = app.stats().get("papers")
-    finally:
-        app.close()
-    marker.write_text(json.dumps({"papers": papers}), encoding="utf-8")
-    return {"reused": False, "seconds": round(time.perf_counter() - started, 1), "papers": papers, "report": str(report)}
+    return ensure_seed_store(base_settings(data), SEED_YEAR)
 
 
 # --------------------------------------------------------------------------- the fake endpoint

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -27,3 +29,10 @@ def write_result(name: str, markdown: str | list[str], data: object = None, resu
     path = results / f"{name}.md"
     path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
     return path
+
+
+def rerender(name: str, render: Callable[[Any], str], results: Path = RESULTS) -> str:
+    """Rewrite `<name>.md` from `<name>.json` (a benchmark's --render-only) and return the Markdown."""
+    markdown = render(json.loads((results / f"{name}.json").read_text(encoding="utf-8")))
+    write_result(name, markdown, results=results)
+    return markdown

@@ -48,6 +48,8 @@ from assistant.evaluate import (
 from assistant.papers import Chunk, Paper
 from assistant.service import Assistant
 
+from benchmarks.results_io import rerender
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 HF_ROWS = SHARED / "hf_daily_papers" / "hf_daily_papers.jsonl.gz"
@@ -346,8 +348,7 @@ def main() -> None:
     ap.add_argument("--render-only", action="store_true", help="rewrite retrieval.md from retrieval.json, run nothing")
     args = ap.parse_args()
     if args.render_only:
-        OUT_MD.write_text(render(json.loads(OUT_JSON.read_text())))
-        print(OUT_MD.read_text())
+        print(rerender("retrieval", render))
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     for noisy in ("chromadb", "bm25s", "httpx", "assistant.store"):

@@ -25,6 +25,10 @@ by the corpus span per copy (like benchmarks/retrieval_bench.py). Then, in the s
 warm hybrid search latency (real ONNX query embedder, k=10, one query at a time), an incremental
 ingest of the 500-paper digest week into the full store, and the digest of that week against the
 fast fake OpenAI-compatible endpoint (tests/fake_openai.py + tests/digest_fakes.py).
+
+Longer than a library module on purpose: one benchmark is one self-contained run (corpus
+build, each size, measurement, table and plot) read top to bottom; its result files are written
+by `results_io.py`.
 """
 
 from __future__ import annotations

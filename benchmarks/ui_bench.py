@@ -21,6 +21,10 @@ What it does, all on 127.0.0.1:
     `assistant ui` process) after the pages loaded and after every round.
 A question counts as answered when the run finished (the "Clear conversation" button is drawn after
 the answer) with an answer or a refusal in the assistant message, and no st.error / traceback.
+
+Longer than a library module on purpose: one benchmark is one self-contained run (server
+starts, browser sessions, timing, report) read top to bottom; shared pieces are in
+`results_io.py`, `seed_store.py` and tests/app_server.py.
 """
 
 from __future__ import annotations
@@ -43,8 +47,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from app_server import AppServer  # noqa: E402  (tests/app_server.py: the app as `assistant ui` starts it)
+from benchmarks.results_io import rerender  # noqa: E402
+from benchmarks.seed_store import ensure_seed_store  # noqa: E402
 
-SEED_PAGES = ROOT / "examples" / "daily-papers"
 SEED_CACHE = ROOT / ".cache" / "ui-bench-seed"
 RESULTS = ROOT / "benchmarks" / "results"
 OUT_MD, OUT_JSON = RESULTS / "ui.md", RESULTS / "ui.json"
@@ -76,17 +81,9 @@ def questions() -> list[str]:
 
 def seed_store() -> Path:
     """The seed pages ingested once (real embedder); reused by every run."""
-    if (SEED_CACHE / ".complete").exists():
-        return SEED_CACHE
     from assistant.config import Settings
-    from assistant.service import Assistant
 
-    if SEED_CACHE.exists():
-        shutil.rmtree(SEED_CACHE)
-    app = Assistant(Settings(_env_file=None, data_dir=SEED_CACHE))  # type: ignore[call-arg]
-    app.ingest([SEED_PAGES], year=2025, progress=False)
-    app.close()
-    (SEED_CACHE / ".complete").write_text("ok")
+    ensure_seed_store(Settings(_env_file=None, data_dir=SEED_CACHE), 2025, progress=False)  # type: ignore[call-arg]
     return SEED_CACHE
 
 
@@ -493,8 +490,7 @@ def main() -> None:
     ap.add_argument("--startup-only", action="store_true", help="re-measure only the start-up and merge it into ui.json")
     args = ap.parse_args()
     if args.render_only:
-        OUT_MD.write_text(render(json.loads(OUT_JSON.read_text())))
-        print(OUT_MD.read_text())
+        print(rerender("ui", render))
         return
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         print(f"skipped: needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install -y chromium chromium-driver)")

@@ -15,7 +15,8 @@ import streamlit as st
 
 from assistant.errors import AssistantError
 from assistant.papers import Answer, Hit, Turn
-from uikit import Runtime, md_escape, render_answer, render_evidence, runtime_or_stop, start_model, table_md
+from stars import render_evidence
+from uikit import Runtime, md_escape, render_answer, runtime_or_stop, start_model, table_md
 
 if TYPE_CHECKING:
     from assistant.chains.compare import Comparison

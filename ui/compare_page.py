@@ -18,9 +18,8 @@ from uikit import (
     md_escape,
     render_sentences,
     runtime_or_stop,
-    show_error,
+    model_task,
     sources_md,
-    start_model,
 )
 
 RESULT_KEY = "comparison"
@@ -42,18 +41,13 @@ def render_comparison(comparison: Comparison) -> None:
 
 
 def run_compare(runtime: Runtime, items: list[str], n: int, since: dt.date | None, until: dt.date | None) -> None:
-    try:
-        start_model(runtime)
-        label = f"Comparing papers ({n} at most): one short model call per paper, then one to compose…"
-        with st.status(label) as box:
-            result = runtime.assistant.compare(
-                items, n=n, since=since.isoformat() if since else None, until=until.isoformat() if until else None
-            )
-            box.update(label=f"Compared {len(result.table)} papers", state="complete")
-    except Exception as exc:  # noqa: BLE001 - shown by show_error, never as a traceback
-        show_error(exc, "compare the papers")
-        return
-    st.session_state[RESULT_KEY] = result
+    label = f"Comparing papers ({n} at most): one short model call per paper, then one to compose…"
+    period = {"since": since.isoformat() if since else None, "until": until.isoformat() if until else None}
+
+    def compared() -> Comparison:
+        return runtime.assistant.compare(items, n=n, **period)
+
+    model_task(runtime, label, compared, lambda r: f"Compared {len(r.table)} papers", "compare the papers", RESULT_KEY)
 
 
 def compare_page() -> None:

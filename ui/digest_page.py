@@ -17,11 +17,10 @@ from uikit import (
     Runtime,
     download_buttons,
     md_escape,
+    model_task,
     paper_link,
     render_sentences,
     runtime_or_stop,
-    show_error,
-    start_model,
     week_picker,
 )
 
@@ -107,19 +106,15 @@ def render_for_you(pd: PersonalDigest) -> None:
 
 
 def run_digest(runtime: Runtime, week: str, topics: int, extract: str, for_me: bool = False) -> None:
-    try:
-        start_model(runtime)
-        with st.status(f"Building the digest of {week}: grouping papers, then one model call per topic…") as box:
-            args = dict(week=week, topics=topics or None, extract=extract)
-            result = (
-                personal_digest(foryou(), FOR_ME_K, profile_name(), **args) if for_me
-                else runtime.assistant.digest(**args)  # type: ignore[arg-type]
-            )
-            box.update(label=f"Digest of {week} ready", state="complete")
-    except Exception as exc:  # noqa: BLE001 - shown by show_error, never as a traceback
-        show_error(exc, "build the digest")
-        return
-    st.session_state[RESULT_KEY] = result
+    args = dict(week=week, topics=topics or None, extract=extract)
+
+    def build() -> Digest | PersonalDigest:
+        if for_me:
+            return personal_digest(foryou(), FOR_ME_K, profile_name(), **args)
+        return runtime.assistant.digest(**args)  # type: ignore[arg-type]
+
+    label = f"Building the digest of {week}: grouping papers, then one model call per topic…"
+    model_task(runtime, label, build, lambda _: f"Digest of {week} ready", "build the digest", RESULT_KEY)
 
 
 def digest_page() -> None:

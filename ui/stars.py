@@ -67,3 +67,13 @@ def paper_rows(rows: Sequence[tuple[str, str]], key: str) -> None:
 def hit_rows(hits: Sequence[Hit], key: str, takeaways: dict[str, str] | None = None) -> None:
     rows = [(h.paper.paper_id, hit_line(n, h, (takeaways or {}).get(h.paper.paper_id))) for n, h in enumerate(hits, start=1)]
     paper_rows(rows, key)
+
+
+def render_evidence(hits: Sequence[Hit], expanded: bool, key: str = "evidence") -> None:
+    """The retrieved papers, in an expander, numbered as the model sees them, each with its star."""
+    label = f"Retrieved papers ({len(hits)})" if hits else "Retrieved papers (none)"
+    with st.expander(label, expanded=expanded, icon=":material/library_books:"):
+        if hits:
+            hit_rows(hits, key)
+        else:
+            st.caption("No ingested paper matches this question. Add papers on the Library page.")

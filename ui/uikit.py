@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote, quote_plus, urlsplit
 
 import streamlit as st
@@ -226,18 +226,6 @@ def hit_lines(hits: Sequence[Hit], takeaways: dict[str, str] | None = None) -> s
     return "\n".join(hit_line(n, h, (takeaways or {}).get(h.paper.paper_id)) for n, h in enumerate(hits, start=1))
 
 
-def render_evidence(hits: Sequence[Hit], expanded: bool, key: str = "evidence") -> None:
-    """The retrieved papers, in an expander, numbered as the model sees them, each with its star."""
-    from stars import hit_rows  # stars imports this module
-
-    label = f"Retrieved papers ({len(hits)})" if hits else "Retrieved papers (none)"
-    with st.expander(label, expanded=expanded, icon=":material/library_books:"):
-        if hits:
-            hit_rows(hits, key)
-        else:
-            st.caption("No ingested paper matches this question. Add papers on the Library page.")
-
-
 def sources_md(citations: Sequence[Citation]) -> str:
     lines = []
     for c in sorted(citations, key=lambda c: c.n):
@@ -287,6 +275,25 @@ def start_model(runtime: Runtime, slot: DeltaGenerator | None = None) -> None:
         runtime.assistant.chat_model  # noqa: B018 - the property starts the model
     slot.empty()
     runtime.model_ready = True
+
+
+T = TypeVar("T")
+
+
+def model_task(
+    runtime: Runtime, label: str, work: Callable[[], T], done: Callable[[T], str], doing: str, result_key: str
+) -> None:
+    """Run `work` (it calls the model) under a status box and keep its result in `result_key` of the
+    session; a failure is one error line (`show_error`) and keeps the previous result."""
+    try:
+        start_model(runtime)
+        with st.status(label) as box:
+            result = work()
+            box.update(label=done(result), state="complete")
+    except Exception as exc:  # noqa: BLE001 - shown by show_error, never as a traceback
+        show_error(exc, doing)
+        return
+    st.session_state[result_key] = result
 
 
 def download_buttons(obj: Digest | Comparison, stem: str) -> None:

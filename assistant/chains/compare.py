@@ -29,7 +29,7 @@ from assistant.chains.extract import (
     extract_many,
     prompt_version,
 )
-from assistant.chains.qa import Evidence, attach_citations
+from assistant.chains.evidence import Evidence, attach_citations
 from assistant.chains.support import Dropped, Edited, reader_sentences, short_title
 from assistant.chains.topic_match import TopicMatch, match_topic
 from assistant.citations import render_marked, split_sentences

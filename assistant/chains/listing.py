@@ -52,13 +52,16 @@ def citation(n: int, hit: Hit, supported: bool) -> Citation:
     return Citation(n=n, paper_id=hit.paper.paper_id, title=hit.paper.title, url=hit.paper.link, supported=supported)
 
 
-def comparison_answer(summary_sentences: list[Sentence], citations: list[Citation], hits: list[Hit], model: str) -> Answer:
-    """The comparison's checked summary as an answer; `hits[i]` is the table's row `[i+1]`."""
+def cited_answer(
+    sentences: list[Sentence], citations: list[Citation], hits: list[Hit], model: str, removed: Sequence[int] = ()
+) -> Answer:
+    """Checked sentences as an answer; `hits[i]` is `[i+1]` (a comparison's table row, or the evidence)."""
     return Answer(
-        answer=" ".join(s.text for s in summary_sentences),
+        answer=" ".join(s.text for s in sentences),
         refused=False,
         citations=citations,
         model=model,
-        sentences=summary_sentences,
+        sentences=sentences,
         evidence=hits,
+        removed_citations=list(removed),
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,13 +21,14 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable
 
-from assistant.chains.answerable import TermWeights, Verdict, judge
-from assistant.chains.listing import LIST_SIZE, comparison_answer, paper_list
+from assistant.chains.answerable import TermWeights, judge
+from assistant.chains.evidence import Evidence, attach_citations
+from assistant.chains.listing import LIST_SIZE, citation, cited_answer, paper_list
 from assistant.chains.routing import classify, compared_items
 from assistant.citations import is_bare_citation, split_sentences, strip_citations
 from assistant.grounding import check_answer
 from assistant.errors import InputError
-from assistant.papers import Answer, Citation, Hit, Paper, Sentence, Turn
+from assistant.papers import Answer, Hit, Sentence, Turn
 from assistant.prompts import CANNOT_ANSWER, load_prompt
 
 if TYPE_CHECKING:  # the comparison chain imports this module
@@ -38,31 +39,6 @@ AskEvent = tuple[str, Any]
 
 QA_VARS = frozenset({"evidence", "question"})
 CONDENSE_VARS = frozenset({"history", "question"})
-
-
-@dataclass
-class Evidence:
-    """The papers shown to the model, numbered from 1, each with its sentences closest to the question."""
-
-    hits: list[Hit]
-    sentences: list[list[str]] = field(default_factory=list)
-    verdict: Verdict | None = None
-    """Whether (and by which sentences) the evidence answers the question; None outside QA."""
-
-    def render(self) -> str:
-        """The numbered evidence for the prompt: only the answering papers once a verdict is known."""
-        keep = {s.n for s in self.verdict.answering[:MAX_SHOWN]} if self.verdict is not None else None
-        lines = []
-        for n, (hit, sents) in enumerate(zip(self.hits, self.sentences), start=1):
-            if keep is not None and n not in keep:
-                continue
-            date = hit.paper.dates[-1] if hit.paper.dates else "undated"
-            lines.append(f"[{n}] {hit.paper.title} ({date}): {' '.join(sents)}")
-        return "\n".join(lines)
-
-
-MAX_SHOWN = 3
-"""Answering papers shown to the model at most (the most probable first): a small prompt is a fast first token."""
 
 
 def focus_evidence(
@@ -136,42 +112,12 @@ def extractive_answer(evidence: Evidence, model: str) -> Answer | None:
     return Answer(
         answer=" ".join(s.text for s in sentences),
         refused=False,
-        citations=[_citation(n, evidence.hits[n - 1], supported=True) for n in cited],
+        citations=[citation(n, evidence.hits[n - 1], supported=True) for n in cited],
         model=model,
         sentences=sentences,
         evidence=evidence.hits,
         extractive=True,
     )
-
-
-def _citation(n: int, hit: Hit, supported: bool) -> Citation:
-    return Citation(n=n, paper_id=hit.paper.paper_id, title=hit.paper.title, url=hit.paper.link, supported=supported)
-
-
-def attach_citations(raw: str, evidence: Evidence, embed: EmbedFn) -> str:
-    """Give every uncited sentence the number of the evidence paper it is closest to.
-
-    The small model often drops markers; attaching them here lets the support check decide,
-    rather than throwing a correct sentence away.
-    """
-    from assistant.citations import parse_citations
-
-    sentences = split_sentences(raw)
-    uncited = [i for i, s in enumerate(sentences) if not parse_citations(s)]
-    if not uncited or not evidence.hits:
-        return raw
-    candidates = [(n, s) for n, sents in enumerate(evidence.sentences, start=1) for s in sents]
-    if not candidates:
-        return raw
-    vecs = embed([sentences[i] for i in uncited] + [s for _, s in candidates])
-    q, c = vecs[: len(uncited)], vecs[len(uncited) :]
-    best = np.argmax(q @ c.T, axis=1)
-    for row, i in enumerate(uncited):
-        n = candidates[int(best[row])][0]
-        s = sentences[i].rstrip()
-        end = s[-1] if s and s[-1] in ".!?" else ""
-        sentences[i] = f"{s[:-1] if end else s} [{n}]{end or '.'}"
-    return " ".join(sentences)
 
 
 def refusal(question: str, evidence: Evidence) -> str:
@@ -188,15 +134,7 @@ def _checked(text: str, evidence: Evidence, embed: EmbedFn, model: str) -> Answe
     sentences, citations, removed = checked.sentences, checked.citations, checked.removed
     if not any(s.supported for s in sentences):
         return None
-    return Answer(
-        answer=" ".join(s.text for s in sentences),
-        refused=False,
-        citations=citations,
-        model=model,
-        sentences=sentences,
-        evidence=evidence.hits,
-        removed_citations=removed,
-    )
+    return cited_answer(sentences, citations, evidence.hits, model, removed)
 
 
 _DECLINE = re.compile(CANNOT_ANSWER.replace("_", r"[\s_]*"), re.IGNORECASE)
@@ -229,7 +167,7 @@ def finalize(
             answer = extractive_answer(evidence, model)
         if answer is not None:
             return answer
-    closest = [_citation(n, h, supported=False) for n, h in enumerate(evidence.hits, start=1)]
+    closest = [citation(n, h, supported=False) for n, h in enumerate(evidence.hits, start=1)]
     msg = refusal(question, evidence)
     return Answer(
         answer=msg,
@@ -245,8 +183,10 @@ def finalize(
 class QA:
     """The resources a question needs, wired once by `Assistant` (the pipeline owns none of them)."""
 
-    search: Callable[[str, int | None, np.ndarray], list[Hit]]
-    """(query, k or None for the default, the query's vector) -> the evidence papers, best first."""
+    search: Callable[..., list[Hit]]
+    """`Retriever.search`: (query, k=, vector=) -> the evidence papers, best first."""
+    top_k: int
+    """Papers retrieved when the caller names no k (`Settings.top_k`)."""
     embed: EmbedFn
     """The process's one sentence-vector cache: the query, the judge and the support check share it."""
     chat_model: Callable[[], BaseChatModel]
@@ -256,13 +196,17 @@ class QA:
     """Abstract sentences per answering paper shown to the model (`Settings.evidence_sentences`)."""
     term_weights: TermWeights
     """The store's word rarities (`Retriever.term_weights`), a signal of the answerability decision."""
-    compare: Callable[[list[Paper], str], Comparison]
-    """(papers, the question) -> the comparison chain's checked table and summary (`Assistant.compare_papers`)."""
+    compare: Callable[..., Comparison]
+    """(papers, query=the question) -> the comparison chain's checked table and summary (`chains/compare.py`)."""
+
+    def find(self, query: str, k: int | None, vector: np.ndarray) -> list[Hit]:
+        """The evidence papers for `query` (its vector given), `k` or `top_k` of them."""
+        return self.search(query, k=k or self.top_k, vector=vector)
 
 
 def evidence_for(query: str, k: int | None, qa: QA) -> Evidence:
     """Retrieve and focus the evidence for a standalone question."""
-    hits = qa.search(query, k, qa.embed([query])[0])
+    hits = qa.find(query, k, qa.embed([query])[0])
     return focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights)
 
 
@@ -274,7 +218,7 @@ def _compared(query: str, vector: np.ndarray, k: int | None, qa: QA) -> tuple[li
         return [], None
     chosen: list[Hit] = []
     for item in items:
-        hits = qa.search(item, 3, qa.embed([item])[0])
+        hits = qa.find(item, 3, qa.embed([item])[0])
         verdict = judge(item, hits, qa.embed, qa.term_weights)
         taken = {h.paper.paper_id for h in chosen}
         pick = next((hits[s.n - 1] for s in verdict.answering if hits[s.n - 1].paper.paper_id not in taken), None)
@@ -295,14 +239,14 @@ def compare_events(query: str, vector: np.ndarray, k: int | None, qa: QA) -> Ite
     yield ("evidence", evidence)
     if missing is not None:
         msg = f"The ingested papers do not cover “{missing}”, so there is nothing to compare it with."
-        closest = [_citation(n, h, supported=False) for n, h in enumerate(chosen, start=1)]
+        closest = [citation(n, h, supported=False) for n, h in enumerate(chosen, start=1)]
         yield ("answer", Answer(answer=msg, refused=True, citations=closest, model=qa.model_label,
                                 sentences=[Sentence(text=msg, cites=[], supported=False)], evidence=chosen))
         return
     yield ("model", qa.model_label)
-    comparison = qa.compare([h.paper for h in chosen], query)
+    comparison = qa.compare([h.paper for h in chosen], query=query)
     yield ("comparison", comparison)
-    yield ("answer", comparison_answer(comparison.sentences, comparison.citations, chosen, qa.model_label))
+    yield ("answer", cited_answer(comparison.sentences, comparison.citations, chosen, qa.model_label))
 
 
 def answer_events(question: str, history: Sequence[Turn], k: int | None, qa: QA) -> Iterator[AskEvent]:
@@ -332,7 +276,7 @@ def answer_events(question: str, history: Sequence[Turn], k: int | None, qa: QA)
             yield first
             yield from compared
             return
-    hits = qa.search(query, max(k or 0, LIST_SIZE) if kind == "which" else k, vector)
+    hits = qa.find(query, max(k or 0, LIST_SIZE) if kind == "which" else k, vector)
     yield ("evidence", Evidence(hits, [[] for _ in hits]))  # shown at once; sentences picked next
     evidence = focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights)
     verdict = evidence.verdict

@@ -35,7 +35,7 @@ from assistant.store import Store
 TOPIC_VARS = frozenset({"papers"})
 TOPIC_CACHE_KIND = "digest_topic"
 CHECK_CACHE_KIND = "digest_topic_check"
-VERSION = "2"  # bump when the summary's structure or checks change: cached summaries are rebuilt
+VERSION = "3"  # bump when the summary's structure or checks change: cached summaries are rebuilt
 PROMPT_PAPERS = 5  # the most central papers' takeaways go into the prompt (prefill is the cost)
 SHARED_POOL = 8  # a shared sentence is checked against this many of the most central papers
 SHARED_MIN = 3  # papers that must state a shared sentence (all of them when the topic has fewer)
@@ -43,6 +43,7 @@ SHARED_CITES = 6  # citations shown on a shared sentence at most
 CLAUSES = 3  # papers per "where they differ" sentence
 MAX_CLAUSE_WORDS = 16
 MAX_SENTENCES = 3
+DIFFER_SENTENCES = 2  # a third list of clauses reads as a catalogue, not a summary
 _COUNT = "no one two three four five six seven eight nine ten eleven twelve".split()
 _ORDINAL = ("one paper", "another", "a third")
 
@@ -228,7 +229,7 @@ def compose_topic(
     if shared is None and len(members) >= 2:
         shared = _shared_from_terms(terms, pool, need, embed)
     sentences = [shared] if shared else []
-    differ, left_out = _differ(members, lines, embed, MAX_SENTENCES - len(sentences))
+    differ, left_out = _differ(members, lines, embed, min(DIFFER_SENTENCES, MAX_SENTENCES - len(sentences)))
     sentences += differ
     dropped += left_out
     store.cache_put(
