@@ -27,6 +27,7 @@ class AppServer:
     def __init__(self, workdir: Path, env: dict[str, str]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        workdir.mkdir(parents=True, exist_ok=True)
         self.log = (workdir / "streamlit.log").open("w")
         cmd = [sys.executable, "-m", "assistant", "ui", "--port", str(self.port)]
         self.started = time.perf_counter()
