@@ -241,7 +241,8 @@ def test_app_in_a_real_browser(seeded_copy: Path, tmp_path: Path, browser: WebDr
         click_button(browser, "Follow")
         wait_for(browser, with_text("button", "✕ semi-supervised learning"), 30, "the followed topic")
         wait_for(browser, with_text("h3", "top "), 60, "the ranked feed")
-        assert with_text('[data-testid="stMarkdownContainer"] p', "Why:")(browser)
+        # Streamlit renders the heading before the rows, so wait for the reasons too
+        wait_for(browser, with_text('[data-testid="stMarkdownContainer"] p', "Why:"), 60, "the feed's reasons")
         shoot(browser, "3b-for-you")
 
         go_to(browser, "compare", "Compare papers")
