@@ -196,20 +196,26 @@ def ask_case(app: Any, case: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     t_evidence = t_first = None
     answer = error = None
+    tokens: list[str] = []
+    routed = "answer"
     try:
         for kind, value in app.ask_stream(case["question"]):
             now = time.perf_counter() - started
             if kind == "evidence" and t_evidence is None:
                 t_evidence = now
-            elif kind == "token" and t_first is None and str(value).strip():
-                t_first = now
+            elif kind == "token":
+                tokens.append(str(value))
+                if t_first is None and str(value).strip():
+                    t_first = now
+            elif kind == "comparison":
+                routed = "compare"
             elif kind == "answer":
                 answer = value
     except Exception as exc:  # a failed case is a result, not the end of the run
         error = f"{type(exc).__name__}: {exc}"
     row: dict[str, Any] = {
         "id": case["id"], "type": case["type"], "split": case["split"], "question": case["question"],
-        "error": error, "evidence_s": t_evidence, "first_token_s": t_first, "total_s": time.perf_counter() - started,
+        "error": error, "route": routed, "draft": "".join(tokens), "evidence_s": t_evidence, "first_token_s": t_first, "total_s": time.perf_counter() - started,
     }
     if answer is None:
         row.update(verdict="error", wrong=[])
@@ -245,6 +251,7 @@ def run(backend: str, cases: list[dict[str, Any]], data: Path, retrieval_only: b
     from assistant.service import Assistant
 
     load = [_load1()]
+    progress = data / f"progress_{backend}.jsonl"
     if retrieval_only:
         app, server = Assistant(bench_settings(data)), None
     else:
@@ -254,8 +261,11 @@ def run(backend: str, cases: list[dict[str, Any]], data: Path, retrieval_only: b
         retrieval = retrieval_rows(app, cases)
         if not retrieval_only:
             ask_case(app, {"id": "warmup", "type": "detail", "split": "-", "question": WARMUP_QUESTION, "expected": [], "key_facts": []})
+            progress.write_text("", encoding="utf-8")
             for i, case in enumerate(cases, start=1):
                 rows.append(ask_case(app, case))
+                with progress.open("a", encoding="utf-8") as f:  # a stopped run's rows stay usable
+                    f.write(json.dumps(rows[-1]) + "\n")
                 if i % 10 == 0 or i == len(cases):
                     load.append(_load1())
                     print(f"  {i}/{len(cases)} asked ({backend}), load {load[-1]}", file=sys.stderr, flush=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.chains.answerable import FEATURES, fold, judge, quote_sentence
+from assistant.chains.answerable import FEATURES, fold, judge, quote_sentence, quote_sentences
 from assistant.chains.calibration import load
 from assistant.papers import make_paper_id
 from assistant.prompts import CANNOT_ANSWER
@@ -87,6 +87,19 @@ def test_the_quote_is_the_papers_own_work_not_its_background() -> None:
     ]
     cosines = np.array([0.9, 0.8, 0.5])  # the background sentence is the closest to the question
     assert quote_sentence(sentences, cosines) == sentences[2]
+
+
+def test_a_second_quote_adds_an_answer_not_a_pointer() -> None:
+    sentences = [
+        "Existing methods rely on sampled softmax.",
+        "We propose a tiled softmax that trains with vocabularies of ten million words.",
+        "It reaches 2.1 times the throughput of sampled softmax on one GPU.",
+        "We also release a tokenizer.",
+        "Code is available at https://example.org/tiled.",
+    ]
+    cosines = np.array([0.9, 0.7, 0.6, 0.1, 0.65])
+    assert quote_sentences(sentences, cosines) == [sentences[1], sentences[2]]
+    assert quote_sentences(sentences, np.array([0.9, 0.7, 0.1, 0.1, 0.65])) == [sentences[1]]
 
 
 def test_unanswerable_question_is_refused_without_calling_the_model(shared: Assistant) -> None:

@@ -21,8 +21,9 @@ from langchain_core.language_models import FakeListChatModel
 from langchain_core.messages import BaseMessage
 from pydantic import Field
 
+from assistant.citations import split_sentences
 from assistant.cli import cli
-from assistant.papers import Answer, Paper, make_paper_id
+from assistant.papers import Answer, Hit, Paper, make_paper_id
 from assistant.prompts import CANNOT_ANSWER
 from assistant.service import Assistant
 from tests.conftest import cli_env, make_settings
@@ -136,9 +137,33 @@ def test_bare_citation_becomes_an_extractive_answer(shared: Assistant) -> None:
     assert evidence[0].paper.title in answer.answer and answer.answer.rstrip().endswith("[1].")
     assert [c.n for c in answer.citations] == [1]
     assert answer.citations[0].supported and answer.citations[0].paper_id == evidence[0].paper.paper_id
-    # the answer quotes a sentence of the cited abstract, not the model's "[1]"
+    # the answer quotes sentences of the cited abstract, not the model's "[1]"
     body = answer.answer.split(":", 1)[1].replace("[1].", "").strip()
-    assert body and body in evidence[0].paper.abstract
+    quoted = split_sentences(body)
+    assert quoted and all(q.rstrip(".") in evidence[0].paper.abstract for q in quoted)
+    assert "://" not in body, "a pointer to the code is not an answer"
+
+
+def test_a_draft_that_restates_the_title_becomes_an_extractive_answer(shared: Assistant) -> None:
+    """The small model's "<title> [1]. [1]." says nothing: the app quotes the paper instead."""
+    title = shared.evidence_for(QUESTION, 3).hits[0].paper.title
+    app, _ = with_model(shared, f"{title} [1]. [1]. [1].")
+    answer = app.ask(QUESTION, k=3)
+
+    assert not answer.refused and answer.extractive
+    body = answer.answer.split(":", 1)[1].replace("[1].", "").strip()
+    assert body and all(q.rstrip(".") in answer.evidence[0].paper.abstract for q in split_sentences(body))
+
+
+def test_restates_tells_an_echo_from_an_answer() -> None:
+    from assistant.chains.qa import restates
+
+    hits = [Hit(paper=Paper(paper_id="p1", title="Layton: Latent Consistency Tokenizer", abstract="We tokenize."), score=1.0)]
+    question = "layton tokenizer: how many tokens for a 1024 image"
+    assert restates("Layton tokenizer: how many tokens for a 1024 image [1].", question, hits)
+    assert restates("Layton: Latent Consistency Tokenizer [1]. [1].", question, hits)
+    assert not restates("Layton represents a 1024 image with 256 tokens [1].", question, hits)
+    assert not restates("Layton uses a transformer encoder [1].", question, hits)
 
 
 # --------------------------------------------------------------------------- refusals

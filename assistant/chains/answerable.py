@@ -64,6 +64,8 @@ class Support:
     probability: float
     answers: bool
     signals: dict[str, float] = field(default_factory=dict)
+    runner_up: str = ""
+    """The paper's next own-work sentence closest to the question ("" if none): quoted with `sentence`."""
 
 
 @dataclass
@@ -105,10 +107,19 @@ def _stated(word: str, vocabulary: set[str]) -> bool:
     return bool(difflib.get_close_matches(word, vocabulary, n=1, cutoff=FUZZY_MATCH))
 
 
+LEXICAL_WEIGHT = 0.8
+"""Weight of the rarity-weighted share of the question's words a sentence states, added to its cosine
+with the question, when picking a paper's answering sentence: MiniLM's cosines of one abstract's
+sentences are often within a few hundredths of each other, and the sentence that states the asked
+words ("random labels") is the answer. Calibrated on the dev cases with `benchmarks/fit_quotes.py`
+(2026-12-06): the best of its grid for how often the quotes and the model's window state the key facts."""
+
+
 def signals(
     question: str, hits: Sequence[Hit], embed: EmbedFn, term_weights: TermWeights
 ) -> tuple[list[dict[str, float]], list[list[str]], list[np.ndarray]]:
-    """The evidence signals of each paper for `question` (see `FEATURES`), its sentences and their cosines.
+    """The evidence signals of each paper for `question` (see `FEATURES`), its sentences and each
+    sentence's closeness to the question (cosine plus `LEXICAL_WEIGHT` x the question's words it states).
 
     One embedding call for the question, every title and every abstract sentence (the process's
     sentence cache makes papers seen before free).
@@ -118,7 +129,9 @@ def signals(
     vectors = np.asarray(embed(texts), dtype=np.float32)
     qvec = vectors[0]
     q = fold(question)
-    weights = term_weights([q, q.replace("-", " ").replace("/", " ")] + [fold(h.paper.text) for h in hits])
+    flat = [fold(t) for sents in sentences for t in sents]
+    weights = term_weights([q, q.replace("-", " ").replace("/", " ")] + [fold(h.paper.text) for h in hits] + flat)
+    per_sentence, weights = weights[2 + len(hits) :], weights[: 2 + len(hits)]
     # A hyphenated name is also indexed joined ("LiDAR-PTQ" -> "lidarptq"); a joined form no paper
     # contains ("power-law" typed by a reader, "powerlaw") is not a missing name when its parts are plain words.
     asked = {t: w for t, w in weights[0].items() if t not in _stop_stems() and (t in weights[1] or w < 1.0)}
@@ -126,15 +139,17 @@ def signals(
     names = key_terms(question)
     kinds = classify(qvec).probabilities
     top = hits[0].score if hits else 0.0
+    mass = sum(asked.values())
     out: list[dict[str, float]] = []
-    cosines: list[np.ndarray] = []
+    closeness: list[np.ndarray] = []
     offset = 1
     for hit, sents, vocab in zip(hits, sentences, papers):
         sims = vectors[offset : offset + 1 + len(sents)] @ qvec
         offset += 1 + len(sents)
+        said, per_sentence = per_sentence[: len(sents)], per_sentence[len(sents) :]
+        lexical = np.array([sum(w for t, w in asked.items() if t in sent) / mass if mass > 0 else 0.0 for sent in said])
         words = set(vocab)
         stated = {w: _stated(w, words) for w in asked}
-        mass = sum(asked.values())
         text = hit.paper.text.replace("\\%", "%")
         numbers = numbers_in(text)
         out.append({
@@ -149,16 +164,26 @@ def signals(
             "find": kinds["find"],
         })
         out[-1]["detail_missing"] = out[-1]["detail"] * out[-1]["missing_rarity"]
-        cosines.append(sims[1:])
-    return out, sentences, cosines
+        closeness.append(sims[1:] + LEXICAL_WEIGHT * lexical)
+    return out, sentences, closeness
 
 
-def quote_sentence(sentences: list[str], cosines: np.ndarray, name: str = "") -> str:
-    """The sentence to quote from a paper: the closest to the question among those stating the
+def quote_sentences(sentences: list[str], cosines: np.ndarray, name: str = "", n: int = 2) -> list[str]:
+    """The `n` sentences to quote from a paper, closest to the question first, among those stating the
     paper's own work (its contribution or a finding), never its background or its account of prior work."""
     roles = sentence_roles(sentences, name)
     own = [i for i, r in enumerate(roles) if r == "own"] or list(range(len(sentences)))
-    return sentences[max(own, key=lambda i: float(cosines[i]))] if sentences else ""
+    ranked = sorted(own, key=lambda i: -float(cosines[i]))
+    # Past the closest, only sentences closer to the question than the paper's average, and no pointers
+    # ("code is available at https://..."): a second quote must add an answer, not length.
+    mean = float(np.mean(cosines)) if len(cosines) else 0.0
+    rest = [i for i in ranked[1:] if float(cosines[i]) >= mean and "://" not in sentences[i]]
+    return [sentences[i] for i in (ranked[:1] + rest)[:n]]
+
+
+def quote_sentence(sentences: list[str], cosines: np.ndarray, name: str = "") -> str:
+    """The one sentence to quote from a paper (see `quote_sentences`)."""
+    return next(iter(quote_sentences(sentences, cosines, name, 1)), "")
 
 
 def judge(question: str, hits: Sequence[Hit], embed: EmbedFn, term_weights: TermWeights) -> Verdict:
@@ -169,8 +194,8 @@ def judge(question: str, hits: Sequence[Hit], embed: EmbedFn, term_weights: Term
         return Verdict(question, [], threshold, quote, overrule)
     feats, sentences, cosines = signals(question, hits, embed, term_weights)
     probs = model.scores(np.array([[f[name] for name in model.features] for f in feats]))
-    supports = [
-        Support(n, quote_sentence(sents, sims, method_name(hit.paper.title)), round(float(p), 4), bool(p >= threshold), {k: round(v, 4) for k, v in f.items()})
-        for n, (hit, f, sents, sims, p) in enumerate(zip(hits, feats, sentences, cosines, probs), start=1)
-    ]
+    supports = []
+    for n, (hit, f, sents, sims, p) in enumerate(zip(hits, feats, sentences, cosines, probs), start=1):
+        quotes = quote_sentences(sents, sims, method_name(hit.paper.title)) + ["", ""]
+        supports.append(Support(n, quotes[0], round(float(p), 4), bool(p >= threshold), {k: round(v, 4) for k, v in f.items()}, quotes[1]))
     return Verdict(question, supports, threshold, quote, overrule)

@@ -26,7 +26,7 @@ from assistant.chains.evidence import Evidence, attach_citations
 from assistant.chains.listing import LIST_SIZE, citation, cited_answer, paper_list
 from assistant.chains.routing import classify, compared_items
 from assistant.citations import is_bare_citation, split_sentences, strip_citations
-from assistant.grounding import check_answer
+from assistant.grounding import check_answer, content_stems, numbers_in
 from assistant.errors import InputError
 from assistant.papers import Answer, Hit, Sentence, Turn
 from assistant.prompts import CANNOT_ANSWER, load_prompt
@@ -92,29 +92,35 @@ def standalone_question(question: str, history: Sequence[Turn], llm: BaseChatMod
     return rewritten
 
 
+QUOTED_SENTENCES = 2
+"""Sentences of the answering paper an app-written answer quotes: the closest own-work sentence and the
+next one (chosen with the packaged model's replayed dev drafts, `benchmarks/fit_overrule.py`)."""
+
+
 def extractive_answer(evidence: Evidence, model: str) -> Answer | None:
     """The answer the app writes itself when the model gives nothing usable: the answering sentences.
 
-    The most probable answering paper's quote (its own-work sentence closest to the question),
-    prefixed with its title and cited. Supported by construction (a quote of the cited abstract),
-    so the support check is not run on it. None when the evidence does not answer.
+    The most probable answering paper's quotes (its own-work sentences closest to the question, in
+    the abstract's order), prefixed with its title and cited. Supported by construction (quotes of
+    the cited abstract), so the support check is not run on them. None when the evidence does not answer.
     """
     if evidence.verdict is None or not evidence.verdict.answerable:
         return None
-    picks = [(s.n, s.sentence) for s in evidence.verdict.answering][:1]
-    sentences = []
-    for n, sentence in picks:
-        body = sentence.rstrip()
-        if body and body[-1] in ".!?":
-            body = body[:-1]
-        sentences.append(Sentence(text=f"{evidence.hits[n - 1].paper.title}: {body} [{n}].", cites=[n], supported=True))
-    cited = list(dict.fromkeys(n for n, _ in picks))
+    best = evidence.verdict.answering[0]
+    hit = evidence.hits[best.n - 1]
+    quotes = [q for q in (best.sentence, best.runner_up)[:QUOTED_SENTENCES] if q]
+    order = split_sentences(hit.paper.abstract)
+    quotes.sort(key=lambda q: order.index(q) if q in order else 0)
+    body = " ".join(quotes).rstrip()
+    if body and body[-1] in ".!?":
+        body = body[:-1]
+    sentence = Sentence(text=f"{hit.paper.title}: {body} [{best.n}].", cites=[best.n], supported=True)
     return Answer(
-        answer=" ".join(s.text for s in sentences),
+        answer=sentence.text,
         refused=False,
-        citations=[citation(n, evidence.hits[n - 1], supported=True) for n in cited],
+        citations=[citation(best.n, hit, supported=True)],
         model=model,
-        sentences=sentences,
+        sentences=[sentence],
         evidence=evidence.hits,
         extractive=True,
     )
@@ -141,6 +147,19 @@ _DECLINE = re.compile(CANNOT_ANSWER.replace("_", r"[\s_]*"), re.IGNORECASE)
 """The decline token, however spaced: a draft may hedge with it and still state a checkable claim."""
 
 
+def declines(draft: str) -> bool:
+    """True when the model wrote nothing or said the papers do not answer (the decline token, however spaced)."""
+    return not draft.strip() or _DECLINE.search(draft) is not None
+
+
+def restates(draft: str, question: str, hits: Sequence[Hit]) -> bool:
+    """True when the draft says nothing the question or the evidence titles did not already say
+    ("Paper [1]: <its title> [1]." or the question echoed): no content word and no number of its own."""
+    said = content_stems(strip_citations(draft)) | {n for n, _ in numbers_in(strip_citations(draft))}
+    known = content_stems(" ".join([question, *(h.paper.title for h in hits)]))
+    return not said - known - {n for n, _ in numbers_in(question)}
+
+
 def finalize(
     question: str, raw: str, evidence: Evidence, embed: EmbedFn, model: str
 ) -> Answer:
@@ -149,7 +168,7 @@ def finalize(
     The verdict decides, not the model: evidence that cannot answer gives a refusal naming the
     closest papers, whatever the draft says. Evidence that can answer gives the draft when one of
     its sentences is supported (a decline token next to a supported claim does not hide the claim).
-    When the model answered a bare "[1]" or wrote nothing the papers
+    When the model answered a bare "[1]", restated the question or a title, or wrote nothing the papers
     support, the best answering paper's sentence is quoted if its probability reaches the calibrated
     `quote` threshold; an explicit decline is overruled only above the stricter `overrule` one
     (a decline is itself a sign that the asked detail is not stated). Otherwise: a refusal.
@@ -157,10 +176,10 @@ def finalize(
     verdict = evidence.verdict
     if verdict is not None and verdict.answerable:
         draft = raw.strip()
-        declined = not draft or CANNOT_ANSWER in draft.upper().replace(" ", "_")
+        declined = declines(draft)
         claims = _DECLINE.sub(" ", draft).strip(" .:;,-\n")
         answer = None
-        if re.search(r"[^\W\d_]{3}", claims) and not is_bare_citation(claims):
+        if re.search(r"[^\W\d_]{3}", claims) and not is_bare_citation(claims) and not restates(claims, question, evidence.hits):
             answer = _checked(attach_citations(claims, evidence, embed), evidence, embed, model)
         bar = verdict.overrule_threshold if declined else verdict.quote_threshold
         if answer is None and verdict.best >= bar:
