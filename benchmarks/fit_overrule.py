@@ -68,7 +68,7 @@ def replay(app: Any, case: dict[str, Any], draft: str, quote: float, overrule: f
 def outcomes(app: Any, cases: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per recorded dev row: its outcome when the app answers in place of the model and when it does not,
     the best relevance probability, and which threshold applies (the draft declined or not)."""
-    from assistant.chains.qa import declines
+    from assistant.prompts import declines
 
     out = []
     for row in rows:
@@ -81,7 +81,7 @@ def outcomes(app: Any, cases: dict[str, dict[str, Any]], rows: list[dict[str, An
         out.append({
             "id": row["id"], "type": row["type"],
             "on": replay(app, case, row["draft"], 0.0, 0.0), "off": replay(app, case, row["draft"], 1.01, 1.01),
-            "best": verdict.best if verdict is not None else 0.0, "declined": declines(row["draft"]),
+            "best": verdict.best if verdict is not None else 0.0, "declined": not row["draft"].strip() or declines(row["draft"]),
         })
     return out
 

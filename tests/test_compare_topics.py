@@ -4,7 +4,6 @@ citation, and table cells state what the paper does rather than its background."
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,7 @@ from assistant.chains.topic_match import acronym_definitions, own_work_text
 from assistant.errors import InputError
 from assistant.papers import Paper
 from assistant.service import Assistant
-from digest_fakes import PromptFake, corpus_papers, respond
-from tests.conftest import make_settings
+from digest_fakes import PromptFake, app_for, corpus_papers, ingested_store, private_copy, respond
 
 
 def paper(pid: str, title: str, abstract: str) -> Paper:
@@ -49,18 +47,12 @@ PTQ = [
 
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("compare-topics") / "data"
-    app = Assistant(make_settings(data), chat_model=PromptFake())
-    app.ingest_papers(corpus_papers() + PTQ, progress=False)
-    app.close()
-    return data
+    return ingested_store(tmp_path_factory.mktemp("compare-topics"), corpus_papers() + PTQ)
 
 
 @pytest.fixture
 def app(store_dir: Path, tmp_path: Path) -> Assistant:
-    dest = tmp_path / "data"
-    shutil.copytree(store_dir, dest)
-    return Assistant(make_settings(dest), chat_model=PromptFake())
+    return app_for(private_copy(store_dir, tmp_path / "data"))
 
 
 # ---------------------------------------------------------------------------- choosing the papers
@@ -113,7 +105,7 @@ def test_another_papers_numbers_or_names_under_a_citation_are_never_shown(app: A
             )
         return respond(prompt)
 
-    c = Assistant(make_settings(app.settings.data_dir), chat_model=PromptFake(responder=mixing)).compare(ids)
+    c = app_for(app.settings.data_dir, PromptFake(responder=mixing)).compare(ids)
     shown = {s.text: s.cites for s in c.sentences}
     assert not any("2.1x" in t and 1 in cites for t, cites in shown.items())
     assert not any("OPT-66B" in t and 1 in cites for t, cites in shown.items())
