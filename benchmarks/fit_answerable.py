@@ -9,7 +9,9 @@
    (dev question, retrieved paper), label 1 when the question is answerable and the paper is one of
    its expected papers. Its threshold is chosen on 5-fold cross-validated probabilities (folds by
    question): the largest one that keeps answerable dev questions refused under `MAX_FALSE_REFUSALS`,
-   i.e. refusals of unanswerable ones come second to not refusing what can be answered.
+   i.e. refusals of unanswerable ones come second to not refusing what can be answered. Its
+   `quote` and `overrule` thresholds are kept: they are fitted on the packaged model's recorded
+   dev drafts by `benchmarks/fit_overrule.py` (rerun it after a refit).
 
 The test split is never read. Each file records the date, the data and the cross-validated figures.
 """
@@ -34,9 +36,6 @@ K = 5
 
 MAX_FALSE_REFUSALS = 0.05
 """Share of answerable dev questions (expected paper retrieved) the chosen threshold may refuse."""
-
-QUOTE_REFUSALS = 0.9
-"""Share of unanswerable dev questions whose papers must stay below the `quote` threshold (the issue's refusal target)."""
 
 TYPE_KIND = {
     "detail": "detail", "acronym": "detail", "casual": "detail", "yes_no": "detail", "hf_summary": "detail",
@@ -158,19 +157,18 @@ def fit_relevance(app: Any, cases: list[dict[str, Any]]) -> dict[str, Any]:
     rates = {float(t): question_rates(cv, y, groups, meta, float(t)) for t in grid}
     ok = [t for t, (fa, _fu) in rates.items() if fa <= MAX_FALSE_REFUSALS]
     threshold = max(ok) if ok else float(grid[0])
-    quote = min((t for t in grid if t >= threshold and rates[float(t)][1] >= QUOTE_REFUSALS), default=0.9)
-    overrule = min((t for t in grid if t >= quote and rates[float(t)][1] >= 0.99), default=0.95)
+    kept = json.loads((OUT / "relevance.json").read_text(encoding="utf-8")) if (OUT / "relevance.json").exists() else {}
+    previous = kept.get("thresholds", {})
+    quote, overrule = previous.get("quote", 0.9), previous.get("overrule", 0.95)
+    kept_note = kept.get("fitted", "").split(" `quote`", 1)[1] if " `quote`" in kept.get("fitted", "") else ""
     mean, scale, w, b = fit_logistic(x, y, 2, l2)
     fa, fu = rates[threshold]
     note = (
         f"{datetime.now(timezone.utc):%Y-%m-%d} by benchmarks/fit_answerable.py: logistic regression (L2 {l2}) on "
         f"{len(y)} (question, paper) pairs of {len(cases)} dev questions, top {K} papers each, {int(y.sum())} positive. "
         f"`answer`: the largest threshold whose 5-fold cross-validated answerable refusals stay <= {MAX_FALSE_REFUSALS:.0%} "
-        f"(there: answerable refused {fa:.1%}, unanswerable refused {fu:.1%}). `quote`: the lowest threshold at which "
-        f"cross-validated unanswerable refusals reach {QUOTE_REFUSALS:.0%} (there: answerable refused "
-        f"{rates[float(quote)][0]:.1%}): above it a draft with nothing supported (or a bare citation) is replaced by a quote. "
-        f"`overrule`: the lowest threshold no unanswerable dev question reaches: only above it is a model that explicitly "
-        f"declines overruled by a quote (a decline is itself evidence that the detail is not stated)."
+        f"(there: answerable refused {fa:.1%}, unanswerable refused {fu:.1%})."
+        + (f" `quote`{kept_note}" if kept_note else " `quote` and `overrule`: kept; refit them with benchmarks/fit_overrule.py")
     )
     return {"features": list(FEATURES), "classes": ["no", "yes"], "mean": mean.round(6).tolist(),
             "scale": scale.round(6).tolist(), "weights": w.round(6).tolist(), "bias": b.round(6).tolist(),

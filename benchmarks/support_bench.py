@@ -35,7 +35,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PAIRS = ROOT / "benchmarks" / "answers" / "support_pairs.jsonl"
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact_claims"
 RESULTS = ROOT / "benchmarks" / "results"
-CheckFn = Callable[[str, str, str], bool]
+CheckFn = Callable[[str, str, str], tuple[bool, float]]
+"""(sentence, title, abstract) -> (supported, cosine with the closest own-work sentence or the title)."""
+STRICT_PRECISION = 0.95
+"""The issue's precision target: the stricter cosine threshold is the lowest one reaching it on the hand dev pairs."""
 
 
 def make_check() -> tuple[CheckFn, str]:
@@ -47,8 +50,9 @@ def make_check() -> tuple[CheckFn, str]:
 
     embed = make_embedder(Settings(_env_file=None)).embed  # type: ignore[call-arg]
 
-    def check(sentence: str, title: str, abstract: str) -> bool:
-        return check_claim(sentence, Paper(paper_id="p", title=title, abstract=abstract), embed).supported
+    def check(sentence: str, title: str, abstract: str) -> tuple[bool, float]:
+        support = check_claim(sentence, Paper(paper_id="p", title=title, abstract=abstract), embed)
+        return support.supported, support.similarity
 
     return check, "assistant.grounding.check_claim"
 
@@ -95,7 +99,7 @@ def scifact_pairs(data: Path) -> list[dict[str, Any]]:
 def score(pairs: list[dict[str, Any]], check: CheckFn) -> dict[str, Any]:
     started = time.perf_counter()
     for p in pairs:
-        p["checked"] = check(p["sentence"], p["abstract_title"], p["abstract"])
+        p["checked"], p["similarity"] = check(p["sentence"], p["abstract_title"], p["abstract"])
     tp = sum(p["checked"] and p["supported"] for p in pairs)
     said = sum(p["checked"] for p in pairs)
     gold = sum(p["supported"] for p in pairs)
@@ -115,6 +119,28 @@ def score(pairs: list[dict[str, Any]], check: CheckFn) -> dict[str, Any]:
     }
 
 
+def at_threshold(pairs: list[dict[str, Any]], t: float) -> dict[str, Any]:
+    """Precision and recall of `supported: true` when the cosine must also reach `t` (pairs already scored)."""
+    said = [p for p in pairs if p["checked"] and p["similarity"] >= t]
+    tp = sum(p["supported"] for p in said)
+    gold = sum(p["supported"] for p in pairs)
+    return {"threshold": t, "labelled_supported": len(said), "precision": round(tp / len(said), 3) if said else None,
+            "recall": round(tp / gold, 3) if gold else None}
+
+
+def stricter(sets: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The lowest cosine threshold whose precision on the hand dev pairs reaches `STRICT_PRECISION`
+    (the check's own as the grid's start), and what it gives on every set."""
+    dev = sets.get("hand (dev)")
+    if not dev:
+        return {}
+    grid = [round(0.69 + 0.01 * i, 2) for i in range(31)]
+    fitted = next((t for t in grid if (at_threshold(dev, t)["precision"] or 0) >= STRICT_PRECISION), None)
+    if fitted is None:
+        return {"threshold": None}
+    return {"threshold": fitted, "sets": {name: at_threshold(pairs, fitted) for name, pairs in sets.items()}}
+
+
 def render(result: dict[str, Any]) -> str:
     lines = ["# Support check: precision of `supported: true` (benchmarks/support_bench.py)", "",
              f"Check: `{result['check']}`; run {result['when']}, load {result['load1']}. "
@@ -122,6 +148,14 @@ def render(result: dict[str, Any]) -> str:
              "| set | pairs | labelled supported | precision | recall |", "|---|---|---|---|---|"]
     for name, r in result["sets"].items():
         lines.append(f"| {name} | {r['pairs']} | {r['labelled_supported']} | {r['precision']} | {r['recall']} |")
+    strict = result.get("stricter") or {}
+    if strict.get("threshold") is not None:
+        lines += ["", f"## A stricter `supported`: cosine >= {strict['threshold']} (the lowest reaching "
+                  f"{STRICT_PRECISION:.0%} precision on the hand dev pairs)", "",
+                  "| set | labelled supported | precision | recall |", "|---|---|---|---|"]
+        lines += [f"| {n} | {r['labelled_supported']} | {r['precision']} | {r['recall']} |" for n, r in strict["sets"].items()]
+    elif strict:
+        lines += ["", f"No cosine threshold reaches {STRICT_PRECISION:.0%} precision on the hand dev pairs."]
     for name, r in result["sets"].items():
         lines += ["", f"## {name}: by kind", "", "| kind | pairs | truly supported | labelled supported |", "|---|---|---|---|"]
         lines += [f"| {k} | {v['pairs']} | {v['gold_supported']} | {v['checked_supported']} |" for k, v in r["by_kind"].items()]
@@ -141,13 +175,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     check, name = make_check()
     load = load_average()
-    sets = {}
+    sets, scored = {}, {}
     hand = hand_pairs(args.split)
     for split in (["dev", "test"] if args.split == "all" else [args.split]):
-        sets[f"hand ({split})"] = score([p for p in hand if p["split"] == split], check)
+        scored[f"hand ({split})"] = [p for p in hand if p["split"] == split]
     if not args.skip_scifact:
-        sets["SciFact dev claims"] = score(scifact_pairs(args.scifact), check)
-    result = {"check": name, "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load1": load, "sets": sets}
+        scored["SciFact dev claims"] = scifact_pairs(args.scifact)
+    for set_name, pairs in scored.items():
+        sets[set_name] = score(pairs, check)
+    result = {"check": name, "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load1": load, "sets": sets,
+              "stricter": stricter(scored)}
     write_result("support", render(result), result, args.results)
     print(json.dumps({k: {"precision": v["precision"], "recall": v["recall"], "pairs": v["pairs"]} for k, v in sets.items()}, indent=1))
     return 0

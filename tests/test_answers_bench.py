@@ -191,10 +191,24 @@ def test_support_bench_scores_a_check_and_its_hand_pairs_are_balanced() -> None:
     assert len(pairs) >= 100 and all(p["abstract"] for p in pairs)
     kinds = Counter(p["kind"] for p in pairs if not p["supported"])
     assert kinds["prior_work"] >= 10 and kinds["invented_detail"] >= 10
-    says_yes = score([dict(p) for p in pairs], lambda sentence, title, abstract: True)
+    says_yes = score([dict(p) for p in pairs], lambda sentence, title, abstract: (True, 1.0))
     assert says_yes["recall"] == 1.0 and says_yes["precision"] < 0.5  # a check that always agrees is caught
-    exact = score([dict(p) for p in pairs[:20]], lambda sentence, title, abstract: False)
+    exact = score([dict(p) for p in pairs[:20]], lambda sentence, title, abstract: (False, 0.0))
     assert exact["precision"] is None and exact["recall"] == 0.0
+
+
+def test_the_stricter_support_threshold_is_fitted_on_the_dev_pairs_only() -> None:
+    from benchmarks.support_bench import stricter
+
+    def pair(supported: bool, similarity: float) -> dict[str, object]:
+        return {"supported": supported, "checked": True, "similarity": similarity}
+
+    dev = [pair(True, 0.9), pair(True, 0.85), pair(False, 0.8), pair(True, 0.75)] + [pair(True, 0.95)] * 10
+    test = [pair(False, 0.9), pair(True, 0.7)]
+    fitted = stricter({"hand (dev)": dev, "hand (test)": test})
+    assert fitted["threshold"] == 0.81  # the lowest cosine above the dev false positive at 0.80
+    assert fitted["sets"]["hand (test)"] == {"threshold": 0.81, "labelled_supported": 1, "precision": 0.0, "recall": 0.0}
+    assert stricter({"hand (dev)": [pair(False, 0.99)]}) == {"threshold": None}
 
 
 def test_numbers_written_with_units_count_as_stated() -> None:
