@@ -7,13 +7,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.chains.aspects import quick_extraction
 from assistant.chains.compare import choose_papers
-from assistant.chains.topic_match import acronym_definitions, own_work_text
+from assistant.chains.topic_match import FEATURES, acronym_definitions, own_work_text, topic_signals
 from assistant.errors import InputError
-from assistant.papers import Paper
+from assistant.papers import Hit, Paper
 from assistant.service import Assistant
 from digest_fakes import PromptFake, corpus_papers, respond
 from tests.conftest import make_settings
@@ -74,6 +75,19 @@ def test_acronyms_in_own_work_count_with_the_long_form_the_abstract_defines() ->
                 "with a classification loss on preference pairs.")
     assert "human feedback" in own_work_text(dpo)  # "RLHF" in the own-work sentence
     assert "post-training quantization" not in own_work_text(PTQ[3]).lower()  # named only as background
+
+
+def test_topic_signals_measure_each_paper_against_the_topics_best_match() -> None:
+    """The gaps say how far a paper falls behind the best paper stating the topic (the best is at 0)."""
+    def embed(texts: list[str]) -> np.ndarray:  # the topic and three titles, at falling cosines
+        return np.array([[1.0, 0.0], [0.8, 0.6], [0.6, 0.8], [0.0, 1.0]][: len(texts)])
+
+    hits = [Hit(paper=p, score=s) for p, s in zip(PTQ[:3], (0.5, 0.9, 0.2))]
+    feats = topic_signals("LLM post-training quantization", hits, embed)
+    assert all(set(f) == set(FEATURES) for f in feats)
+    assert [round(f["title_cosine_gap"], 2) for f in feats] == [0.0, -0.2, -0.8]
+    assert [round(f["score_gap"], 2) for f in feats] == [-0.4, 0.0, -0.7]
+    assert topic_signals("anything", [], embed) == []
 
 
 def test_a_paper_naming_the_topic_only_as_background_is_not_chosen(app: Assistant) -> None:
