@@ -7,6 +7,7 @@ the calling chain supplies, so a typo never renders a blank into a prompt.
 
 from __future__ import annotations
 
+import re
 import string
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +22,19 @@ USER_MARK = "## user"
 
 #: What the model must reply when the evidence does not answer the question.
 CANNOT_ANSWER = "NOT_IN_PAPERS"
+
+_DECLINE = re.compile(CANNOT_ANSWER.replace("_", r"[\s_]*"), re.IGNORECASE)
+"""The decline token however the model spaces or cases it ("Not in papers", "NOT_IN_PAPERS")."""
+
+
+def declines(text: str) -> bool:
+    """Whether a model reply contains the decline token."""
+    return bool(_DECLINE.search(text))
+
+
+def without_decline(text: str) -> str:
+    """A reply minus its decline token: a draft may hedge with it and still state a checkable claim."""
+    return _DECLINE.sub(" ", text).strip(" .:;,-\n")
 
 
 def variables_of(text: str) -> set[str]:

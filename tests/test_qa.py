@@ -428,3 +428,12 @@ def test_an_endpoint_error_arrives_after_the_evidence(shared: Assistant) -> None
         for kind, _ in app.ask_stream(QUESTION):
             seen.append(kind)
     assert seen[:2] == ["evidence", "model"]
+
+
+def test_the_decline_token_is_found_however_the_model_writes_it() -> None:
+    from assistant.prompts import declines, without_decline
+
+    for reply in ("NOT_IN_PAPERS", "Not in papers.", "not_in papers", "The abstracts do not say. NOT IN PAPERS"):
+        assert declines(reply), reply
+    assert not declines("The paper [1] uses papers in its corpus.")
+    assert without_decline("NOT_IN_PAPERS. It uses LoRA [2].") == "It uses LoRA [2]"

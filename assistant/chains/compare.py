@@ -39,7 +39,7 @@ from assistant.chains.topic_match import TopicMatch, match_topic
 from assistant.citations import render_marked, split_sentences
 from assistant.errors import InputError
 from assistant.papers import Citation, Hit, Paper, Sentence, clean_arxiv_id
-from assistant.prompts import CANNOT_ANSWER, load_prompt
+from assistant.prompts import declines, load_prompt
 from assistant.store import Store
 
 COMPARE_VARS = frozenset({"focus", "papers"})
@@ -307,7 +307,7 @@ def compare(
         raw = guard(lambda: chain.invoke(inputs)).strip()
         store.cache_put(COMPOSE_CACHE_KIND, key, raw)
     edited = Edited([], [], [])
-    if raw and CANNOT_ANSWER not in raw.upper().replace(" ", "_"):
+    if raw and not declines(raw):
         drafted = " ".join(split_sentences(attach_citations(raw, evidence, embed))[:MAX_SUMMARY_SENTENCES])
         edited = checked_summary(drafted, papers, embed)
     fallback = not edited.sentences

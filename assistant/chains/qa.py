@@ -29,7 +29,7 @@ from assistant.citations import is_bare_citation, split_sentences, strip_citatio
 from assistant.grounding import check_answer
 from assistant.errors import InputError
 from assistant.papers import Answer, Hit, Sentence, Turn
-from assistant.prompts import CANNOT_ANSWER, load_prompt
+from assistant.prompts import declines, load_prompt, without_decline
 
 if TYPE_CHECKING:  # the comparison chain imports this module
     from assistant.chains.compare import Comparison
@@ -86,7 +86,7 @@ def standalone_question(question: str, history: Sequence[Turn], llm: BaseChatMod
         return question
     rewritten = condense_chain(llm).invoke({"history": render_history(history), "question": question})
     rewritten = rewritten.strip().strip('"').splitlines()[0].strip() if rewritten.strip() else ""
-    if not rewritten or CANNOT_ANSWER in rewritten or len(rewritten) > 300:
+    if not rewritten or declines(rewritten) or len(rewritten) > 300:
         last_user = next((t for r, t in reversed(history) if r == "user"), "")
         return f"{last_user} {question}".strip()
     return rewritten
@@ -137,10 +137,6 @@ def _checked(text: str, evidence: Evidence, embed: EmbedFn, model: str) -> Answe
     return cited_answer(sentences, citations, evidence.hits, model, removed)
 
 
-_DECLINE = re.compile(CANNOT_ANSWER.replace("_", r"[\s_]*"), re.IGNORECASE)
-"""The decline token, however spaced: a draft may hedge with it and still state a checkable claim."""
-
-
 def finalize(
     question: str, raw: str, evidence: Evidence, embed: EmbedFn, model: str
 ) -> Answer:
@@ -157,8 +153,8 @@ def finalize(
     verdict = evidence.verdict
     if verdict is not None and verdict.answerable:
         draft = raw.strip()
-        declined = not draft or CANNOT_ANSWER in draft.upper().replace(" ", "_")
-        claims = _DECLINE.sub(" ", draft).strip(" .:;,-\n")
+        declined = not draft or declines(draft)
+        claims = without_decline(draft)
         answer = None
         if re.search(r"[^\W\d_]{3}", claims) and not is_bare_citation(claims):
             answer = _checked(attach_citations(claims, evidence, embed), evidence, embed, model)
