@@ -3,14 +3,18 @@
 `respond(prompt)` answers the extract, compare and digest-topic prompts the way a well-behaved
 small model would, using only text found in the prompt (so its sentences are supported by the
 abstracts). `PromptFake` is a LangChain chat model around it that counts calls; the benchmark
-serves the same `respond` through tests/fake_openai.py.
+serves the same `respond` through tests/fake_openai.py. `ingested_store`, `private_copy` and
+`app_for` are the store set-up the compare, digest and topic-summary tests share (ingest once per
+module, a private copy per test because tests write caches).
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -20,6 +24,8 @@ from pydantic import Field
 
 from assistant.errors import LLMError
 from assistant.papers import Paper
+from assistant.service import Assistant
+from tests.conftest import make_settings
 
 
 def _words(text: str, n: int) -> str:
@@ -207,3 +213,26 @@ def corpus_papers() -> list[Paper]:
 def planted_topic(paper_id: str) -> str:
     """The planted topic of a corpus paper id (its number's hundreds digit)."""
     return {"1": "video", "2": "reasoning", "3": "robots"}[paper_id.split(".")[1][2]]
+
+
+# ---------------------------------------------------------------------------- stores for the tests
+
+
+def ingested_store(root: Path, papers: Sequence[Paper] | None = None) -> Path:
+    """A data dir under `root` holding `papers` (default: the planted corpus), ingested once."""
+    data = root / "data"
+    app = Assistant(make_settings(data), chat_model=PromptFake())
+    app.ingest_papers(list(papers) if papers is not None else corpus_papers(), progress=False)
+    app.close()
+    return data
+
+
+def private_copy(data: Path, dest: Path) -> Path:
+    """A copy of a module's store for one test: tests write caches, and injected fakes share one cache key."""
+    shutil.copytree(data, dest)
+    return dest
+
+
+def app_for(data: Path, fake: PromptFake | None = None) -> Assistant:
+    """The app on `data` with `fake` (default: a `PromptFake` answering with `respond`)."""
+    return Assistant(make_settings(data), chat_model=fake if fake is not None else PromptFake())

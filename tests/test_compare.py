@@ -4,7 +4,6 @@ choosing papers by id or query, input errors and the CLI."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ from assistant.chains.extract import check_aspects, parse_extraction
 from assistant.cli import cli
 from assistant.errors import InputError
 from assistant.service import Assistant
-from digest_fakes import PromptFake, corpus_papers, respond, respond_messages, topic_paper
+from digest_fakes import PromptFake, app_for, corpus_papers, ingested_store, private_copy, respond, respond_messages, topic_paper
 from fake_openai import FakeOpenAI
 from tests.conftest import make_settings
 
@@ -27,22 +26,12 @@ IDS = ["2401.00100", "2401.00200", "2401.00300"]  # video, reasoning, robots
 
 @pytest.fixture(scope="module")
 def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("compare-corpus") / "data"
-    app = Assistant(make_settings(data), chat_model=PromptFake())
-    app.ingest_papers(corpus_papers(), progress=False)
-    app.close()
-    return data
+    return ingested_store(tmp_path_factory.mktemp("compare-corpus"))
 
 
 @pytest.fixture
 def corpus(corpus_dir: Path, tmp_path: Path) -> Path:
-    dest = tmp_path / "corpus"
-    shutil.copytree(corpus_dir, dest)
-    return dest
-
-
-def app_for(data: Path, fake: PromptFake | None = None) -> Assistant:
-    return Assistant(make_settings(data), chat_model=fake if fake is not None else PromptFake())
+    return private_copy(corpus_dir, tmp_path / "corpus")
 
 
 # ---------------------------------------------------------------------------- extraction
@@ -150,7 +139,7 @@ def test_unsupported_summary_sentences_are_dropped_with_the_reason(corpus: Path,
         return "NOT_IN_PAPERS" if "Comparison (3 to 5" in prompt else respond(prompt)
 
     fresh = tmp_path / "fresh"  # injected fakes share one model label, hence one cache: start clean
-    shutil.copytree(corpus_dir, fresh)
+    private_copy(corpus_dir, fresh)
     c = app_for(fresh, PromptFake(responder=useless)).compare(IDS[:2])
     assert c.fallback and c.sentences and all(s.supported for s in c.sentences)
 

@@ -4,7 +4,6 @@ citation, and table cells state what the paper does rather than its background."
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +17,7 @@ from assistant.errors import InputError
 from assistant.grounding import check_claim
 from assistant.papers import Hit, Paper
 from assistant.service import Assistant
-from digest_fakes import PromptFake, corpus_papers, respond
-from tests.conftest import make_settings
+from digest_fakes import PromptFake, app_for, corpus_papers, ingested_store, private_copy, respond
 
 
 def paper(pid: str, title: str, abstract: str) -> Paper:
@@ -52,18 +50,12 @@ PTQ = [
 
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("compare-topics") / "data"
-    app = Assistant(make_settings(data), chat_model=PromptFake())
-    app.ingest_papers(corpus_papers() + PTQ, progress=False)
-    app.close()
-    return data
+    return ingested_store(tmp_path_factory.mktemp("compare-topics"), corpus_papers() + PTQ)
 
 
 @pytest.fixture
 def app(store_dir: Path, tmp_path: Path) -> Assistant:
-    dest = tmp_path / "data"
-    shutil.copytree(store_dir, dest)
-    return Assistant(make_settings(dest), chat_model=PromptFake())
+    return app_for(private_copy(store_dir, tmp_path / "data"))
 
 
 # ---------------------------------------------------------------------------- choosing the papers
@@ -129,7 +121,7 @@ def test_another_papers_numbers_or_names_under_a_citation_are_never_shown(app: A
             )
         return respond(prompt)
 
-    c = Assistant(make_settings(app.settings.data_dir), chat_model=PromptFake(responder=mixing)).compare(ids)
+    c = app_for(app.settings.data_dir, PromptFake(responder=mixing)).compare(ids)
     shown = {text: cites for s in c.sentences for text, cites in clauses(s.text)}  # a contrast: per clause
     assert not any("2.1x" in t and 1 in cites for t, cites in shown.items())
     assert not any("OPT-66B" in t and 1 in cites for t, cites in shown.items())
@@ -189,7 +181,7 @@ def test_the_summary_says_how_the_papers_differ_each_clause_under_its_own_paper(
             )
         return respond(prompt)
 
-    c = Assistant(make_settings(app.settings.data_dir), chat_model=PromptFake(responder=contrasting)).compare(ids)
+    c = app_for(app.settings.data_dir, PromptFake(responder=contrasting)).compare(ids)
     shown = {s.text: s.cites for s in c.sentences}
     assert shown[good] == [1, 2] and not c.fallback
     assert shown["Both are post-training quantization methods for large language models [1][2]."] == [1, 2]
@@ -205,7 +197,7 @@ def test_without_a_contrast_from_the_model_the_app_sets_the_papers_side_by_side(
     def per_paper(prompt: str) -> str:  # respond() writes one method sentence per paper, no contrast
         return ("NOT_IN_PAPERS" if reply != "per paper" else respond(prompt)) if "Comparison (3 to 5" in prompt else respond(prompt)
 
-    c = Assistant(make_settings(app.settings.data_dir), chat_model=PromptFake(responder=per_paper)).compare(
+    c = app_for(app.settings.data_dir, PromptFake(responder=per_paper)).compare(
         ["2406.10001", "2406.10002", "2406.10003"]
     )
     contrasts = [s for s in c.sentences if is_contrast(s)]

@@ -4,7 +4,6 @@ new vs last week, caching and resuming, the CLI; one slow test with the packaged
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -21,7 +20,9 @@ from assistant.errors import InputError, LLMError
 from assistant.export import render
 from assistant.periods import Period, available_weeks, resolve_period, week_bounds
 from assistant.service import Assistant
-from digest_fakes import PromptFake, corpus_papers, planted_topic, respond, respond_messages, topic_paper
+from digest_fakes import (
+    PromptFake, app_for, corpus_papers, ingested_store, planted_topic, private_copy, respond, respond_messages, topic_paper,
+)
 from fake_openai import FakeOpenAI
 from tests.conftest import make_settings
 
@@ -31,23 +32,13 @@ THIS_WEEK_IDS = {p.paper_id for p in corpus_papers() if p.dates[0].startswith("2
 
 @pytest.fixture(scope="module")
 def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("digest-corpus") / "data"
-    app = Assistant(make_settings(data), chat_model=PromptFake())
-    app.ingest_papers(corpus_papers(), progress=False)
-    app.close()
-    return data
+    return ingested_store(tmp_path_factory.mktemp("digest-corpus"))
 
 
 @pytest.fixture
 def corpus(corpus_dir: Path, tmp_path: Path) -> Path:
     """A private copy of the planted corpus (tests write caches into it)."""
-    dest = tmp_path / "corpus"
-    shutil.copytree(corpus_dir, dest)
-    return dest
-
-
-def app_for(data: Path, fake: PromptFake | None = None) -> Assistant:
-    return Assistant(make_settings(data), chat_model=fake if fake is not None else PromptFake())
+    return private_copy(corpus_dir, tmp_path / "corpus")
 
 
 def _comparable(doc: dict[str, object]) -> dict[str, object]:
@@ -169,7 +160,7 @@ def test_unsupported_sentences_are_dropped_and_a_summary_never_rests_on_them(
         return "Topic: Nonsense\nThey all solve protein folding with 12 GPUs [1]. It beats GPT-5 by 40% [2]."
 
     fresh = tmp_path / "fresh"  # injected fakes share one model label, hence one cache: start clean
-    shutil.copytree(corpus_dir, fresh)
+    private_copy(corpus_dir, fresh)
     d = app_for(fresh, PromptFake(responder=all_made_up)).digest(week=WEEK)
     for topic in (t for t in d.topics if not t.other):
         assert topic.fallback  # the app quoted the papers instead

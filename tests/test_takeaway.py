@@ -47,6 +47,28 @@ def test_compress_heads_the_line_with_what_the_paper_does() -> None:
     assert len(compress(long).split()) <= MAX_WORDS
 
 
+def test_a_line_never_speaks_as_the_authors() -> None:
+    assert compress("Experiments show our framework's gains, and we further find that it helps us.") == (
+        "Experiments show its framework's gains, and the paper further finds that it helps the authors."
+    )
+    assert compress("Our method achieves 5% gains.") == "The method achieves 5% gains."
+    assert compress("It is a phenomenon we term decay, which we are the first to explain.") == (
+        "It is a phenomenon the paper terms decay, which the paper is the first to explain."
+    )
+    assert compress("Which model should we use for classification?") == "Which model should the paper use for classification?"
+    assert compress("Surprisingly, we find that models fail.") == "Finds that models fail."
+
+
+def test_a_first_person_contribution_becomes_a_supported_third_person_line(embed) -> None:  # type: ignore[no-untyped-def]
+    abstract = (
+        "Dense retrieval is costly at scale. Our framework, PruneRAG, prunes the retrieval index with a learned "
+        "scorer, and we show that it keeps 98% of recall on MS MARCO."
+    )
+    line = takeaways([paper(abstract=abstract)], embed)["2406.00001"]
+    assert line.supported and not re.search(r"\b(?:we|our|us)\b", line.text, re.IGNORECASE)
+    assert "PruneRAG" in line.text and "the paper shows" in line.text
+
+
 def test_takeaway_states_the_contribution_is_checked_and_cached(embed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     app = Assistant(make_settings(tmp_path / "data"), chat_model=PromptFake())
     p = paper(ai_summary="SketchAttn makes attention cheap.")

@@ -5,7 +5,6 @@ nothing unsupported shown (the JSON keeps what was dropped and why)."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,26 +15,18 @@ from assistant.chains.topic_summary import renumber, stated_by
 from assistant.citations import parse_citations
 from assistant.export import render
 from assistant.papers import Paper, Sentence
-from assistant.service import Assistant
-from digest_fakes import PromptFake, corpus_papers, respond
-from tests.conftest import make_settings
+from digest_fakes import PromptFake, app_for, ingested_store, private_copy, respond
 
 WEEK = "2024-W01"
 
 
 @pytest.fixture(scope="module")
 def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("summary-corpus") / "data"
-    app = Assistant(make_settings(data), chat_model=PromptFake())
-    app.ingest_papers(corpus_papers(), progress=False)
-    app.close()
-    return data
+    return ingested_store(tmp_path_factory.mktemp("summary-corpus"))
 
 
 def digest_with(corpus_dir: Path, tmp_path: Path, responder=respond):  # noqa: ANN001, ANN201 - test helper
-    data = tmp_path / "data"
-    shutil.copytree(corpus_dir, data)  # a private copy: injected fakes share one cache key
-    return Assistant(make_settings(data), chat_model=PromptFake(responder=responder)).digest(week=WEEK)
+    return app_for(private_copy(corpus_dir, tmp_path / "data"), PromptFake(responder=responder)).digest(week=WEEK)
 
 
 def _first_person(text: str) -> bool:

@@ -1,7 +1,8 @@
 """Compressing an abstract sentence into one line headed by what the paper does.
 
 Used by takeaways (`chains.takeaway`) and by the summary editing in `chains.support`, which
-rewrites first-person quotes ("we propose X") to name their paper.
+rewrites first-person quotes ("we propose X") to name their paper. A line never speaks as the
+authors: "we"/"our"/"us" left after the subject is rewritten become "the paper"/"its"/"the authors".
 """
 
 from __future__ import annotations
@@ -15,6 +16,16 @@ MAX_WORDS = 30
 _SUBJECT = re.compile(r"\b(?:we|this (?:paper|work|study|article|report))\s+(?:(?:also|further|then|first|here|still|thus|therefore|finally)\s+)?", re.I)
 
 
+_AUX = {"are": "is", "were": "was", "have": "has", "do": "does", "am": "is"}
+_MODAL = frozenset("can could may might must shall should will would cannot".split())
+_ADVERBS = frozenset("also further then first here still thus therefore finally additionally now instead".split())
+
+
+def _adverb(word: str) -> bool:
+    low = word.lower().strip(",")
+    return low in _ADVERBS or (low.endswith("ly") and not low.endswith("ply") and low not in ("rely", "fly", "apply", "reply"))
+
+
 def third_person(verb: str) -> str:
     """`propose` → `proposes`, `study` → `studies`; past or already inflected forms are left alone."""
     low = verb.lower()
@@ -25,6 +36,56 @@ def third_person(verb: str) -> str:
     if low.endswith("y") and len(low) > 1 and low[-2] not in "aeiou":
         return verb[:-1] + "ies"
     return verb + "s"
+
+
+def _we_clause(words: list[str], i: int) -> tuple[list[str], int]:
+    """`words[i]` is "we": ("the paper" and the adverbs and verb after it, the index past them); the
+    verb goes to the third person unless a modal or auxiliary came first ("should we use")."""
+    after_modal = i > 0 and words[i - 1].lower() in _MODAL | set(_AUX) | {"did", "does", "has", "had", "is", "was"}
+    j = i + 1
+    while j < len(words) - 1 and _adverb(words[j]):
+        j += 1
+    out = ["The paper" if words[i][0].isupper() else "the paper", *words[i + 1 : j]]
+    if j < len(words):
+        verb = words[j]
+        core = re.match(r"[A-Za-z]*", verb).group()  # type: ignore[union-attr]  # "uncover--and" -> "uncover"
+        low = core.lower()
+        if not after_modal and low in _AUX:
+            verb = _AUX[low] + verb[len(core) :]
+        elif not after_modal and low not in _MODAL and core and core.islower():
+            verb = third_person(core) + verb[len(core) :]
+        out.append(verb)
+        j += 1
+    return out, j
+
+
+def no_first_person(text: str) -> str:
+    """The text with the authors' voice replaced: "we find" → "the paper finds", "our model" → "its model"
+    ("The model" when it opens the text), "us" → "the authors"."""
+    words = text.split()
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        core = word.strip("\"'(\u201c\u2018").rstrip(",.;:?!\"')\u201d\u2019")
+        low = core.lower()
+        lead, tail = word[: word.find(core)], word[word.find(core) + len(core) :]
+        if low == "we" and not tail:
+            clause, i = _we_clause(words, i)
+            out += [lead + clause[0], *clause[1:]]
+            continue
+        if low == "we":  # "we," or "we." ends a phrase: no verb to inflect
+            out.append(lead + ("The paper" if core[0].isupper() else "the paper") + tail)
+        elif low in ("our", "ours"):
+            mine = "its" if low == "our" else "its own"
+            mine = ("The" if low == "our" else "Its own") if not out else mine
+            out.append(lead + mine + tail)
+        elif low == "us":
+            out.append(lead + "the authors" + tail)
+        else:
+            out.append(word)
+        i += 1
+    return " ".join(out)
 
 
 def _subject(text: str) -> re.Match[str] | None:
@@ -55,13 +116,14 @@ def compress(sentence: str, max_words: int = MAX_WORDS) -> str:
         verb, _, tail = rest.partition(" ")
         if verb.isalpha() and tail:
             adverb = ""
-            if verb.lower().endswith("ly") and not verb.lower().endswith("ply") and verb.lower() not in ("rely", "fly") and " " in tail:  # "we surprisingly find" -> "Surprisingly finds"
+            if _adverb(verb) and " " in tail:  # "we surprisingly find" -> "Surprisingly finds"
                 adverb, (verb, _, tail) = f"{verb} ", tail.partition(" ")
             text = f"{adverb}{third_person(verb)} {tail}"
+    text = no_first_person(text)
     text = text[:1].upper() + text[1:]
     words = text.split()
     if len(words) <= max_words:
-        return text + "."
+        return text if text.endswith(("?", "!")) else text + "."
     head = " ".join(words[:max_words])
     cut = max(head.rfind(", "), head.rfind("; "), head.rfind(" \u2014 "), head.rfind(" - "))
     if cut >= len(head) // 2:

@@ -4,7 +4,8 @@ Called by the digest (every listed paper), the library and search views (CLI `se
 and the personal feed. Extractive, so it costs no model call: the abstract's contribution
 sentence (the method sentence of `quick_extraction`, else its result sentence, else the first
 sentence about its own work; never background while such a sentence exists) compressed to
-one clause ("We propose X that ..." → "Proposes X that ..."), then checked against the abstract
+one clause ("We propose X that ..." → "Proposes X that ...", never in the authors' voice: a later
+"we"/"our" becomes "the paper"/"its"), then checked against the abstract
 with the same support check as answers. A compressed line that fails the check falls back to
 the next candidate. Cached per content hash, so a week is paid once. When the source supplied
 HF's machine summary it is kept alongside, labelled as HF's.
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 EmbedFn = Callable[[list[str]], np.ndarray]
 
 CACHE_KIND = "takeaway"
-VERSION = "2"  # bump when the selection or compression changes: cached lines are then recomputed
+VERSION = "3"  # bump when the selection or compression changes: cached lines are then recomputed
 
 
 class Takeaway(BaseModel):

@@ -35,7 +35,7 @@ from assistant.store import Store
 TOPIC_VARS = frozenset({"papers"})
 TOPIC_CACHE_KIND = "digest_topic"
 CHECK_CACHE_KIND = "digest_topic_check"
-VERSION = "3"  # bump when the summary's structure or checks change: cached summaries are rebuilt
+VERSION = "4"  # bump when the summary's structure or checks change: cached summaries are rebuilt
 PROMPT_PAPERS = 5  # the most central papers' takeaways go into the prompt (prefill is the cost)
 SHARED_POOL = 8  # a shared sentence is checked against this many of the most central papers
 SHARED_MIN = 3  # papers that must state a shared sentence (all of them when the topic has fewer)
