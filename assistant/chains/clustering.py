@@ -16,6 +16,7 @@ import numpy as np
 # fit of each paper's keyword silhouette on that cosine, over the dev weeks of the topic benchmark
 # (`python -m benchmarks.topics_bench --calibrate`; recalibrate for another embedder).
 OTHER_BELOW = 0.35
+OTHER_MAX_SHARE = 0.05  # at least 95% of a week's papers stay in a topic (the digest's target since issue #6)
 MIN_TO_SPLIT = 6  # fewer papers than this make one topic
 MIN_FOR_OTHER = 10  # below this many papers every paper stays in a topic (too few outsiders to test against)
 
@@ -120,10 +121,13 @@ def centre_similarity(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def _far_from_topics(x: np.ndarray, labels: np.ndarray, below: float | None) -> list[int]:
-    """Papers whose similarity to their own topic's centre (the closest centre) is under `below`."""
+    """Papers whose similarity to their own topic's centre (the closest centre) is under `below`,
+    the farthest first and at most `OTHER_MAX_SHARE` of the week."""
     if below is None or len(x) < MIN_FOR_OTHER or len(np.unique(labels)) < 2:
         return []
-    return np.flatnonzero(centre_similarity(x, labels) < below).tolist()
+    near = centre_similarity(x, labels)
+    far = [int(i) for i in np.argsort(near, kind="stable") if near[i] < below]
+    return far[: int(OTHER_MAX_SHARE * len(x))]
 
 
 def cluster(
@@ -133,7 +137,8 @@ def cluster(
 
     `k=None` lets the data pick the topic count (`choose_k`). A paper alone in its group joins the
     nearest group; a paper whose closest topic centre is under `other_below` (None: keep every
-    paper in a topic) goes to "Other", and so does a topic left with one paper.
+    paper in a topic) goes to "Other", the farthest first and at most `OTHER_MAX_SHARE` of the
+    papers, and so does a topic left with one paper.
     """
     n = len(vectors)
     if n == 0:

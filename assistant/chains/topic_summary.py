@@ -46,6 +46,7 @@ PROMPT_PAPERS = 5  # the most central papers' takeaways go into the prompt (pref
 SHARED_POOL = 8  # a shared sentence is checked against this many of the most central papers
 SHARED_MIN = 3  # papers that must state a shared sentence (all of them when the topic has fewer)
 SHARED_CITES = 6  # citations shown on a shared sentence at most
+SHARED_TERMS = 10  # the topic's most typical terms tried for the app's shared sentence
 CONTRAST_TERMS = 8  # a side's most typical terms tried for "where they differ"
 SIDE_CITES = 4  # citations per side of the contrast at most
 EXAMPLE_CLAUSES = 3  # papers in the "for instance" sentence: two of one side, one of the other
@@ -113,9 +114,14 @@ def _shared_from_model(body: str, pool: Sequence[Paper], need: int, embed: Embed
 
 
 def _shared_from_terms(terms: Sequence[str], pool: Sequence[Paper], need: int, embed: EmbedFn) -> Sentence | None:
-    """The app's shared sentence: the typical two-word term most of the papers state, cited to them."""
-    # only two-word terms: a single typical word is often a verb or too broad to name a theme
-    stated = {term: stated_by(term, pool, embed) for term in [t for t in terms if " " in t][:5]}
+    """The app's shared sentence: the typical term most of the papers state, cited to them. Two-word
+    terms first; a single word only when it is in the titles of `need` papers (a lone typical word is
+    often a verb or too broad, a title word names a theme)."""
+    titles = [p.title.lower() for p in pool]
+    words = [t for t in terms if " " in t][:SHARED_TERMS] + [
+        t for t in terms[:SHARED_TERMS] if " " not in t and sum(t in title for title in titles) >= need
+    ]
+    stated = {term: stated_by(term, pool, embed) for term in words}
     term, by = max(stated.items(), key=lambda kv: len(kv[1]), default=("", []))
     if len(by) < max(need, 2):
         return None
