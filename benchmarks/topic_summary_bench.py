@@ -204,7 +204,9 @@ def main() -> None:
         f"`python -m benchmarks.topic_summary_bench --backend {args.backend}`; weeks {', '.join(args.weeks)} "
         f"(HF test weeks frozen in topics_split.json, plus the seed pages' {SEED_WEEK}); load average "
         f"{load_start} at start, {load_average()} at end. The summary structure was tuned on 2026-W32 (in neither split) and the "
-        "planted test corpus only.", "",
+        "planted test corpus; the \"where they differ\" term rules (two-word terms, else a title word; a side's "
+        "share at least twice the other's) were set while reading the fake's output on 2025-W38 and 2026-W10, "
+        "so those two weeks are not untouched for that sentence.", "",
         *table(runs, "fake"), *table(runs, "embedded"),
         "Samples for the hand check: `topic_summaries_sample.md`.",
     ]
