@@ -79,13 +79,15 @@ def grade_choice(case: dict[str, Any], chosen: list[str] | None) -> dict[str, An
 
 def foreign_terms(comparison: Any) -> list[dict[str, Any]]:
     """Shown sentences (summary and cells) with a number or name their cited papers do not state but
-    another compared paper does: one paper's facts under another's citation."""
+    another compared paper does: one paper's facts under another's citation. A sentence setting papers
+    side by side is read clause by clause, each clause against the papers it cites."""
+    from assistant.chains.contrast import clauses
     from assistant.citations import claim_body
     from assistant.grounding import key_terms, numbers_in, term_in
 
     texts = {r.n: f"{r.title}. {p.abstract}" for r, p in zip(comparison.table, comparison.papers)}
     nums = {n: numbers_in(t) for n, t in texts.items()}
-    shown = [(s.text, list(s.cites)) for s in comparison.sentences]
+    shown = [(text, cites) for s in comparison.sentences for text, cites in clauses(s.text)]  # contrasts per clause
     shown += [(c.text, [r.n]) for r in comparison.table for c in r.cells.values() if c.source != "none"]
     bad = []
     for text, cites in shown:
