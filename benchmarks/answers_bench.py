@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.answers_grade import answer_view, grade, recall_at
+from benchmarks.splits import read_split
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES_DIR = ROOT / "benchmarks" / "answers"
@@ -51,17 +52,7 @@ log = logging.getLogger("answers_bench")
 
 def load_cases(split: str, cases_dir: Path = CASES_DIR) -> list[dict[str, Any]]:
     """The frozen cases of one split (`dev`, `test` or `all`)."""
-    names = ["dev", "test"] if split == "all" else [split]
-    cases = []
-    for name in names:
-        path = cases_dir / f"{name}.jsonl"
-        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if line.strip():
-                case = json.loads(line)
-                if not case.get("question") or "type" not in case:
-                    raise SystemExit(f"{path}:{i}: a case needs `question` and `type`")
-                cases.append(case)
-    return cases
+    return [case for _, case in read_split(split, cases_dir, "question", "type")]
 
 
 def stratified(cases: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:

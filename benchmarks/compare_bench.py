@@ -34,6 +34,7 @@ from benchmarks.seed_store import ensure_seed_store
 from benchmarks import answers_bench
 from benchmarks.answers_bench import bench_settings
 from benchmarks.results_io import RESULTS, load_average, write_result
+from benchmarks.splits import read_split
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES_DIR = ROOT / "benchmarks" / "compare"
@@ -44,16 +45,7 @@ log = logging.getLogger("compare_bench")
 
 def load_cases(split: str, cases_dir: Path = CASES_DIR) -> list[dict[str, Any]]:
     """The frozen queries of one split (`dev`, `test` or `all`), each tagged with its split."""
-    cases = []
-    for name in ["dev", "test"] if split == "all" else [split]:
-        path = cases_dir / f"{name}.jsonl"
-        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if line.strip():
-                case = json.loads(line)
-                if not case.get("query") or "expected" not in case:
-                    raise SystemExit(f"{path}:{i}: a case needs `query` and `expected`")
-                cases.append({**case, "split": name})
-    return cases
+    return [{**case, "split": name} for name, case in read_split(split, cases_dir, "query", "expected")]
 
 
 def default_data_dir() -> Path:
@@ -87,13 +79,15 @@ def grade_choice(case: dict[str, Any], chosen: list[str] | None) -> dict[str, An
 
 def foreign_terms(comparison: Any) -> list[dict[str, Any]]:
     """Shown sentences (summary and cells) with a number or name their cited papers do not state but
-    another compared paper does: one paper's facts under another's citation."""
+    another compared paper does: one paper's facts under another's citation. A sentence setting papers
+    side by side is read clause by clause, each clause against the papers it cites."""
+    from assistant.chains.contrast import clauses
     from assistant.citations import claim_body
     from assistant.grounding import key_terms, numbers_in, term_in
 
     texts = {r.n: f"{r.title}. {p.abstract}" for r, p in zip(comparison.table, comparison.papers)}
     nums = {n: numbers_in(t) for n, t in texts.items()}
-    shown = [(s.text, list(s.cites)) for s in comparison.sentences]
+    shown = [(text, cites) for s in comparison.sentences for text, cites in clauses(s.text)]  # contrasts per clause
     shown += [(c.text, [r.n]) for r in comparison.table for c in r.cells.values() if c.source != "none"]
     bad = []
     for text, cites in shown:

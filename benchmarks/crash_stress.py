@@ -34,6 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from benchmarks.ingest_bench import QUERIES as INGEST_QUERIES
 from benchmarks.results_io import write_result
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,18 +42,8 @@ SEEDS = ROOT / "examples" / "daily-papers"
 SEED_YEAR = 2025
 DATA = ROOT.parent / "shared" / "data" / "hf_daily_papers" / "hf_daily_papers.jsonl.gz"
 RESULTS = ROOT / "benchmarks" / "results"
-QUERIES = [
-    "semi-supervised text spotting",
-    "Nash mirror prox",
-    "LiDAR quantization",
-    "video diffusion editing",
-    "diffusion models for video generation",
-    "preference optimization for language model alignment",
-    "mixture of experts routing efficiency",
-    "retrieval augmented generation evaluation",
-    "vision language model hallucination",
-    "3D gaussian splatting scene reconstruction",
-]
+QUERIES = ["Nash mirror prox", "video diffusion editing", *INGEST_QUERIES]
+"""The ingest benchmark's queries over the HF rows, plus two about seed-page papers."""
 K = 10
 LOW, HIGH = 0.25, 0.9  # kill delays as fractions of the clean ingest time: most fall while batches commit (start-up is ~10 s)
 

@@ -30,6 +30,7 @@ class Bench:
 BENCHES = [
     Bench("qa_bench", ("--backend", "fake"), "qa.md", "seed pages, fake endpoint; a few minutes", quick=True),
     Bench("fetch_bench", (), "fetch.md", "shared HF data; about a minute", quick=True),
+    Bench("trace_question", (), "trace.md", "seed pages, fake endpoint; a minute (rewrites ARCHITECTURE.md's trace)", quick=True),
     Bench("foryou_bench", (), "foryou.md", "shared HF data; embeds its papers once (tens of minutes), then minutes"),
     Bench("answers_bench", ("--split", "test", "--backend", "fake"), "answers.md", "shared HF data; tens of minutes"),
     Bench("support_bench", (), "support.md", "SciFact in the shared data; tens of minutes"),

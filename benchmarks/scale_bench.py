@@ -41,7 +41,6 @@ import platform
 import random
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -253,16 +252,9 @@ def bench_queries(n: int) -> list[str]:
 
 
 def latency(fn, queries: list[str]) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    from assistant.evaluate import percentile
+    from benchmarks.retrieval_bench import timed
 
-    for q in queries[:5]:
-        fn(q)  # warm
-    ms = []
-    for q in queries:
-        t0 = time.perf_counter()
-        fn(q)
-        ms.append(1000 * (time.perf_counter() - t0))
-    return {"p50_ms": round(statistics.median(ms), 1), "p95_ms": round(percentile(ms, 95), 1), "max_ms": round(max(ms), 1)}
+    return timed(fn, queries, warm=5)
 
 
 def run_size(target: int, n_queries: int, digest: bool) -> dict[str, object]:

@@ -185,10 +185,11 @@ def test_app_in_a_real_browser(seeded_copy: Path, tmp_path: Path, browser: WebDr
             "a [1] citation link",
         )
         assert cite.get_attribute("title") == SHRINK_TITLE
-        assert "shrunk class space" in browser.find_element(By.TAG_NAME, "body").text
+        wait_for(browser, lambda d: "shrunk class space" in d.find_element(By.TAG_NAME, "body").text, 30, "the answer text")
         flagged = with_text('[data-testid="stChatMessage"] p', "⚠ It reached 99.9% on [Moon-Bench] (v2) with *no* labels")
-        assert flagged(browser), "the unsupported sentence is shown literally, with its ⚠"
-        assert with_text('[data-testid="stCaptionContainer"]', "not supported by the cited abstract")(browser)
+        wait_for(browser, flagged, 30, "the unsupported sentence, shown literally with its ⚠")
+        wait_for(browser, with_text('[data-testid="stCaptionContainer"]', "not supported by the cited abstract"), 30,
+                 "the caption explaining ⚠")
         shoot(browser, "1-chat-answer")
 
         # warm question (after clearing, so no follow-up rewrite): time to evidence only
@@ -250,7 +251,7 @@ def test_app_in_a_real_browser(seeded_copy: Path, tmp_path: Path, browser: WebDr
         topic.send_keys("semi-supervised learning", Keys.ENTER)
         click_button(browser, "Compare")
         wait_for(browser, with_text("h3", "Side by side"), 180, "the comparison table")
-        assert css(browser, '[data-testid="stMarkdownContainer"] table a')
+        wait_for(browser, lambda d: css(d, '[data-testid="stMarkdownContainer"] table a'), 30, "the table's paper links")
         shoot(browser, "4-compare")
 
         go_to(browser, "digest", "Weekly digest")

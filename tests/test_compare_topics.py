@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.chains.aspects import quick_extraction
-from assistant.chains.compare import choose_papers
-from assistant.chains.topic_match import acronym_definitions, own_work_text
+from assistant.chains.compare import Comparison, choose_papers
+from assistant.chains.contrast import clauses, is_contrast
+from assistant.chains.topic_match import FEATURES, acronym_definitions, own_work_text, topic_signals
 from assistant.errors import InputError
-from assistant.papers import Paper
+from assistant.grounding import check_claim
+from assistant.papers import Hit, Paper
 from assistant.service import Assistant
 from digest_fakes import PromptFake, app_for, corpus_papers, ingested_store, private_copy, respond
 
@@ -68,6 +71,19 @@ def test_acronyms_in_own_work_count_with_the_long_form_the_abstract_defines() ->
     assert "post-training quantization" not in own_work_text(PTQ[3]).lower()  # named only as background
 
 
+def test_topic_signals_measure_each_paper_against_the_topics_best_match() -> None:
+    """The gaps say how far a paper falls behind the best paper stating the topic (the best is at 0)."""
+    def embed(texts: list[str]) -> np.ndarray:  # the topic and three titles, at falling cosines
+        return np.array([[1.0, 0.0], [0.8, 0.6], [0.6, 0.8], [0.0, 1.0]][: len(texts)])
+
+    hits = [Hit(paper=p, score=s) for p, s in zip(PTQ[:3], (0.5, 0.9, 0.2))]
+    feats = topic_signals("LLM post-training quantization", hits, embed)
+    assert all(set(f) == set(FEATURES) for f in feats)
+    assert [round(f["title_cosine_gap"], 2) for f in feats] == [0.0, -0.2, -0.8]
+    assert [round(f["score_gap"], 2) for f in feats] == [-0.4, 0.0, -0.7]
+    assert topic_signals("anything", [], embed) == []
+
+
 def test_a_paper_naming_the_topic_only_as_background_is_not_chosen(app: Assistant) -> None:
     """The user's failure: quantized *training* chosen for "LLM post-training quantization"."""
     papers, query = choose_papers(["LLM post-training quantization"], app.store, app.search, n=4, embed=app.embed_sentences)
@@ -106,7 +122,7 @@ def test_another_papers_numbers_or_names_under_a_citation_are_never_shown(app: A
         return respond(prompt)
 
     c = app_for(app.settings.data_dir, PromptFake(responder=mixing)).compare(ids)
-    shown = {s.text: s.cites for s in c.sentences}
+    shown = {text: cites for s in c.sentences for text, cites in clauses(s.text)}  # a contrast: per clause
     assert not any("2.1x" in t and 1 in cites for t, cites in shown.items())
     assert not any("OPT-66B" in t and 1 in cites for t, cites in shown.items())
     assert not any("128" in t and 2 in cites for t, cites in shown.items())
@@ -131,3 +147,64 @@ def test_quick_cells_quote_the_papers_own_work_not_its_background() -> None:
     assert q.method.startswith("We propose ShiftNet")
     assert q.result.startswith("ShiftNet keeps accuracy")  # not the prior-work sentence full of result cues
     assert "Existing" not in q.data + q.method + q.result
+
+
+# ---------------------------------------------------------------------------- where the papers differ
+
+
+def test_clauses_cut_a_sentence_at_its_citation_markers() -> None:
+    assert clauses("A learns X [1], whereas B fits Y [2].") == [("A learns X [1]", [1]), (", whereas B fits Y [2].", [2])]
+    assert clauses("Both quantize weights [1][2].") == [("Both quantize weights [1][2].", [1, 2])]
+    assert clauses("A learns X [1] and runs fast.") == [("A learns X [1]", [1]), (" and runs fast.", [])]
+
+
+def _shown_clauses_hold(c: Comparison, app: Assistant) -> None:
+    """Every shown sentence is cited, and each of its clauses is stated by every paper it cites."""
+    assert c.sentences and all(s.cites and s.supported for s in c.sentences)
+    for s in c.sentences:
+        for text, cites in clauses(s.text):
+            assert cites, s.text
+            assert all(check_claim(text, c.papers[n - 1], app.embed_sentences, phrase=True).supported for n in cites), text
+
+
+def test_the_summary_says_how_the_papers_differ_each_clause_under_its_own_paper(app: Assistant) -> None:
+    ids = ["2406.10001", "2406.10002"]  # [1] RoundLLM (rounding offsets, 128 samples), [2] GridQ (per-channel grid)
+    good = ("RoundLLM learns a rounding offset per weight from calibration samples [1], whereas GridQ fits a "
+            "per-channel grid without any fine-tuning [2].")
+
+    def contrasting(prompt: str) -> str:
+        if "Comparison (3 to 5" in prompt:
+            return (
+                "Both are post-training quantization methods for large language models [1][2]. " + good + " "
+                "RoundLLM learns a rounding offset per weight [1], whereas GridQ learns its grid from 128 calibration samples [2]. "
+                "RoundLLM learns rounding offsets while GridQ fits per-channel grids [1][2]."
+            )
+        return respond(prompt)
+
+    c = app_for(app.settings.data_dir, PromptFake(responder=contrasting)).compare(ids)
+    shown = {s.text: s.cites for s in c.sentences}
+    assert shown[good] == [1, 2] and not c.fallback
+    assert shown["Both are post-training quantization methods for large language models [1][2]."] == [1, 2]
+    reasons = {d.text[:40]: d.reason for d in c.dropped}
+    assert "[2] does not support the clause" in reasons["RoundLLM learns a rounding offset per we"]  # 128 is [1]'s
+    assert "GridQ" in reasons["RoundLLM learns rounding offsets while G"]  # two papers' work under both numbers
+    assert len(c.sentences) == 2  # the model's contrast holds: no app-made one is added
+    _shown_clauses_hold(c, app)
+
+
+@pytest.mark.parametrize("reply", ["per paper", "NOT_IN_PAPERS"])
+def test_without_a_contrast_from_the_model_the_app_sets_the_papers_side_by_side(app: Assistant, reply: str) -> None:
+    def per_paper(prompt: str) -> str:  # respond() writes one method sentence per paper, no contrast
+        return ("NOT_IN_PAPERS" if reply != "per paper" else respond(prompt)) if "Comparison (3 to 5" in prompt else respond(prompt)
+
+    c = app_for(app.settings.data_dir, PromptFake(responder=per_paper)).compare(
+        ["2406.10001", "2406.10002", "2406.10003"]
+    )
+    contrasts = [s for s in c.sentences if is_contrast(s)]
+    assert len(contrasts) == 1 and contrasts[0].cites == [1, 2, 3]
+    parts = clauses(contrasts[0].text)
+    assert [cites for _, cites in parts] == [[1], [2], [3]]
+    for (text, _), name in zip(parts, ["RoundLLM", "GridQ", "SaliencyQuant"]):
+        assert name in text and not any(other in text for other in {"RoundLLM", "GridQ", "SaliencyQuant"} - {name})
+    assert c.fallback == (reply != "per paper")
+    _shown_clauses_hold(c, app)

@@ -13,6 +13,7 @@ from assistant.cli import cli
 from assistant.errors import InputError
 from assistant.foryou.profile import Profile, Star, profile_from_json, profile_to_json
 from assistant.foryou.rank import rank
+from assistant.foryou.service import ForYou
 from assistant.papers import Paper
 from assistant.service import Assistant
 from tests.conftest import make_settings
@@ -69,19 +70,24 @@ def test_profile_migration_and_bad_files() -> None:
 
 def test_profiles_are_stored_with_the_paper_table(tmp_path: Path) -> None:
     app = Assistant(make_settings(tmp_path / "data"))
-    table = app.store.profiles
-    assert table.get("default").empty and table.names() == []
-    p = Profile(name="work", topics=["diffusion"])
-    table.put(p)
-    table.put(Profile(name="home", authors=["Tri Dao"]))
-    assert table.names() == ["home", "work"]
+    mine = ForYou(app)
+    assert mine.profile("default").empty and mine.profiles.names() == []
+    mine.save(Profile(name="work", topics=["diffusion"]))
+    mine.save(Profile(name="home", authors=["Tri Dao"]))
+    assert mine.profiles.names() == ["home", "work"]
     # an older document in the table is migrated when read
     with app.store.table.db:
         app.store.table.db.execute("UPDATE profiles SET data=? WHERE name='home'", (json.dumps({"version": 1, "stars": ["x1"]}),))
-    assert table.get("home").stars[0].paper_id == "x1"
+    assert mine.profile("home").stars[0].paper_id == "x1"
+    # a stored document that is not a profile names the profile and the data dir
+    mine.profiles.put("broken", "{")
+    with pytest.raises(InputError, match="stored profile 'broken' in .*not JSON"):
+        mine.profile("broken")
+    with pytest.raises(InputError, match="profile name"):
+        mine.profile("../etc")
     app.close()
     again = Assistant(make_settings(tmp_path / "data"))
-    assert again.store.profiles.get("work").topics == ["diffusion"]
+    assert ForYou(again).profile("work").topics == ["diffusion"]
     again.store.profiles.delete("work")
     with pytest.raises(InputError, match="no profile named"):
         again.store.profiles.delete("work")

@@ -4,7 +4,9 @@ Called by `Assistant.compare` (CLI `compare`, the UI's compare page). Extract-th
 one short cached model call per paper (see `extract.py`), the app attaches `[n]` to every
 table cell and checks it against the abstract (an unsupported cell is replaced by the closest
 abstract sentence, marked as quoted), then one compose call writes the comparison, whose every
-sentence is citation-checked like an answer.
+sentence is citation-checked like an answer; a sentence setting papers side by side is checked
+clause by clause against the paper each clause cites (`contrast.py`), and when the model wrote no
+such sentence the app adds one made of the papers' checked takeaways.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from langchain_core.output_parsers import StrOutputParser
 from pydantic import BaseModel, Field
 
 from assistant.chains.aspects import ASPECT_LABELS, ASPECTS, Extraction, quick_extraction
+from assistant.chains.contrast import checked_summary, is_contrast, takeaway_contrast
 from assistant.chains.evidence_text import evidence_papers
 from assistant.chains.extract import (
     EmbedFn,
@@ -31,6 +34,7 @@ from assistant.chains.extract import (
 )
 from assistant.chains.evidence import Evidence, attach_citations
 from assistant.chains.support import Dropped, Edited, reader_sentences, short_title
+from assistant.chains.takeaway import takeaways
 from assistant.chains.topic_match import TopicMatch, match_topic
 from assistant.citations import render_marked, split_sentences
 from assistant.errors import InputError
@@ -305,9 +309,13 @@ def compare(
     edited = Edited([], [], [])
     if raw and not declines(raw):
         drafted = " ".join(split_sentences(attach_citations(raw, evidence, embed))[:MAX_SUMMARY_SENTENCES])
-        edited = reader_sentences(drafted, papers, embed)
+        edited = checked_summary(drafted, papers, embed)
     fallback = not edited.sentences
-    if fallback:
+    if not any(is_contrast(s) for s in edited.sentences):
+        made = takeaway_contrast(papers, takeaways(papers, embed, store), embed)
+        if made is not None:
+            edited = Edited([*edited.sentences, made], edited.dropped, edited.removed)
+    if not edited.sentences:
         own = reader_sentences(_fallback_summary(papers, rows), papers, embed)
         edited = Edited(own.sentences, edited.dropped + own.dropped, edited.removed + own.removed)
     sentences = edited.sentences

@@ -21,14 +21,15 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable
 
-from assistant.chains.answerable import TermWeights, judge
+from assistant.chains.answerable import TermWeights, Verdict, judge
 from assistant.chains.evidence import Evidence, attach_citations
-from assistant.chains.listing import LIST_SIZE, citation, cited_answer, paper_list
+from assistant.chains.one_line import compress
 from assistant.chains.routing import classify, compared_items
+from assistant.chains.support import short_title
 from assistant.citations import is_bare_citation, split_sentences, strip_citations
-from assistant.grounding import check_answer
+from assistant.grounding import check_answer, check_claim
 from assistant.errors import InputError
-from assistant.papers import Answer, Hit, Sentence, Turn
+from assistant.papers import Answer, Citation, Hit, Sentence, Turn
 from assistant.prompts import declines, load_prompt, without_decline
 
 if TYPE_CHECKING:  # the comparison chain imports this module
@@ -119,6 +120,56 @@ def extractive_answer(evidence: Evidence, model: str) -> Answer | None:
         extractive=True,
     )
 
+
+# --- answers that are not one model draft: "which papers" lists, comparisons asked in the chat ---------
+# A list names every answering paper (up to the list size) with one checked line on what it does that
+# matters to the question: the paper's own-work sentence closest to the question, compressed to one
+# clause like a takeaway and kept only if the support check passes (else quoted as is). A comparison is
+# the comparison chain's result turned into an `Answer` whose `[n]` are the compared papers.
+
+LIST_SIZE = 6
+"""Papers retrieved for a "which papers" question and listed at most."""
+
+
+def paper_line(hit: Hit, n: int, sentence: str, embed: EmbedFn) -> Sentence:
+    """`Title: what it does [n].` — the compressed sentence when the abstract supports it, else the sentence itself."""
+    short = compress(sentence).rstrip(" .\u2026")
+    quoted = sentence.rstrip().rstrip(".")
+    body = short if short and check_claim(short, hit.paper, embed).supported else quoted
+    return Sentence(text=f"{short_title(hit.paper.title)}: {body} [{n}].", cites=[n], supported=True)
+
+
+def paper_list(verdict: Verdict, hits: Sequence[Hit], embed: EmbedFn, model: str) -> Answer:
+    """One line per answering paper, in retrieval order (the caller checked that the verdict answers)."""
+    picks = sorted(verdict.answering[:LIST_SIZE], key=lambda s: s.n)
+    sentences = [paper_line(hits[s.n - 1], s.n, s.sentence, embed) for s in picks]
+    return Answer(
+        answer="\n".join(f"- {s.text}" for s in sentences),
+        refused=False,
+        citations=[citation(s.n, hits[s.n - 1], True) for s in picks],
+        model=model,
+        sentences=sentences,
+        evidence=list(hits),
+    )
+
+
+def citation(n: int, hit: Hit, supported: bool) -> Citation:
+    return Citation(n=n, paper_id=hit.paper.paper_id, title=hit.paper.title, url=hit.paper.link, supported=supported)
+
+
+def cited_answer(
+    sentences: list[Sentence], citations: list[Citation], hits: list[Hit], model: str, removed: Sequence[int] = ()
+) -> Answer:
+    """Checked sentences as an answer; `hits[i]` is `[i+1]` (a comparison's table row, or the evidence)."""
+    return Answer(
+        answer=" ".join(s.text for s in sentences),
+        refused=False,
+        citations=citations,
+        model=model,
+        sentences=sentences,
+        evidence=hits,
+        removed_citations=list(removed),
+    )
 
 def refusal(question: str, evidence: Evidence) -> str:
     closest = "; ".join(f"{h.paper.title} [{n}]" for n, h in enumerate(evidence.hits, start=1))

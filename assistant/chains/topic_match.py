@@ -5,7 +5,8 @@ Called by `chains.compare.choose_papers` for `assistant compare QUERY`. A paper 
 title and the abstract sentences about its own work (`grounding.sentence_roles`; an acronym there
 counts with the long form the abstract defines for it) state every part of the topic (`about`: names
 and acronyms, possibly spelled out, and every other content word), and a logistic regression over its
-search score and the topic's cosine with its title (`FEATURES`) gives it a probability at or above the
+search score and the topic's cosine with its title, each also as its gap to the best paper stating the
+topic (`FEATURES`), gives it a probability at or above the
 threshold fitted with it (`compare_topic.json`, refit with `benchmarks/fit_compare_topic.py` on the dev
 queries of benchmarks/compare/ only). A paper that names the topic only as background ("post-training
 quantization needs no training data" before its own quantization-aware training method) or that only
@@ -25,8 +26,11 @@ from assistant.citations import split_sentences
 from assistant.grounding import EmbedFn, coverage, key_terms, method_name, missing_terms, sentence_roles
 from assistant.papers import Hit, Paper
 
-FEATURES = ("score", "title_cosine")
-"""Per (topic, paper): its hybrid search score and the cosine of the topic with its title."""
+FEATURES = ("score", "title_cosine", "score_gap", "title_cosine_gap")
+"""Per (topic, paper): its hybrid search score and the cosine of the topic with its title, and how far
+each falls below the best of the papers stating the topic (a paper far behind the topic's best match is
+usually about something else that shares its words; cross-validated on the dev queries, the gaps cut
+both off-topic choices and wrong refusals)."""
 
 _DEFINED = re.compile(r"\(([A-Z][A-Za-z]{1,7}?)s?\)")
 _WORD = re.compile(r"[^\W\d_]+")
@@ -81,12 +85,17 @@ def own_work_text(paper: Paper) -> str:
 
 
 def topic_signals(query: str, hits: Sequence[Hit], embed: EmbedFn) -> list[dict[str, float]]:
-    """The signals of `FEATURES` for each hit (one embedding call: the topic and the titles)."""
+    """The signals of `FEATURES` for each hit, gaps taken to the best of `hits` (one embedding call:
+    the topic and the titles)."""
+    if not hits:
+        return []
     vectors = np.asarray(embed([query, *(h.paper.title for h in hits)]), dtype=np.float32)
-    return [
+    raw = [
         {"score": float(hit.score), "title_cosine": float(title_vector @ vectors[0])}
         for hit, title_vector in zip(hits, vectors[1:])
     ]
+    best = {name: max(r[name] for r in raw) for name in ("score", "title_cosine")}
+    return [{**r, **{f"{name}_gap": r[name] - top for name, top in best.items()}} for r in raw]
 
 
 def match_topic(query: str, hits: Sequence[Hit], embed: EmbedFn) -> list[TopicMatch]:

@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from assistant.errors import InputError
-from assistant.foryou.profile import DEFAULT_PROFILE, Profile, profile_from_json, profile_to_json
+from assistant.foryou.profile import DEFAULT_PROFILE, Profile, check_name, profile_from_json, profile_to_json
 from assistant.foryou.rank import MIN_STARS_FOR_CLASSIFIER, Ranked, rank
 from assistant.papers import Paper, clean_arxiv_id
 
 if TYPE_CHECKING:
     from assistant.service import Assistant
+    from assistant.store.profiles import ProfileTable
 
 HOW_TO_START = (
     'follow a topic (assistant follow "speculative decoding"), an author (assistant follow --author "Tri Dao") '
@@ -61,22 +62,33 @@ class ForYou:
         self.app = app
 
     @property
-    def profiles(self):  # type: ignore[no-untyped-def]
+    def profiles(self) -> ProfileTable:
+        """The stored profile documents (names, delete); `profile` and `save` read and write them."""
         return self.app.store.profiles
 
     def profile(self, name: str = DEFAULT_PROFILE) -> Profile:
-        return self.profiles.get(name)
+        """The stored profile `name` (migrated if older), or an empty one of that name."""
+        check_name(name)
+        document = self.profiles.get(name)
+        if document is None:
+            return Profile(name=name)
+        profile = profile_from_json(document, source=f"stored profile {name!r} in {self.profiles.where}")
+        profile.name = name
+        return profile
+
+    def save(self, profile: Profile) -> None:
+        self.profiles.put(check_name(profile.name), profile_to_json(profile))
 
     def follow(self, topics: Sequence[str] = (), authors: Sequence[str] = (), name: str = DEFAULT_PROFILE) -> list[str]:
         profile = self.profile(name)
         added = profile.follow(list(topics), list(authors))
-        self.profiles.put(profile)
+        self.save(profile)
         return added
 
     def unfollow(self, topics: Sequence[str] = (), authors: Sequence[str] = (), name: str = DEFAULT_PROFILE) -> list[str]:
         profile = self.profile(name)
         removed = profile.unfollow(list(topics), list(authors))
-        self.profiles.put(profile)
+        self.save(profile)
         return removed
 
     def resolve_ids(self, raw_ids: Sequence[str]) -> dict[str, Paper]:
@@ -96,7 +108,7 @@ class ForYou:
         papers = self.resolve_ids(ids)
         profile = self.profile(name)
         added = profile.mark({pid: p.title for pid, p in papers.items()}, not_interested)
-        self.profiles.put(profile)
+        self.save(profile)
         return added
 
     def unstar(self, ids: Sequence[str], name: str = DEFAULT_PROFILE, not_interested: bool = False) -> list[str]:
@@ -107,7 +119,7 @@ class ForYou:
         if missing:
             kind = "marked not interested" if not_interested else "starred"
             raise InputError(f"not {kind} in profile {name!r}: {', '.join(missing)}; nothing was changed")
-        self.profiles.put(profile)
+        self.save(profile)
         return gone
 
     def export(self, name: str = DEFAULT_PROFILE) -> str:
@@ -118,7 +130,7 @@ class ForYou:
         profile = profile_from_json(text, source)
         if name:
             profile.name = name
-        self.profiles.put(profile)
+        self.save(profile)
         return profile
 
     def vectors(self, papers: Sequence[Paper]) -> dict[str, np.ndarray]:

@@ -1,16 +1,16 @@
 """Named reader profiles, one JSON document per row in the paper table's SQLite DB.
 
-The table carries a schema version in `meta` (`profiles_schema`); documents carry their own
-version and are migrated when read (`assistant.foryou.profile.migrate`), so an older profile is
-upgraded the next time it is saved.
+The table carries a schema version in `meta` (`profiles_schema`). The documents are the personal
+feed's (`assistant.foryou.profile`): they carry their own version and are parsed, checked and
+migrated there (`ForYou.profile`), so this table only keeps text and knows no profile fields.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime, timezone
 
 from assistant.errors import InputError, StoreError
-from assistant.foryou.profile import Profile, check_name, now, profile_from_json, profile_to_json
 from assistant.store.paper_table import PaperTable
 
 SCHEMA_VERSION = 1
@@ -24,10 +24,12 @@ CREATE TABLE IF NOT EXISTS profiles (
 
 
 class ProfileTable:
-    """Read and write profiles; a missing profile reads as an empty one of that name."""
+    """Read and write profile documents by name."""
 
     def __init__(self, table: PaperTable) -> None:
-        self._db, self._lock, self._where = table.db, table.lock, table.dir
+        self._db, self._lock = table.db, table.lock
+        self.where = table.dir
+        """The data dir, for messages about a stored profile."""
         with self._lock:
             try:
                 with self._db:
@@ -45,30 +47,26 @@ class ProfileTable:
             except sqlite3.OperationalError:
                 return []
 
-    def get(self, name: str) -> Profile:
-        check_name(name)
+    def get(self, name: str) -> str | None:
+        """The stored document of profile `name`, or None when there is none."""
         with self._lock:
             try:
                 row = self._db.execute("SELECT data FROM profiles WHERE name=?", (name,)).fetchone()
             except sqlite3.OperationalError:
                 row = None
-        if row is None:
-            return Profile(name=name)
-        profile = profile_from_json(row[0], source=f"stored profile {name!r} in {self._where}")
-        profile.name = name
-        return profile
+        return None if row is None else str(row[0])
 
-    def put(self, profile: Profile) -> None:
-        check_name(profile.name)
+    def put(self, name: str, document: str) -> None:
+        """Store (or replace) the document of profile `name`."""
+        updated = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
         with self._lock:
             try:
                 with self._db:
                     self._db.execute(
-                        "INSERT OR REPLACE INTO profiles (name, data, updated) VALUES (?, ?, ?)",
-                        (profile.name, profile_to_json(profile), now()),
+                        "INSERT OR REPLACE INTO profiles (name, data, updated) VALUES (?, ?, ?)", (name, document, updated)
                     )
             except sqlite3.Error as exc:
-                raise StoreError(f"cannot save profile {profile.name!r} in {self._where}: {exc}") from exc
+                raise StoreError(f"cannot save profile {name!r} in {self.where}: {exc}") from exc
 
     def delete(self, name: str) -> None:
         if name not in self.names():
@@ -78,4 +76,4 @@ class ProfileTable:
                 with self._db:
                     self._db.execute("DELETE FROM profiles WHERE name=?", (name,))
             except sqlite3.Error as exc:
-                raise StoreError(f"cannot delete profile {name!r} in {self._where}: {exc}") from exc
+                raise StoreError(f"cannot delete profile {name!r} in {self.where}: {exc}") from exc
