@@ -12,7 +12,7 @@ at 0 (the app always answers in place of the model) and above 1 (never). At thre
 case's outcome is the first when its best probability reaches the threshold that applies, else the
 second. The pair chosen maximises, over dev, useful answers minus `PENALTY` x (wrong answers +
 unanswerable questions answered), among pairs that keep unanswerable dev questions refused
->= `MIN_UNANSWERABLE_REFUSED`; ties go to the higher (more conservative) thresholds. The test split
+>= `MIN_UNANSWERABLE_REFUSED`; among ties, the pair closest to the current one. The test split
 is never read. `--write` stores the pair in `assistant/chains/relevance.json` with how it was fitted.
 """
 
@@ -104,11 +104,13 @@ def rates(rows: list[dict[str, Any]], quote: float, overrule: float) -> dict[str
     }
 
 
-def choose(rows: list[dict[str, Any]]) -> tuple[dict[str, float], list[dict[str, float]]]:
-    """The best (quote, overrule) pair on dev and every pair's figures (overrule never below quote)."""
+def choose(rows: list[dict[str, Any]], current: tuple[float, float]) -> tuple[dict[str, float], list[dict[str, float]]]:
+    """The best (quote, overrule) pair on dev and every pair's figures (overrule never below quote).
+    Among pairs dev cannot tell apart (same score), the one closest to the `current` pair: a threshold
+    moves only as far as the data asks."""
     table = [rates(rows, float(q), float(o)) for q in GRID for o in GRID if o >= q]
     allowed = [r for r in table if r["unanswerable_refused"] >= MIN_UNANSWERABLE_REFUSED] or table
-    best = max(allowed, key=lambda r: (r["score"], r["overrule"], r["quote"]))
+    best = max(allowed, key=lambda r: (r["score"], -abs(r["quote"] - current[0]) - abs(r["overrule"] - current[1])))
     return best, table
 
 
@@ -145,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = outcomes(app, cases, recorded)
     finally:
         app.close()
-    best, table = choose(rows)
     current = json.loads(RELEVANCE.read_text(encoding="utf-8"))
+    best, table = choose(rows, (current["thresholds"]["quote"], current["thresholds"]["overrule"]))
     now = rates(rows, current["thresholds"]["quote"], current["thresholds"]["overrule"])
     print(json.dumps({"current": now, "chosen": best}, indent=1))
     if args.write:
