@@ -238,7 +238,8 @@ def write_report(week: str, n: int, fake: dict[str, object] | None, embedded: di
             f"- {q['papers']} papers in {q['topics']} topics (sizes {q['topic_sizes']}); "
             f"{q['in_topics_pct']}% in a topic other than \"Other\" ({q['other']} in Other). Target >= 95%.",
             f"- {q['sentences']} summary sentences, {q['supported_pct']}% supported by a cited abstract; "
-            f"unsupported ones are marked. Topics whose summary fell back to quoted sentences: {q['fallback_topics']}.",
+            "unsupported ones are left out of md/html (the JSON keeps them under `dropped`, with why). "
+            f"Topics where the model's shared sentence was not kept (too few papers state it; the app's theme is shown when it has one): {q['fallback_topics']}.",
             f"- Every sentence cites at least one paper of its own topic: {q['every_sentence_cites_own_group']}.",
             "",
         ]
@@ -256,11 +257,9 @@ def write_report(week: str, n: int, fake: dict[str, object] | None, embedded: di
             "",
         ]
     lines += [
-        "On this shared machine the embedded run used `--threads 1` (ASSISTANT_LLM_THREADS=1): with the",
-        "default two threads and 4-5 other CPU-bound jobs running, llama.cpp's threads spin against each",
-        "other and a single compose call took 9 minutes (the run was abandoned). One thread under the same",
-        "load gives ~60-70 s per topic call (564 prompt + ~105 generated tokens; ~28 s when the prompt is",
-        "cached). On an idle 2-core machine the same 8 calls should take ~25-30 s each (~4 min in all).",
+        "When 4-5 other CPU-bound jobs share the 2 cores, run the embedded scenario with `--threads 1`",
+        "(ASSISTANT_LLM_THREADS=1): with two threads llama.cpp's threads spin against each other (one",
+        "compose call once took 9 minutes); one thread under the same load gave ~60-70 s per topic call.",
         "",
         "The fake endpoint answers from the prompt text (tests/digest_fakes.py), so (a) measures everything",
         "but model latency: clustering, keyword labels, cache, citation checks (embedding every summary",

@@ -15,7 +15,11 @@ another reading of the same text, not with a human's grouping); absolute values 
 HF's keywords are specific and most pairs of papers share none — compare rows, and count weeks.
 arXiv categories are not used: only 265 of the HF papers are in the shared arXiv listing.
 
-Usage: python -m benchmarks.topics_bench [--weeks dev|test|all]
+Calibration (`--calibrate`, dev weeks only): the "Other" cut `clustering.OTHER_BELOW` is where a
+linear fit of each paper's keyword silhouette on its cosine to its topic's centre crosses zero, with
+every paper kept in a topic: below it a paper's place agrees with HF's keywords no better than chance.
+
+Usage: python -m benchmarks.topics_bench [--weeks dev|test|all] [--calibrate]
 Writes benchmarks/results/topics.md (the hand check section is kept from the previous file).
 """
 
@@ -29,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.chains.clustering import centred, choose_k, cluster, normalize_rows, spherical_kmeans
+from assistant.chains.clustering import centre_similarity, centred, choose_k, cluster, normalize_rows, spherical_kmeans
 from assistant.config import Settings
 from assistant.embeddings import make_embedder
 from benchmarks.topics_data import Week, frozen_split, keyword_matrix, load_weeks, paper_vectors
@@ -40,24 +44,52 @@ HAND = "## Hand check"
 Grouping = tuple[list[list[int]], list[int]]
 
 
-def keyword_silhouette(groups: Sequence[Sequence[int]], other: Sequence[int], kw: np.ndarray) -> tuple[float, float]:
-    """(mean keyword silhouette, mean same-topic keyword cosine) over the papers that have HF keywords."""
+def paper_silhouettes(groups: Sequence[Sequence[int]], kw: np.ndarray) -> tuple[dict[int, float], list[float]]:
+    """({paper: keyword silhouette} for grouped papers with HF keywords, same-topic keyword cosines);
+    papers in "Other" or alone in a topic get no score."""
     has = np.linalg.norm(kw, axis=1) > 0
     sim = kw @ kw.T
     members = [[i for i in g if has[i]] for g in groups]
-    label = {i: j for j, g in enumerate(members) for i in g}
-    scores: list[float] = []
+    scores: dict[int, float] = {}
     pairs: list[float] = []
-    for i in np.flatnonzero(has):
-        own = [m for m in members[label[i]] if m != i] if i in label else []
-        rest = [1.0 - float(np.mean(sim[i, m])) for j, m in enumerate(members) if m and j != label.get(i)]
-        if not own or not rest:
-            scores.append(0.0)  # in "Other", or alone: neither well nor badly placed
-            continue
-        pairs.extend(sim[i, own].tolist())
-        a, b = 1.0 - float(np.mean(sim[i, own])), min(rest)
-        scores.append((b - a) / max(a, b, 1e-9))
-    return float(np.mean(scores)), float(np.mean(pairs)) if pairs else 0.0
+    for j, group in enumerate(members):
+        for i in group:
+            own = [m for m in group if m != i]
+            rest = [1.0 - float(np.mean(sim[i, m])) for jj, m in enumerate(members) if m and jj != j]
+            if not own or not rest:
+                continue
+            pairs.extend(sim[i, own].tolist())
+            a, b = 1.0 - float(np.mean(sim[i, own])), min(rest)
+            scores[i] = (b - a) / max(a, b, 1e-9)
+    return scores, pairs
+
+
+def keyword_silhouette(groups: Sequence[Sequence[int]], other: Sequence[int], kw: np.ndarray) -> tuple[float, float]:
+    """(mean keyword silhouette, mean same-topic keyword cosine) over the papers that have HF keywords;
+    a paper in "Other" or alone scores 0 (neither well nor badly placed)."""
+    scores, pairs = paper_silhouettes(groups, kw)
+    n = int(np.sum(np.linalg.norm(kw, axis=1) > 0))
+    return float(sum(scores.values()) / max(n, 1)), float(np.mean(pairs)) if pairs else 0.0
+
+
+def calibrate(weeks: Sequence[Week], vectors: dict[str, np.ndarray]) -> tuple[float, int]:
+    """(the "Other" cut, papers it was fitted on): the zero crossing of a linear fit of each paper's
+    keyword silhouette on its cosine to its topic's centre, every paper kept in a topic."""
+    kw = keyword_matrix(list(weeks))
+    xs: list[float] = []
+    ys: list[float] = []
+    for w in weeks:
+        raw = normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers]))
+        groups, _ = cluster(raw, other_below=None)
+        labels = np.zeros(len(raw), dtype=int)
+        for j, g in enumerate(groups):
+            labels[g] = j
+        near = centre_similarity(centred(raw), labels)
+        for i, score in paper_silhouettes(groups, kw[w.label])[0].items():
+            xs.append(float(near[i]))
+            ys.append(score)
+    slope, intercept = np.polyfit(np.array(xs), np.array(ys), 1)
+    return float(-intercept / slope), len(xs)
 
 
 def baseline(x: np.ndarray) -> Grouping:
@@ -75,7 +107,8 @@ def same_k(x: np.ndarray) -> Grouping:
 METHODS: dict[str, Callable[[np.ndarray], Grouping]] = {
     "k-means, k = sqrt(n/2) (baseline; the digest before)": baseline,
     "k-means, the digest's k": same_k,
-    "digest clustering (centred, k by silhouette, Other)": lambda x: cluster(x),
+    "digest clustering, every paper in a topic (before the calibrated Other)": lambda x: cluster(x, other_below=None),
+    "digest clustering (centred, k by silhouette, calibrated Other)": lambda x: cluster(x),
 }
 
 
@@ -111,11 +144,16 @@ def _table(title: str, weeks: Sequence[Week], res: dict[str, dict[str, float]]) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weeks", choices=("dev", "test", "all"), default="all")
+    parser.add_argument("--calibrate", action="store_true", help="print the 'Other' cut fitted on the dev weeks and stop")
     args = parser.parse_args()
     start = time.perf_counter()
     weeks = load_weeks()
     split = frozen_split()
     vectors = paper_vectors(weeks, make_embedder(Settings(_env_file=None)).embed)
+    if args.calibrate:
+        cut, n = calibrate([w for w in weeks if w.label in set(split["dev"])], vectors)
+        print(f"OTHER_BELOW = {cut:.2f}  (fitted on {n} dev-week papers)")
+        return
     parts = ("dev", "test") if args.weeks == "all" else (args.weeks,)
     lines = ["# Topic coherence against HF keywords", "",
              "Command: `python -m benchmarks.topics_bench` (deterministic; "

@@ -10,11 +10,16 @@ import ipaddress
 import os
 import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from assistant.config import Settings
+
+if TYPE_CHECKING:
+    from assistant.service import Assistant
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "examples" / "daily-papers"
@@ -99,6 +104,17 @@ def seeded_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     app.ingest([SEEDS], year=SEED_YEAR, progress=False)
     app.close()
     return data
+
+
+@pytest.fixture(scope="module")
+def shared(seeded_dir: Path) -> Iterator[Assistant]:
+    """One store + embedder over the seeded dir for a module's read-only tests (loading the embedder once keeps the suite fast)."""
+    from assistant.service import Assistant
+
+    app = Assistant(make_settings(seeded_dir))
+    app.retriever  # noqa: B018  (open the store and load the embedder now)
+    yield app
+    app.close()
 
 
 @pytest.fixture

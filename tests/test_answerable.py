@@ -7,8 +7,6 @@ work) when the model declines clear evidence, a refusal when it declines doubtfu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,14 +21,6 @@ from tests.test_qa import RecordingChat, with_model
 
 NASH = make_paper_id("Accelerating Nash Learning from Human Feedback via Mirror Prox")
 ACES = make_paper_id("Machine Translation Meta Evaluation through Translation Accuracy Challenge Sets")
-
-
-@pytest.fixture(scope="module")
-def shared(seeded_dir: Path) -> Iterator[Assistant]:
-    app = Assistant(make_settings(seeded_dir))
-    app.retriever  # noqa: B018
-    yield app
-    app.close()
 
 
 def _verdict(app: Assistant, question: str, k: int = 3):  # type: ignore[no-untyped-def]

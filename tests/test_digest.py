@@ -262,10 +262,11 @@ def test_cluster_picks_the_topic_count_from_the_data() -> None:
 
 def test_cluster_sends_a_paper_far_from_every_topic_to_other() -> None:
     rng = np.random.default_rng(0)
-    common = rng.standard_normal(64)  # what every paper of a week shares
-    themes = normalize_rows(rng.standard_normal((6, 64)))
-    rows = [common + 3 * themes[j] + 0.1 * rng.standard_normal(64) for j in range(6) for _ in range(10)]
-    rows.append(common + 3 * normalize_rows(rng.standard_normal((1, 64)))[0])  # unlike every theme
+    dim = 384  # the packaged embedder's: the "Other" cut is calibrated on its vectors
+    common = rng.standard_normal(dim)  # what every paper of a week shares
+    themes = normalize_rows(rng.standard_normal((6, dim)))
+    rows = [common + 3 * themes[j] + 0.1 * rng.standard_normal(dim) for j in range(6) for _ in range(10)]
+    rows.append(common + 3 * normalize_rows(rng.standard_normal((1, dim)))[0])  # unlike every theme
     groups, other = cluster(np.stack(rows).astype(np.float32))
     assert other == [60] and len(groups) == 6
     assert all(len({i // 10 for i in g}) == 1 for g in groups)

@@ -48,15 +48,6 @@ class RecordingChat(FakeListChatModel):
         yield from super()._stream(messages, *args, **kwargs)
 
 
-@pytest.fixture(scope="module")
-def shared(seeded_dir: Path) -> Iterator[Assistant]:
-    """One store + embedder for the read-only tests (loading the embedder once keeps the suite fast)."""
-    app = Assistant(make_settings(seeded_dir))
-    app.retriever  # noqa: B018  (open the store and load the embedder now)
-    yield app
-    app.close()
-
-
 def with_model(base: Assistant, *responses: str, model: FakeListChatModel | None = None) -> tuple[Assistant, Any]:
     """An Assistant sharing `base`'s store and embedder, answering with `responses` in order (or `model`)."""
     model = model or RecordingChat(responses=list(responses))

@@ -8,7 +8,6 @@ pages; only the chat model is a recording fake.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,14 +24,6 @@ from tests.test_qa import RecordingChat, with_model
 SHRINK = make_paper_id("Shrinking Class Space for Enhanced Certainty in Semi-Supervised Learning")
 SIMMATCH = make_paper_id("SimMatchV2: Semi-Supervised Learning with Graph Consistency")
 COMPOSED = "ShrinkMatch seeks a shrunk class space for uncertain samples [1]. SimMatchV2 formulates various consistency regularizations between labeled and unlabeled data from the graph [2]."
-
-
-@pytest.fixture(scope="module")
-def shared(seeded_dir: Path) -> Iterator[Assistant]:
-    app = Assistant(make_settings(seeded_dir))
-    app.retriever  # noqa: B018
-    yield app
-    app.close()
 
 
 @pytest.mark.parametrize(

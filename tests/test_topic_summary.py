@@ -1,6 +1,7 @@
 """Topic summaries that synthesise (issue #16 item 3): a shared sentence stated by several papers,
-then one checked clause per paper; never one paper as "these papers", never a first-person quote,
-nothing unsupported shown (the JSON keeps what was dropped and why)."""
+then where they differ (the topic's two sides named, papers of one side set against the other's,
+each part checked); never one paper as "these papers", never a first-person quote, nothing
+unsupported shown (the JSON keeps what was dropped and why)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.chains.takeaway import Takeaway
-from assistant.chains.topic_summary import renumber, stated_by
+from assistant.chains.takeaway import Takeaway, takeaways
+from assistant.chains.topic_summary import compose_topic, renumber, sides, stated_by
 from assistant.citations import parse_citations
 from assistant.export import render
 from assistant.papers import Paper, Sentence
-from digest_fakes import PromptFake, app_for, ingested_store, private_copy, respond
+from digest_fakes import PromptFake, app_for, ingested_store, private_copy, respond, topic_paper
 
 WEEK = "2024-W01"
 
@@ -46,9 +47,10 @@ def test_every_sentence_cites_three_papers_and_says_what_they_share_and_how_they
             assert s.supported and len(set(s.cites)) >= 3, s
             assert set(parse_citations(s.text)) == set(s.cites)
             assert not _first_person(s.text) and "these papers" not in s.text.lower()
-        differ = next(s for s in topic.sentences if s.text.startswith("Where"))
-        # one clause per paper, each naming what that paper does
-        assert differ.text.count(";") == 2 and differ.text.count("[") == 3
+        # a contrast, not a list: two papers of one side, then ", whereas" one of the other side
+        contrast = next(s for s in topic.sentences if ", whereas " in s.text)
+        before, after = contrast.text.split(", whereas ")
+        assert len(parse_citations(before)) == 2 and len(parse_citations(after)) == 1
 
 
 def test_a_shared_sentence_only_one_paper_states_is_dropped_not_shown(corpus_dir: Path, tmp_path: Path) -> None:
@@ -81,6 +83,30 @@ def test_a_first_person_or_made_up_shared_sentence_is_dropped(corpus_dir: Path, 
     for topic in (t for t in d.topics if not t.other):
         assert topic.fallback and "ImageNet" not in topic.summary and not _first_person(topic.summary)
         assert [x.reason for x in topic.dropped][0] == "quotes an abstract in the first person"
+
+
+def test_where_they_differ_names_each_side_and_cites_only_the_papers_stating_it(corpus_dir: Path, tmp_path: Path) -> None:
+    # a topic made of two planted themes: the sides are the themes, each named by a term its own papers state
+    app = app_for(private_copy(corpus_dir, tmp_path / "data"))
+    ids = [topic_paper("video", i, "2024-01-01").paper_id for i in range(4)] + [
+        topic_paper("robots", i, "2024-01-01").paper_id for i in range(3)
+    ]
+    stored = app.store.get_papers(ids)
+    members = [stored[i] for i in ids]
+    vectors = np.asarray(app.embedder.embed([p.text for p in members]))
+    assert sorted(sorted(s) for s in sides(vectors)) == [[0, 1, 2, 3], [4, 5, 6]]
+    lines = takeaways(members, app.embed_sentences, app.store)
+    composed = compose_topic(
+        members, vectors, lines, {}, [], lambda: PromptFake(), app.store, app.embed_sentences, "fake", app.embedder.name
+    )
+    differ = next(s for s in composed.sentences if s.text.startswith("Where they differ: some work on "))
+    first, second = differ.text.removeprefix("Where they differ: some work on ").split(", others on ")
+    assert set(parse_citations(first)) <= {1, 2, 3, 4} and set(parse_citations(second)) <= {5, 6, 7}
+    assert len(differ.cites) >= 3
+    for text, own, other in ((first, members[:4], members[4:]), (second, members[4:], members[:4])):
+        term = re.sub(r"\s*\[.*", "", text)  # "diffusion baselines [1][2]" -> the side's term
+        assert all(term in p.abstract.lower() for p in own) and not any(term in p.abstract.lower() for p in other)
+    app.close()
 
 
 def test_stated_by_checks_each_paper_on_its_own() -> None:

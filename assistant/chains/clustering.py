@@ -1,5 +1,5 @@
 """Topic groups for a digest: spherical k-means on the week's centred paper vectors, the number of
-topics picked by silhouette, and papers far from their topic (an outlier among the week) sent to "Other".
+topics picked by silhouette, and papers far from every topic sent to "Other".
 
 Called by `chains.digest.build_digest`; pure numpy, deterministic for a seed. Measured against HF's
 keywords on many weeks by `benchmarks/topics_bench.py` (results in `benchmarks/results/topics.md`).
@@ -11,7 +11,12 @@ import math
 
 import numpy as np
 
-FENCE = 1.5  # Tukey's outlier fence, in interquartile ranges (the conventional value, not tuned)
+# Below this cosine to its topic's centre (centred vectors of the packaged embedder) a paper's place
+# agrees with HF's keywords no better than chance, so it goes to "Other": the zero crossing of a linear
+# fit of each paper's keyword silhouette on that cosine, over the dev weeks of the topic benchmark
+# (`python -m benchmarks.topics_bench --calibrate`; recalibrate for another embedder).
+OTHER_BELOW = 0.35
+OTHER_MAX_SHARE = 0.05  # at least 95% of a week's papers stay in a topic (the digest's target since issue #6)
 MIN_TO_SPLIT = 6  # fewer papers than this make one topic
 MIN_FOR_OTHER = 10  # below this many papers every paper stays in a topic (too few outsiders to test against)
 
@@ -108,25 +113,32 @@ def choose_k(x: np.ndarray, seed: int = 0) -> tuple[int, np.ndarray]:
     return best[1], best[2]
 
 
-def _far_from_topics(x: np.ndarray, labels: np.ndarray) -> list[int]:
-    """Papers whose similarity to their own topic's centre is a low outlier among the week's (Tukey's fence).
-
-    The cut follows each week's spread rather than a fixed similarity.
-    """
+def centre_similarity(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per row, its cosine to the centre of its own group (k-means put it in the group whose centre is closest)."""
     ks = np.unique(labels)
-    if len(x) < MIN_FOR_OTHER or len(ks) < 2:
-        return []
     cents = normalize_rows(np.stack([x[labels == k].mean(axis=0) for k in ks]))
-    own = np.einsum("ij,ij->i", x, cents[np.searchsorted(ks, labels)])
-    q1, q3 = np.percentile(own, [25, 75])
-    return np.flatnonzero(own < q1 - FENCE * (q3 - q1)).tolist()
+    return np.einsum("ij,ij->i", x, cents[np.searchsorted(ks, labels)])
 
 
-def cluster(vectors: np.ndarray, k: int | None = None, seed: int = 0) -> tuple[list[list[int]], list[int]]:
+def _far_from_topics(x: np.ndarray, labels: np.ndarray, below: float | None) -> list[int]:
+    """Papers whose similarity to their own topic's centre (the closest centre) is under `below`,
+    the farthest first and at most `OTHER_MAX_SHARE` of the week."""
+    if below is None or len(x) < MIN_FOR_OTHER or len(np.unique(labels)) < 2:
+        return []
+    near = centre_similarity(x, labels)
+    far = [int(i) for i in np.argsort(near, kind="stable") if near[i] < below]
+    return far[: int(OTHER_MAX_SHARE * len(x))]
+
+
+def cluster(
+    vectors: np.ndarray, k: int | None = None, seed: int = 0, other_below: float | None = OTHER_BELOW
+) -> tuple[list[list[int]], list[int]]:
     """Topic groups of row indices (largest first, each ordered by centrality) and the "Other" rows.
 
     `k=None` lets the data pick the topic count (`choose_k`). A paper alone in its group joins the
-    nearest group; a paper unusually far from its group's centre for this week goes to "Other".
+    nearest group; a paper whose closest topic centre is under `other_below` (None: keep every
+    paper in a topic) goes to "Other", the farthest first and at most `OTHER_MAX_SHARE` of the
+    papers, and so does a topic left with one paper.
     """
     n = len(vectors)
     if n == 0:
@@ -140,14 +152,15 @@ def cluster(vectors: np.ndarray, k: int | None = None, seed: int = 0) -> tuple[l
             cents = normalize_rows(np.stack([x[labels == j].mean(axis=0) for j in big]))
             for i in np.flatnonzero(sizes[labels] == 1):
                 labels[i] = big[int(np.argmax(cents @ x[i]))]
-    other = _far_from_topics(x, labels)
+    other = _far_from_topics(x, labels, other_below)
     groups: list[list[int]] = []
     for j in np.unique(labels):
         members = [i for i in np.flatnonzero(labels == j).tolist() if i not in other]
-        if not members:
+        if len(members) < (2 if other else 1):
+            other += members
             continue
         centroid = normalize_rows(x[members].mean(axis=0, keepdims=True))[0]
         members.sort(key=lambda i: -float(x[i] @ centroid))
         groups.append(members)
     groups.sort(key=lambda g: (-len(g), g[0]))
-    return groups, sorted(other)
+    return groups, sorted(set(other))

@@ -4,7 +4,7 @@ Called by `Assistant.digest` (CLI `digest`, the UI's digest page). Steps: resolv
 (ISO week, `last`, or since/until) → cluster the papers' vectors (spherical k-means in numpy)
 → label each group with distinctive keywords → a checked takeaway per paper → per group a
 summary built by `chains.topic_summary` (one small model call for what the group shares, then
-one checked clause per paper) → compare with the previous period.
+where its papers differ, each part checked) → compare with the previous period.
 Every model output is cached in the store, so an interrupted digest resumes and a re-run makes
 no model call.
 """
@@ -147,7 +147,10 @@ def build_digest(
     thresholds: list[float] = []
     bar = tqdm(total=len(groups), unit="topic", desc="topics", file=sys.stderr, disable=not progress, dynamic_ncols=True)
     for members, words, fallback_title, terms in zip(group_papers, keywords, fallback_titles, typical):
-        composed = compose_topic(members, lines, methods, terms[:20], llm_factory, store, embed, model_label, embedder_name, guard)
+        member_vecs = np.stack([vectors[p.paper_id] for p in members])
+        composed = compose_topic(
+            members, member_vecs, lines, methods, terms[:20], llm_factory, store, embed, model_label, embedder_name, guard
+        )
         calls += composed.called_model
         bar.update(1)
         listed = sorted(members, key=lambda p: (-(p.upvotes or -1), members.index(p)))
@@ -173,7 +176,6 @@ def build_digest(
                 fallback=composed.fallback,
             )
         )
-        member_vecs = np.stack([vectors[p.paper_id] for p in members])
         centroid = normalize_rows(member_vecs.mean(axis=0, keepdims=True))[0]
         centroids.append(centroid)
         thresholds.append(float(np.min(member_vecs @ centroid)))

@@ -1,14 +1,18 @@
-"""Topic summaries that synthesise: what a topic's papers share, then what each of them does.
+"""Topic summaries that synthesise: what a topic's papers share, then where they differ.
 
 Called by `chains.digest.build_digest`. The structure is the app's; the model writes only a name
 for the topic and one sentence on what its papers share, from their checked one-line takeaways (a
 small prompt, so a small local model answers in seconds). That sentence is kept, citing the papers
 whose own work states it (`grounding.check_claim`, phrase mode), only when at least
 `min(SHARED_MIN, papers)` of them do; otherwise the app writes it from the group's most typical
-term. "Where they differ" is one clause per paper, made from its takeaway ("X proposes ...;
-another paper ..."), each clause checked against its own paper; a clause that fails is left out
-(the JSON keeps it and why) and the next paper is used. So every sentence shown is supported and
-cites several papers; nothing is shown with a mark.
+term. "Where they differ" splits the topic in two by its papers' vectors (2-means, centred on the
+topic) and names each side's most typical term that its own papers state more than the other
+side's ("some work on A [..], others on B [..]"), when each side has one; then "For instance, X does
+A [i] and Y does B [j], whereas Z does C [k]" (led by "Where they differ:" when no term told the
+sides apart) sets the most central papers of the two sides against each other, each clause made from the
+paper's takeaway and checked against that paper (a clause that fails is left out, the JSON keeps it
+and why, and the next paper is used). So every sentence shown is supported and cites several
+papers; nothing is shown with a mark.
 """
 
 from __future__ import annotations
@@ -19,13 +23,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from langchain_core.output_parsers import StrOutputParser
 
+from assistant.chains.clustering import centred, normalize_rows, spherical_kmeans
 from assistant.chains.extract import EmbedFn, Guard, LLMFactory, no_guard, prompt_version
 from assistant.chains.one_line import compress, verb_headed
 from assistant.chains.support import Dropped, first_person
 from assistant.chains.takeaway import Takeaway
-from assistant.chains.topic_labels import parse_topic_reply
+from assistant.chains.topic_labels import parse_topic_reply, ranked_terms
 from assistant.citations import claim_body, parse_citations, split_sentences, strip_citations
 from assistant.grounding import check_claim, method_name
 from assistant.papers import Paper, Sentence
@@ -35,15 +41,16 @@ from assistant.store import Store
 TOPIC_VARS = frozenset({"papers"})
 TOPIC_CACHE_KIND = "digest_topic"
 CHECK_CACHE_KIND = "digest_topic_check"
-VERSION = "4"  # bump when the summary's structure or checks change: cached summaries are rebuilt
+VERSION = "5"  # bump when the summary's structure or checks change: cached summaries are rebuilt
 PROMPT_PAPERS = 5  # the most central papers' takeaways go into the prompt (prefill is the cost)
 SHARED_POOL = 8  # a shared sentence is checked against this many of the most central papers
 SHARED_MIN = 3  # papers that must state a shared sentence (all of them when the topic has fewer)
 SHARED_CITES = 6  # citations shown on a shared sentence at most
-CLAUSES = 3  # papers per "where they differ" sentence
+SHARED_TERMS = 10  # the topic's most typical terms tried for the app's shared sentence
+CONTRAST_TERMS = 8  # a side's most typical terms tried for "where they differ"
+SIDE_CITES = 4  # citations per side of the contrast at most
+EXAMPLE_CLAUSES = 3  # papers in the "for instance" sentence: two of one side, one of the other
 MAX_CLAUSE_WORDS = 16
-MAX_SENTENCES = 3
-DIFFER_SENTENCES = 2  # a third list of clauses reads as a catalogue, not a summary
 _COUNT = "no one two three four five six seven eight nine ten eleven twelve".split()
 _ORDINAL = ("one paper", "another", "a third")
 
@@ -107,9 +114,14 @@ def _shared_from_model(body: str, pool: Sequence[Paper], need: int, embed: Embed
 
 
 def _shared_from_terms(terms: Sequence[str], pool: Sequence[Paper], need: int, embed: EmbedFn) -> Sentence | None:
-    """The app's shared sentence: the typical two-word term most of the papers state, cited to them."""
-    # only two-word terms: a single typical word is often a verb or too broad to name a theme
-    stated = {term: stated_by(term, pool, embed) for term in [t for t in terms if " " in t][:5]}
+    """The app's shared sentence: the typical term most of the papers state, cited to them. Two-word
+    terms first; a single word only when it is in the titles of `need` papers (a lone typical word is
+    often a verb or too broad, a title word names a theme)."""
+    titles = [p.title.lower() for p in pool]
+    words = [t for t in terms if " " in t][:SHARED_TERMS] + [
+        t for t in terms[:SHARED_TERMS] if " " not in t and sum(t in title for title in titles) >= need
+    ]
+    stated = {term: stated_by(term, pool, embed) for term in words}
     term, by = max(stated.items(), key=lambda kv: len(kv[1]), default=("", []))
     if len(by) < max(need, 2):
         return None
@@ -140,46 +152,81 @@ def _clause_options(paper: Paper, line: Takeaway, subject: str) -> list[str]:
     return out
 
 
-def _differ(
-    papers: Sequence[Paper], lines: dict[str, Takeaway], embed: EmbedFn, room: int
-) -> tuple[list[Sentence], list[Dropped]]:
-    """Up to `room` sentences of `CLAUSES` papers each: what each paper does, every clause checked
-    against its own paper (`papers` most central first; `[n]` = `papers[n-1]`)."""
-    sentences: list[Sentence] = []
+def sides(vectors: np.ndarray) -> list[list[int]]:
+    """The topic's two sides, 0-based positions in centrality order: 2-means on its papers' vectors
+    centred on the topic (what they share drops out, what tells them apart stays); larger side first."""
+    if len(vectors) < 2:
+        return [list(range(len(vectors)))]
+    labels, _ = spherical_kmeans(centred(normalize_rows(np.asarray(vectors, dtype=np.float32))), 2)
+    out = [np.flatnonzero(labels == j).tolist() for j in (0, 1)]
+    return sorted((s for s in out if s), key=lambda s: (-len(s), s[0]))
+
+
+def _side_term(term: str, side: Sequence[int], rest: Sequence[int], members: Sequence[Paper], embed: EmbedFn) -> list[int]:
+    """1-based positions of `side`'s papers stating `term`, when the share of that side stating it is
+    at least twice the other side's (else it is not what tells them apart)."""
+    by = [side[i - 1] + 1 for i in stated_by(term, [members[j] for j in side], embed)]
+    if not by:
+        return []
+    others = len(stated_by(term, [members[j] for j in rest], embed)) if rest else 0
+    return by if len(by) / len(side) >= 2 * others / max(len(rest), 1) else []
+
+
+def _contrast(members: Sequence[Paper], split: list[list[int]], shared: str, embed: EmbedFn) -> Sentence | None:
+    """`Where they differ: some work on A [..], others on B [..]`: each side's most typical two-word
+    term (else a typical word in at least two of its titles: a title word names a theme) that its own
+    papers state clearly more often than the other side's and that the `shared` sentence does not
+    already name, cited to the papers that state it."""
+    if len(split) < 2:
+        return None
+    picked: list[tuple[str, list[int]]] = []
+    taken = set(re.findall(r"[a-z0-9-]+", shared.lower()))
+    for side, rest, ranked in zip(split, split[::-1], ranked_terms([[members[i] for i in s] for s in split], members)):
+        fresh = [t for t in ranked if not taken & set(t.split())]
+        titles = [members[i].title.lower() for i in side]
+        words = [t for t in fresh if " " in t][:CONTRAST_TERMS] + [
+            t for t in fresh[:CONTRAST_TERMS] if " " not in t and sum(t in title for title in titles) >= min(2, len(side))
+        ]
+        found = next(((t, by) for t in words if not any(t in u or u in t for u, _ in picked)
+                      and (by := _side_term(t, side, rest, members, embed))), None)
+        if found is None:
+            return None
+        picked.append((found[0], found[1][:SIDE_CITES]))
+    (a, by_a), (b, by_b) = picked
+    if len(by_a) + len(by_b) < min(SHARED_MIN, len(members)):
+        return None
+    return Sentence(
+        text=f"Where they differ: some work on {a} {_marks(by_a)}, others on {b} {_marks(by_b)}.",
+        cites=[*by_a, *by_b], supported=True,
+    )
+
+
+def _example(
+    members: Sequence[Paper], split: list[list[int]], lines: dict[str, Takeaway], embed: EmbedFn, lead: str
+) -> tuple[Sentence | None, list[Dropped]]:
+    """`<lead>X does A [i] and Y does B [j], whereas Z does C [k]`: the checked takeaways of
+    the most central papers of each side (two from one side, one from the other), each clause checked
+    against its own paper; no sentence when either side has no clause the check supports."""
     dropped: list[Dropped] = []
-    clauses: list[tuple[str, int]] = []
-
-    def flush() -> None:
-        if not clauses:
-            return
-        body = "; ".join(f"{c} [{n}]" for c, n in clauses[:-1])
-        last = f"{clauses[-1][0]} [{clauses[-1][1]}]"
-        body = f"{body}; and {last}" if body else last
-        lead = "Where they differ: " if not sentences else "Also: "
-        text = f"{lead}{body}." if len(clauses) > 1 or sentences else f"{body[:1].upper()}{body[1:]}."
-        sentences.append(Sentence(text=text, cites=[n for _, n in clauses], supported=True))
-        clauses.clear()
-
-    usable = [(n, p, lines[p.paper_id]) for n, p in enumerate(papers, start=1) if p.paper_id in lines and lines[p.paper_id].supported]
-    # papers whose takeaway says what they do ("we propose X") first, each kind most central first
-    usable.sort(key=lambda u: not verb_headed(u[2].sentence))
-    for n, paper, line in usable:
-        if len(sentences) >= room:
-            break
-        subject = _ORDINAL[min(len(clauses), len(_ORDINAL) - 1)]
-        options = _clause_options(paper, line, subject)
-        chosen = next(
-            (c for c in options if not first_person(c) and check_claim(c, paper, embed).supported), None
-        )
-        if chosen is None:
-            dropped.append(Dropped(text=f"{options[0]} [{n}].", reason="the cited abstract does not state it as the paper's own work"))
-            continue
-        clauses.append((chosen, n))
-        if len(clauses) == CLAUSES:
-            flush()
-    if len(sentences) < room and (len(clauses) >= min(CLAUSES, len(papers)) or not sentences):
-        flush()
-    return sentences, dropped
+    chosen: list[list[tuple[str, int]]] = [[], []]
+    queues = [[i for i in s if members[i].paper_id in lines and lines[members[i].paper_id].supported] for s in split]
+    for side in range(min(len(split), 2)):
+        want = EXAMPLE_CLAUSES - 1 if side == 0 else EXAMPLE_CLAUSES - len(chosen[0])
+        while queues[side] and len(chosen[side]) < want:
+            i = queues[side].pop(0)
+            paper, line = members[i], lines[members[i].paper_id]
+            subject = _ORDINAL[min(len(chosen[0]) + len(chosen[1]), len(_ORDINAL) - 1)]
+            options = _clause_options(paper, line, subject)
+            clause = next((c for c in options if not first_person(c) and check_claim(c, paper, embed).supported), None)
+            if clause is None:
+                dropped.append(Dropped(text=f"{options[0]} [{i + 1}].", reason="the cited abstract does not state it as the paper's own work"))
+                continue
+            chosen[side].append((clause, i + 1))
+    if not chosen[0] or not chosen[1]:
+        return None, dropped
+    first, second = (" and ".join(f"{c} [{n}]" for c, n in part) for part in chosen)
+    text = f"{lead}{first}, whereas {second}."
+    return Sentence(text=text, cites=[n for part in chosen for _, n in part], supported=True), dropped
 
 
 @dataclass
@@ -193,6 +240,7 @@ class ComposedTopic:
 
 def compose_topic(
     members: Sequence[Paper],
+    vectors: np.ndarray,
     lines: dict[str, Takeaway],
     methods: dict[str, str],
     terms: Sequence[str],
@@ -203,8 +251,9 @@ def compose_topic(
     embedder_name: str,
     guard: Guard = no_guard,
 ) -> ComposedTopic:
-    """A topic's summary (see the module docstring); `members` most central first, `terms` most typical
-    first, `methods` the model-extracted method of papers that have one."""
+    """A topic's summary (see the module docstring); `members` most central first with their paper
+    `vectors` (rows in the same order), `terms` most typical first, `methods` the model-extracted
+    method of papers that have one."""
     notes = render_topic_notes(members[:PROMPT_PAPERS], lines, methods)
     raw_key = _key(model_label, prompt_version("digest_topic"), notes)
     check_key = _key(raw_key, embedder_name, VERSION, [(p.paper_id, p.content_hash) for p in members], list(terms))
@@ -228,9 +277,10 @@ def compose_topic(
     fallback = shared is None
     if shared is None and len(members) >= 2:
         shared = _shared_from_terms(terms, pool, need, embed)
-    sentences = [shared] if shared else []
-    differ, left_out = _differ(members, lines, embed, min(DIFFER_SENTENCES, MAX_SENTENCES - len(sentences)))
-    sentences += differ
+    split = sides(vectors)
+    contrast = _contrast(members, split, shared.text if shared else "", embed)
+    example, left_out = _example(members, split, lines, embed, "For instance, " if contrast else "Where they differ: ")
+    sentences = [s for s in (shared, contrast, example) if s is not None]
     dropped += left_out
     store.cache_put(
         CHECK_CACHE_KIND,
