@@ -11,7 +11,8 @@ import pytest
 
 from assistant.chains.aspects import quick_extraction
 from assistant.chains.compare import Comparison, choose_papers
-from assistant.chains.contrast import clauses, is_contrast
+from assistant.chains.contrast import clauses, is_contrast, takeaway_contrast
+from assistant.chains.takeaway import Takeaway
 from assistant.chains.topic_match import FEATURES, acronym_definitions, own_work_text, topic_signals
 from assistant.errors import InputError
 from assistant.grounding import check_claim
@@ -208,3 +209,19 @@ def test_without_a_contrast_from_the_model_the_app_sets_the_papers_side_by_side(
         assert name in text and not any(other in text for other in {"RoundLLM", "GridQ", "SaliencyQuant"} - {name})
     assert c.fallback == (reply != "per paper")
     _shown_clauses_hold(c, app)
+
+
+def test_the_apps_contrast_names_each_paper_then_what_sets_it_apart(app: Assistant) -> None:
+    lines = {
+        "2406.10001": "Proposes RoundLLM, a post-training quantization method for LLMs that learns a rounding offset per weight.",
+        "2406.10002": "Introduces a post-training quantization scheme for large language models that fits a per-channel grid.",
+    }
+    made = takeaway_contrast(
+        PTQ[:2], {pid: Takeaway(paper_id=pid, text=t, sentence=t, supported=True) for pid, t in lines.items()},
+        app.embed_sentences,
+    )
+    assert made is not None and made.cites == [1, 2]
+    assert made.text == (
+        "RoundLLM learns a rounding offset per weight [1], whereas GridQ introduces a post-training quantization "
+        "scheme for large language models that fits a per-channel grid [2]."
+    )

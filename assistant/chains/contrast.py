@@ -25,7 +25,11 @@ from assistant.papers import Paper, Sentence
 
 _MARKERS = re.compile(rf"(?:\s*{CITE_RE.pattern})+")
 _RELATIVE = re.compile(r"\b(?:that|which)\s+(?P<what>(?!is\b|are\b|was\b)[a-z]+s\b.*)")
-_PROPOSES = re.compile(r"(?:proposes|introduces|presents)\s+(?P<name>[^,]+?),?\s+(?P<rest>(?:an?|the)\s.+)", re.IGNORECASE)
+_PROPOSES = re.compile(
+    r"(?i:proposes|introduces|presents)\s+(?P<name>[A-Z][^\s,]*(?:\s+[A-Z0-9][^\s,]*){0,3}),?\s+(?:[-\u2013\u2014]\s+)?"
+    r"(?P<rest>(?i:an?|the)\s.+)"
+)
+"""A takeaway naming the paper's method: "Proposes RoundLLM, a method that ..." (the name is capitalised)."""
 
 
 def clauses(sentence: str) -> list[tuple[str, list[int]]]:
@@ -104,7 +108,7 @@ def _clause(paper: Paper, line: str, n: int) -> str:
     name = short_title(paper.title)
     body = line.strip().rstrip(" .\u2026")
     m = _PROPOSES.fullmatch(body)
-    if m and len(m.group("name").split()) <= 4:
+    if m:
         # "Proposes X, a method that learns Y" -> "X learns Y": what sets it apart, not the kind it shares.
         what = _RELATIVE.search(m.group("rest"))
         text = f"{m.group('name')} {what.group('what')}" if what else f"{m.group('name')} is {m.group('rest')}"
