@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.chains.answerable import FEATURES, fold, judge, quote_sentence, quote_sentences
+from assistant.chains.answerable import FEATURES, fold, judge, quote_sentences
 from assistant.chains.calibration import load
 from assistant.papers import make_paper_id
 from assistant.prompts import CANNOT_ANSWER
@@ -76,7 +76,7 @@ def test_the_quote_is_the_papers_own_work_not_its_background() -> None:
         "We propose a tiled softmax that trains with vocabularies of ten million words.",
     ]
     cosines = np.array([0.9, 0.8, 0.5])  # the background sentence is the closest to the question
-    assert quote_sentence(sentences, cosines) == sentences[2]
+    assert quote_sentences(sentences, cosines)[0] == sentences[2]
 
 
 def test_a_second_quote_adds_an_answer_not_a_pointer() -> None:

@@ -181,11 +181,6 @@ def quote_sentences(sentences: list[str], cosines: np.ndarray, name: str = "", n
     return [sentences[i] for i in (ranked[:1] + rest)[:n]]
 
 
-def quote_sentence(sentences: list[str], cosines: np.ndarray, name: str = "") -> str:
-    """The one sentence to quote from a paper (see `quote_sentences`)."""
-    return next(iter(quote_sentences(sentences, cosines, name, 1)), "")
-
-
 def judge(question: str, hits: Sequence[Hit], embed: EmbedFn, term_weights: TermWeights) -> Verdict:
     """Each evidence paper's probability of answering `question` (`[n]` = hits[n-1]) and its quote."""
     model = load("relevance")

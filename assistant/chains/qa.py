@@ -177,6 +177,7 @@ def cited_answer(
         removed_citations=list(removed),
     )
 
+
 def refusal(question: str, evidence: Evidence) -> str:
     closest = "; ".join(f"{h.paper.title} [{n}]" for n, h in enumerate(evidence.hits, start=1))
     topic = question.strip().rstrip("?.!; ")
