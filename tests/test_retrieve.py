@@ -13,7 +13,7 @@ from assistant.papers import Paper, make_paper_id
 from assistant.periods import parse_day, week_bounds
 from assistant.retrieve import convex_fuse, fuse, minmax, mmr
 from assistant.service import Assistant
-from assistant.store import KEYWORD_ANALYZER, keyword_text
+from assistant.store import KEYWORD_ANALYZER, KeywordIndex, keyword_text
 from tests.conftest import make_settings
 
 
@@ -78,6 +78,27 @@ def test_keyword_text_joins_hyphenated_names() -> None:
     assert keyword_text("LiDAR-PTQ for detectors").endswith(" LiDARPTQ")
     assert "MobileAgentv2" in keyword_text("Mobile-Agent-v2 taps through apps")
     assert keyword_text("no compounds here") == "no compounds here"
+
+
+def test_keyword_analysis_adds_capitalised_acronyms_and_word_pairs_within_a_phrase() -> None:
+    tokens = KeywordIndex.tokenize(["We improve CLIP with LLMs. Consistency models, fast."])[0]
+    assert {"clip", "^clip", "^llm", "consist+model"} <= set(tokens)
+    assert "llms+consist" not in tokens and "model+fast" not in tokens  # no pair across "." or ", "
+    assert KeywordIndex.words(["We improve CLIP with LLMs."]) == [["we", "improv", "clip", "llms"]]
+    assert "^clip" not in KeywordIndex.tokenize(["PPO clips the ratio"])[0]
+
+
+def test_capitalised_acronym_and_exact_phrase_outrank_the_same_words_apart() -> None:
+    papers = {
+        "ppo": "Proximal policy optimisation: we clip the ratio to improve stability; the clip range matters.",
+        "clip": "Long-text CLIP: we extend CLIP to long captions and find it works better.",
+        "apart": "Image generation models: a consistency check for generation of images with diffusion models.",
+        "phrase": "Improved consistency models for image generation in one step.",
+    }
+    kw = KeywordIndex.build(list(papers), list(papers.values()))
+    assert kw.search("which papers improve CLIP", 2)[0][0] == "clip"
+    assert kw.search("consistency models for image generation", 2)[0][0] == "phrase"
+    assert kw.scores_for("improve CLIP", ["ppo", "clip", "nope"]).keys() == {"ppo", "clip"}
 
 
 def test_dates_and_weeks_are_validated() -> None:

@@ -7,6 +7,7 @@ database, so a rebuild analyses only new or changed papers.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -32,8 +33,12 @@ CREATE TABLE IF NOT EXISTS keyword_tokens (
 """
 
 _COMPOUND = re.compile(r"\w+(?:[-/]\w+)+")
+_WORD = re.compile(r"(?u)\b\w\w+\b")
+_ACRONYM = re.compile(r"^[A-Z][A-Z0-9]*[A-Z][A-Z0-9]*s?$")  # CLIP, PTQ, LLMs, GPT4; not Clip, not clip
+_PHRASE_BREAK = re.compile(r"[.;:!?()\[\]{}\"]|,\s")
+_PLAIN = re.compile(r"\w+")
 # Bump when the analysis below changes: an index saved by another version is rebuilt on load.
-KEYWORD_ANALYZER = "en-stem-stop+compounds-1"
+KEYWORD_ANALYZER = "en-stem-stop+compounds+acronyms+bigrams-2"
 
 
 def _bm25s() -> Any:
@@ -55,6 +60,56 @@ def keyword_text(text: str) -> str:
     return f"{text} {' '.join(joined)}" if joined else text
 
 
+# Weights of the extra tokens in a query's BM25 score (words weigh 1): fitted on the answer cases'
+# dev split ("which papers" recall@10, paraphrase recall@5) and SciFact train; see retrieval.md.
+ACRONYM_WEIGHT = 1.0
+PAIR_WEIGHT = 0.5
+
+
+@functools.cache
+def _stop_words() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+def analyse(text: str, stemmer: Any, pairs: bool = True) -> list[str]:
+    """The keyword tokens of one text: its stemmed words, then its acronyms and neighbouring word pairs.
+
+    Words are lower-cased, stop words removed and stemmed (Snowball), compounds joined
+    (`keyword_text`). An acronym typed in capitals also yields `^clip`, so "CLIP" papers outrank
+    PPO's "clip"; two neighbouring words within a phrase yield `consist+model`, so a paper on
+    "consistency models" outranks the many that say "models" and "consistency" apart.
+    """
+    stop = _stop_words()
+    words: list[str] = []
+    phrase_of: list[int] = []
+    for n, phrase in enumerate(_PHRASE_BREAK.split(text)):
+        for word in _WORD.findall(phrase.lower()):
+            if word not in stop:
+                words.append(word)
+                phrase_of.append(n)
+    joined = [w for m in _COMPOUND.findall(text) for w in _WORD.findall(m.replace("-", "").replace("/", "").lower())]
+    stems = stemmer.stemWords(words + [w for w in joined if w not in stop])
+    if not pairs:
+        return stems  # type: ignore[no-any-return]
+    acronyms = ["^" + (w[:-1] if w.endswith("s") else w).lower() for w in _WORD.findall(text) if _ACRONYM.match(w)]
+    neighbours = [f"{stems[i]}+{stems[i + 1]}" for i in range(len(words) - 1) if phrase_of[i] == phrase_of[i + 1]]
+    return stems + acronyms + neighbours  # type: ignore[no-any-return]
+
+
+def _is_word(token: str) -> bool:
+    return bool(_PLAIN.fullmatch(token))
+
+
+def _is_acronym(token: str) -> bool:
+    return token.startswith("^")
+
+
+def _is_pair(token: str) -> bool:
+    return "+" in token
+
+
 class KeywordIndex:
     """BM25 over whole papers (title + abstract), English stemming and stop words."""
 
@@ -71,12 +126,15 @@ class KeywordIndex:
 
     @classmethod
     def tokenize(cls, texts: list[str]) -> list[list[str]]:
-        """The analysed tokens of each text (stemmed, stop words removed, compounds joined)."""
-        if not texts:
-            return []
-        return _bm25s().tokenize(  # type: ignore[no-any-return]
-            [keyword_text(t) for t in texts], stopwords="en", stemmer=cls._stemmer(), show_progress=False, return_ids=False
-        )
+        """The analysed tokens of each text, as indexed and queried (`analyse`)."""
+        stemmer = cls._stemmer()
+        return [analyse(t, stemmer) for t in texts]
+
+    @classmethod
+    def words(cls, texts: list[str]) -> list[list[str]]:
+        """The stemmed words of each text, without acronyms and word pairs (for `term_weights`)."""
+        stemmer = cls._stemmer()
+        return [analyse(t, stemmer, pairs=False) for t in texts]
 
     @classmethod
     def build(cls, ids: list[str], texts: list[str] | None = None, tokens: list[list[str]] | None = None) -> KeywordIndex:
@@ -109,25 +167,35 @@ class KeywordIndex:
 
     def search(self, query: str, n: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         """Best `n` papers for `query` as (paper_id, score), restricted to `allowed` ids if given."""
-        bm25s = _bm25s()
-
         if not self.ids:
             return []
-        tokens = bm25s.tokenize([keyword_text(query)], stopwords="en", stemmer=self._stemmer(), show_progress=False)
-        if not tokens.vocab or all(len(t) == 0 for t in tokens.ids):
+        scores = self._scores(query)
+        if scores is None:
             return []
-        mask = None
         if allowed is not None:
-            mask = np.zeros(len(self.ids), dtype=np.float32)
+            mask = np.zeros(len(self.ids), dtype=bool)
             idx = [self._pos[p] for p in allowed if p in self._pos]
             if not idx:
                 return []
-            mask[idx] = 1.0
-        k = min(n, len(self.ids) if mask is None else int(mask.sum()))
-        docs, scores = self.retriever.retrieve(  # type: ignore[attr-defined]
-            tokens, k=k, show_progress=False, weight_mask=mask, n_threads=1
-        )
-        return [(self.ids[d], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+            mask[idx] = True
+            scores = np.where(mask, scores, 0.0)
+        hits = np.flatnonzero(scores > 0)
+        if len(hits) > n:
+            hits = hits[np.argpartition(-scores[hits], n - 1)[:n]]
+        hits = hits[np.lexsort((hits, -scores[hits]))]
+        return [(self.ids[d], float(s)) for d, s in zip(hits.tolist(), scores[hits].tolist())]
+
+    def _scores(self, query: str) -> np.ndarray | None:
+        """BM25 of every paper: its words, plus its acronyms and word pairs at their weights (None: no known term)."""
+        vocab = getattr(self.retriever, "vocab_dict", None) or {}
+        tokens = [w for w in self.tokenize([query])[0] if w in vocab]
+        total: np.ndarray | None = None
+        for kind, weight in ((_is_word, 1.0), (_is_acronym, ACRONYM_WEIGHT), (_is_pair, PAIR_WEIGHT)):
+            part = [w for w in tokens if kind(w)]
+            if part and weight > 0:
+                scores = weight * np.asarray(self.retriever.get_scores(part), dtype=np.float32)  # type: ignore[attr-defined]
+                total = scores if total is None else total + scores
+        return total
 
     def term_weights(self, texts: list[str]) -> list[dict[str, float]]:
         """Each text's analysed tokens with their rarity in the indexed papers, in [0, 1].
@@ -137,7 +205,7 @@ class KeywordIndex:
         answerability decision uses it to tell a missing rare word (a method's name, "dropout")
         from a missing common one ("results").
         """
-        tokens = self.tokenize(texts)
+        tokens = self.words(texts)
         vocab = getattr(self.retriever, "vocab_dict", None) or {}
         scores = getattr(self.retriever, "scores", None) or {}
         indptr = scores.get("indptr")
@@ -158,19 +226,12 @@ class KeywordIndex:
 
         Hybrid search uses it to score dense-only candidates exactly instead of guessing.
         """
-        bm25s = _bm25s()
-
         wanted = [p for p in ids if p in self._pos]
         if not wanted:
             return {}
-        words = bm25s.tokenize(
-            [keyword_text(query)], stopwords="en", stemmer=self._stemmer(), show_progress=False, return_ids=False
-        )[0]
-        vocab = getattr(self.retriever, "vocab_dict", None) or {}
-        words = [w for w in words if w in vocab]
-        if not words:
+        scores = self._scores(query)
+        if scores is None:
             return {p: 0.0 for p in wanted}
-        scores = self.retriever.get_scores(words)  # type: ignore[attr-defined]
         return {p: float(scores[self._pos[p]]) for p in wanted}
 
 
