@@ -1,6 +1,6 @@
 """The text side of citations: `[n]` markers, sentence splitting, and rendering checked sentences.
 
-Called by the grounding check (`assistant/grounding.py`), the chains and the CLI/UI. Pure
+Called by the grounding check (`assistant/chains/grounding.py`), the chains and the CLI/UI. Pure
 functions on strings, no I/O.
 """
 

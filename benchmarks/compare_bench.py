@@ -83,7 +83,7 @@ def foreign_terms(comparison: Any) -> list[dict[str, Any]]:
     side by side is read clause by clause, each clause against the papers it cites."""
     from assistant.chains.contrast import clauses
     from assistant.citations import claim_body
-    from assistant.grounding import key_terms, numbers_in, term_in
+    from assistant.chains.answerable import key_terms, numbers_in, term_in
 
     texts = {r.n: f"{r.title}. {p.abstract}" for r, p in zip(comparison.table, comparison.papers)}
     nums = {n: numbers_in(t) for n, t in texts.items()}
@@ -104,7 +104,7 @@ def background_cells(comparison: Any) -> list[dict[str, str]]:
     """Method, data and result cells that quote a sentence of the paper's background or prior work (not its
     own work); the problem cell may state the paper's motivation."""
     from assistant.citations import split_sentences
-    from assistant.grounding import method_name, sentence_roles
+    from assistant.chains.answerable import method_name, sentence_roles
 
     out = []
     for row, paper in zip(comparison.table, comparison.papers):

@@ -115,11 +115,13 @@ def fit_kinds(app: Any, cases: list[dict[str, Any]]) -> dict[str, Any]:
 
 def relevance_rows(app: Any, cases: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]]]:
     from assistant.chains.answerable import FEATURES, signals
+    from assistant.chains.routing import classify
 
     xs, ys, groups, meta = [], [], [], []
     for i, case in enumerate(cases):
         hits = app.search(case["question"], k=K)
-        feats, _s, _c = signals(case["question"], hits, app.embed_sentences, app.retriever.term_weights)
+        route = classify(app.embed_sentences([case["question"]])[0])
+        feats, _s, _c = signals(case["question"], hits, app.embed_sentences, app.retriever.term_weights, route)
         answerable = case["type"] not in ("out_of_corpus", "absent_detail")
         for hit, f in zip(hits, feats):
             xs.append([f[name] for name in FEATURES])

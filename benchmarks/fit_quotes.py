@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from assistant.chains import answerable
     from assistant.chains.qa import focus_evidence
+    from assistant.chains.routing import classify
     from assistant.service import Assistant
 
     data = args.data or default_data_dir()
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             quoted = shown = n = 0
             for case, hits in searched:
                 evidence = focus_evidence(case["question"], hits, app.embed_sentences, app.settings.evidence_sentences,
-                                          app.retriever.term_weights)
+                                          app.retriever.term_weights, classify(app.embed_sentences([case["question"]])[0]))
                 for i, hit in enumerate(hits):
                     if hit.paper.paper_id not in case["expected"] or evidence.verdict is None:
                         continue

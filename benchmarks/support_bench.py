@@ -45,7 +45,7 @@ def make_check() -> tuple[CheckFn, str]:
     """The app's public support check as `check(sentence, title, abstract) -> supported`, and its name."""
     from assistant.config import Settings
     from assistant.embeddings import make_embedder
-    from assistant.grounding import check_claim
+    from assistant.chains.grounding import check_claim
     from assistant.papers import Paper
 
     embed = make_embedder(Settings(_env_file=None)).embed  # type: ignore[call-arg]
@@ -54,7 +54,7 @@ def make_check() -> tuple[CheckFn, str]:
         support = check_claim(sentence, Paper(paper_id="p", title=title, abstract=abstract), embed)
         return support.supported, support.similarity
 
-    return check, "assistant.grounding.check_claim"
+    return check, "assistant.chains.grounding.check_claim"
 
 
 def seed_abstracts() -> dict[str, tuple[str, str]]:

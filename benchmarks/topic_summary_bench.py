@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from assistant.chains.digest_types import Digest  # noqa: E402
 from assistant.citations import parse_citations  # noqa: E402
 from assistant.export import render  # noqa: E402
-from assistant.grounding import check_claim  # noqa: E402
+from assistant.chains.grounding import check_claim  # noqa: E402
 from assistant.periods import resolve_period  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.store import Store  # noqa: E402

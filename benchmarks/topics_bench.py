@@ -15,11 +15,20 @@ another reading of the same text, not with a human's grouping); absolute values 
 HF's keywords are specific and most pairs of papers share none — compare rows, and count weeks.
 arXiv categories are not used: only 265 of the HF papers are in the shared arXiv listing.
 
-Calibration (`--calibrate`, dev weeks only): the "Other" cut `clustering.OTHER_BELOW` is where a
-linear fit of each paper's keyword silhouette on its cosine to its topic's centre crosses zero, with
-every paper kept in a topic: below it a paper's place agrees with HF's keywords no better than chance.
+Second measure, fair across topic counts (the silhouette favours fewer, broader topics): keyword
+modularity, the share of the week's keyword-similarity weight inside topics minus what random topics
+of the same sizes would hold (Newman's modularity on the graph of HF keyword cosines; a paper in
+"Other" is a topic of its own). It penalises both a topic that joins unrelated papers and a split
+of papers that share keywords.
 
-Usage: python -m benchmarks.topics_bench [--weeks dev|test|all] [--calibrate]
+Calibration (`--calibrate`, dev weeks only), two cuts, each where a linear fit of keyword agreement
+on an embedding measure crosses zero (below it, agreement with HF's keywords is no better than
+chance): `clustering.DISSOLVE_BELOW`, a topic's mean keyword silhouette on its mean silhouette
+(no topic dissolved, every paper in a topic), and then `clustering.OTHER_BELOW`, each paper's keyword
+silhouette on its cosine to its topic's centre (loose topics dissolved, every paper in a topic).
+
+Usage: python -m benchmarks.topics_bench [--weeks dev|test|all] [--calibrate] [--show WEEK...]
+(`--show` prints each topic's member titles of the given weeks, for the hand check, and stops.)
 Writes benchmarks/results/topics.md (the hand check section is kept from the previous file).
 """
 
@@ -33,7 +42,17 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.chains.clustering import centre_similarity, centred, choose_k, cluster, normalize_rows, spherical_kmeans
+from assistant.chains.clustering import (
+    DISSOLVE_BELOW,
+    centre_similarity,
+    centred,
+    choose_k,
+    cluster,
+    normalize_rows,
+    spherical_kmeans,
+    topic_silhouettes,
+)
+from assistant.chains.topic_labels import group_titles
 from assistant.config import Settings
 from assistant.embeddings import make_embedder
 from benchmarks.topics_data import Week, frozen_split, keyword_matrix, load_weeks, paper_vectors
@@ -72,24 +91,55 @@ def keyword_silhouette(groups: Sequence[Sequence[int]], other: Sequence[int], kw
     return float(sum(scores.values()) / max(n, 1)), float(np.mean(pairs)) if pairs else 0.0
 
 
-def calibrate(weeks: Sequence[Week], vectors: dict[str, np.ndarray]) -> tuple[float, int]:
-    """(the "Other" cut, papers it was fitted on): the zero crossing of a linear fit of each paper's
-    keyword silhouette on its cosine to its topic's centre, every paper kept in a topic."""
+def keyword_modularity(groups: Sequence[Sequence[int]], other: Sequence[int], kw: np.ndarray) -> float:
+    """Newman's modularity of the grouping on the week's graph of (non-negative) HF keyword cosines;
+    each paper in "Other" counts as a topic of its own."""
+    adj = np.clip(kw @ kw.T, 0.0, None)
+    np.fill_diagonal(adj, 0.0)
+    total, degree = float(adj.sum()), adj.sum(axis=1)
+    if total <= 0:
+        return 0.0
+    parts = [list(g) for g in groups] + [[i] for i in other]
+    return float(sum(adj[np.ix_(g, g)].sum() / total - (degree[g].sum() / total) ** 2 for g in parts))
+
+
+def _labels(n: int, groups: Sequence[Sequence[int]]) -> np.ndarray:
+    labels = np.zeros(n, dtype=int)
+    for j, g in enumerate(groups):
+        labels[list(g)] = j
+    return labels
+
+
+def _zero_crossing(xs: Sequence[float], ys: Sequence[float]) -> float:
+    slope, intercept = np.polyfit(np.array(xs), np.array(ys), 1)
+    return float(-intercept / slope)
+
+
+def calibrate(weeks: Sequence[Week], vectors: dict[str, np.ndarray]) -> tuple[float, int, float, int]:
+    """(the dissolve cut, topics it was fitted on, the "Other" cut, papers it was fitted on): each the
+    zero crossing of a linear fit of keyword silhouette on an embedding measure (module docstring)."""
     kw = keyword_matrix(list(weeks))
+    raws = {w.label: normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers])) for w in weeks}
+    tx: list[float] = []
+    ty: list[float] = []
+    for w in weeks:
+        groups, _ = cluster(raws[w.label], other_below=None, dissolve_below=None)
+        scores = paper_silhouettes(groups, kw[w.label])[0]
+        for j, s in topic_silhouettes(centred(raws[w.label]), _labels(len(raws[w.label]), groups)).items():
+            own = [scores[i] for i in groups[j] if i in scores]
+            if own:
+                tx.append(s)
+                ty.append(float(np.mean(own)))
+    dissolve = _zero_crossing(tx, ty)
     xs: list[float] = []
     ys: list[float] = []
     for w in weeks:
-        raw = normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers]))
-        groups, _ = cluster(raw, other_below=None)
-        labels = np.zeros(len(raw), dtype=int)
-        for j, g in enumerate(groups):
-            labels[g] = j
-        near = centre_similarity(centred(raw), labels)
+        groups, _ = cluster(raws[w.label], other_below=None, dissolve_below=dissolve)
+        near = centre_similarity(centred(raws[w.label]), _labels(len(raws[w.label]), groups))
         for i, score in paper_silhouettes(groups, kw[w.label])[0].items():
             xs.append(float(near[i]))
             ys.append(score)
-    slope, intercept = np.polyfit(np.array(xs), np.array(ys), 1)
-    return float(-intercept / slope), len(xs)
+    return dissolve, len(tx), _zero_crossing(xs, ys), len(xs)
 
 
 def baseline(x: np.ndarray) -> Grouping:
@@ -107,8 +157,12 @@ def same_k(x: np.ndarray) -> Grouping:
 METHODS: dict[str, Callable[[np.ndarray], Grouping]] = {
     "k-means, k = sqrt(n/2) (baseline; the digest before)": baseline,
     "k-means, the digest's k": same_k,
-    "digest clustering, every paper in a topic (before the calibrated Other)": lambda x: cluster(x, other_below=None),
-    "digest clustering (centred, k by silhouette, calibrated Other)": lambda x: cluster(x),
+    "digest clustering before loose topics were dissolved, every paper in a topic": lambda x: cluster(
+        x, other_below=None, dissolve_below=None),
+    "digest clustering before loose topics were dissolved (Other at the same cut)": lambda x: cluster(x, dissolve_below=None),
+    f"digest clustering, loose topics dissolved (mean silhouette < {DISSOLVE_BELOW}), every paper in a topic":
+        lambda x: cluster(x, other_below=None),
+    "digest clustering (centred, k by silhouette, loose topics dissolved, calibrated Other)": lambda x: cluster(x),
 }
 
 
@@ -121,38 +175,64 @@ def evaluate(weeks: Sequence[Week], vectors: dict[str, np.ndarray]) -> dict[str,
             x = normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers]))
             groups, other = method(x)
             sil, same = keyword_silhouette(groups, other, kw[w.label])
-            rows.append((sil, same, len(other) / len(x), len(groups), max(map(len, groups)) / len(x)))
+            mod = keyword_modularity(groups, other, kw[w.label])
+            rows.append((sil, same, len(other) / len(x), len(groups), max(map(len, groups)) / len(x), mod))
         a = np.array(rows)
         out[name] = {"silhouette": a[:, 0].mean(), "same_topic": a[:, 1].mean(), "other": a[:, 2].mean(),
-                     "topics": a[:, 3].mean(), "largest": a[:, 4].mean(), "per_week": a[:, 0].tolist(), "wins": 0}
-    base = np.array(next(iter(out.values()))["per_week"])
+                     "topics": a[:, 3].mean(), "largest": a[:, 4].mean(), "modularity": a[:, 5].mean(),
+                     "per_week": a[:, 0].tolist(), "per_week_mod": a[:, 5].tolist(), "wins": 0, "wins_mod": 0}
+    base = next(iter(out.values()))
     for r in out.values():
-        r["wins"] = int(np.sum(np.array(r["per_week"]) > base + 1e-9))
+        r["wins"] = int(np.sum(np.array(r["per_week"]) > np.array(base["per_week"]) + 1e-9))
+        r["wins_mod"] = int(np.sum(np.array(r["per_week_mod"]) > np.array(base["per_week_mod"]) + 1e-9))
     return out
 
 
 def _table(title: str, weeks: Sequence[Week], res: dict[str, dict[str, float]]) -> list[str]:
     lines = [f"### {title}: {len(weeks)} weeks, {sum(len(w.papers) for w in weeks)} papers", "",
-             "| method | keyword silhouette | same-topic keyword cosine | in Other | topics per week | largest topic | weeks above baseline |",
-             "|---|---|---|---|---|---|---|"]
+             "| method | keyword silhouette | keyword modularity | same-topic keyword cosine | in Other | topics per week | "
+             "largest topic | weeks above baseline (silhouette / modularity) |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, r in res.items():
-        lines.append(f"| {name} | {r['silhouette']:.3f} | {r['same_topic']:.3f} | {100 * r['other']:.1f}% | "
-                     f"{r['topics']:.1f} | {100 * r['largest']:.0f}% | {r['wins']}/{len(weeks)} |")
+        lines.append(f"| {name} | {r['silhouette']:.3f} | {r['modularity']:.3f} | {r['same_topic']:.3f} | "
+                     f"{100 * r['other']:.1f}% | {r['topics']:.1f} | {100 * r['largest']:.0f}% | "
+                     f"{r['wins']}/{len(weeks)} / {r['wins_mod']}/{len(weeks)} |")
     return lines + [""]
+
+
+def show(week: Week, vectors: dict[str, np.ndarray]) -> list[str]:
+    """The week's topics as the digest groups them (no-model fallback titles), each with its members' titles."""
+    raw = normalize_rows(np.stack([vectors[p.paper_id] for p in week.papers]))
+    groups, other = cluster(raw)
+    titles = group_titles([[week.papers[i] for i in g] for g in groups], week.papers)
+    lines = [f"=== {week.label}: {len(week.papers)} papers, {len(groups)} topics, {len(other)} in Other"]
+    for title, g in [*zip(titles, groups), ("Other", other)]:
+        lines.append(f"--- {title} ({len(g)})")
+        lines += [f"    {week.papers[i].title}" for i in g]
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weeks", choices=("dev", "test", "all"), default="all")
-    parser.add_argument("--calibrate", action="store_true", help="print the 'Other' cut fitted on the dev weeks and stop")
+    parser.add_argument("--calibrate", action="store_true", help="print the two cuts fitted on the dev weeks and stop")
+    parser.add_argument("--show", nargs="+", metavar="WEEK", help="print these weeks' topics with their titles and stop")
     args = parser.parse_args()
     start = time.perf_counter()
     weeks = load_weeks()
     split = frozen_split()
     vectors = paper_vectors(weeks, make_embedder(Settings(_env_file=None)).embed)
+    if args.show:
+        by_label = {w.label: w for w in weeks}
+        unknown = [w for w in args.show if w not in by_label]
+        if unknown:
+            raise SystemExit(f"--show: no eligible week {', '.join(unknown)} (e.g. {', '.join(split['test'][:3])})")
+        print("\n".join(line for w in args.show for line in show(by_label[w], vectors)))
+        return
     if args.calibrate:
-        cut, n = calibrate([w for w in weeks if w.label in set(split["dev"])], vectors)
-        print(f"OTHER_BELOW = {cut:.2f}  (fitted on {n} dev-week papers)")
+        dissolve, topics, cut, n = calibrate([w for w in weeks if w.label in set(split["dev"])], vectors)
+        print(f"DISSOLVE_BELOW = {dissolve:.2f}  (fitted on {topics} dev-week topics)")
+        print(f"OTHER_BELOW = {cut:.2f}  (fitted on {n} dev-week papers, loose topics dissolved at {dissolve:.2f})")
         return
     parts = ("dev", "test") if args.weeks == "all" else (args.weeks,)
     lines = ["# Topic coherence against HF keywords", "",

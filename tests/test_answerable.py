@@ -13,6 +13,7 @@ import pytest
 
 from assistant.chains.answerable import FEATURES, fold, judge, quote_sentences
 from assistant.chains.calibration import load
+from assistant.chains.routing import classify
 from assistant.papers import make_paper_id
 from assistant.prompts import CANNOT_ANSWER
 from assistant.service import Assistant
@@ -25,7 +26,8 @@ ACES = make_paper_id("Machine Translation Meta Evaluation through Translation Ac
 
 def _verdict(app: Assistant, question: str, k: int = 3):  # type: ignore[no-untyped-def]
     hits = app.search(question, k=k)
-    return hits, judge(question, hits, app.embed_sentences, app.retriever.term_weights)
+    route = classify(app.embed_sentences([question])[0])
+    return hits, judge(question, hits, app.embed_sentences, app.retriever.term_weights, route)
 
 
 def test_the_packaged_model_names_its_features_and_how_it_was_fitted() -> None:

@@ -13,8 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.citations import CITE_RE, is_bare_citation, parse_citations, render_marked, split_sentences, strip_citations
-from assistant.grounding import GROUNDING, check_answer, check_claim, key_terms, method_name, missing_terms, sentence_roles
+from assistant.chains.answerable import key_terms, method_name, sentence_roles
+from assistant.chains.grounding import GROUNDING, check_answer, check_claim, missing_terms
+from assistant.citations import (
+    CITE_RE, claim_body, is_bare_citation, parse_citations, render_marked, split_sentences, strip_citations,
+)
 
 DEFAULT_THRESHOLD = GROUNDING.support_similarity
 from assistant.papers import Hit, Paper, Sentence
@@ -168,17 +171,17 @@ def test_is_bare_citation(text: str, bare: bool) -> None:
 def test_key_terms_numbers_and_names() -> None:
     s = ("We trained GPT-4 and LiDAR-PTQ with a learning rate of 3e-4, batch size 1,024, 40% fewer steps, "
          "a 2x speedup and 3.5 BLEU on ImageNet with AdaWAC and BERT [1][2].")
-    assert key_terms(s) == {
+    assert key_terms(claim_body(s)) == {
         "GPT-4", "LiDAR-PTQ", "3e-4", "1,024", "40%", "2x", "3.5", "BLEU", "ImageNet", "AdaWAC", "BERT"
     }
 
 
 def test_key_terms_ignores_initial_capitals_common_words_and_markers() -> None:
-    assert key_terms("The paper shows that this works [12].") == set()
-    assert key_terms("Transformers are strong. [3]") == set()
-    assert key_terms("- **Summary**: This Paper proposes We-style training [1-3].") == set()
-    assert key_terms("Both use Adam [2].") == {"Adam"}
-    assert key_terms("It relies on CLIP-based features and 8-bit weights.") == {"CLIP", "8"}
+    assert key_terms(claim_body("The paper shows that this works [12].")) == set()
+    assert key_terms(claim_body("Transformers are strong. [3]")) == set()
+    assert key_terms(claim_body("- **Summary**: This Paper proposes We-style training [1-3].")) == set()
+    assert key_terms(claim_body("Both use Adam [2].")) == {"Adam"}
+    assert key_terms(claim_body("It relies on CLIP-based features and 8-bit weights.")) == {"CLIP", "8"}
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from assistant.chains.contrast import clauses, is_contrast, takeaway_contrast
 from assistant.chains.takeaway import Takeaway
 from assistant.chains.topic_match import FEATURES, acronym_definitions, own_work_text, topic_signals
 from assistant.errors import InputError
-from assistant.grounding import check_claim
+from assistant.chains.grounding import check_claim
 from assistant.papers import Hit, Paper
 from assistant.service import Assistant
 from digest_fakes import PromptFake, app_for, corpus_papers, ingested_store, private_copy, respond

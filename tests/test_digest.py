@@ -11,7 +11,16 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from assistant.chains.clustering import choose_k, cluster, k_range, normalize_rows, silhouette
+from assistant.chains.clustering import (
+    centred,
+    choose_k,
+    cluster,
+    dissolve_loose,
+    k_range,
+    normalize_rows,
+    silhouette,
+    topic_silhouettes,
+)
 from assistant.chains.topic_labels import group_keywords, group_titles, parse_topic_reply
 from assistant.chains.digest import highlights
 from assistant.citations import parse_citations
@@ -276,6 +285,26 @@ def test_cluster_sends_a_paper_far_from_every_topic_to_other() -> None:
     groups, other = cluster(np.stack(rows[:5]).astype(np.float32))  # tiny week: no "Other" at all
     assert other == [] and sorted(i for g in groups for i in g) == list(range(5))
     assert cluster(np.zeros((0, 8), dtype=np.float32)) == ([], [])
+
+
+def test_a_junk_drawer_topic_is_dissolved_into_the_topics_its_papers_are_closest_to() -> None:
+    rng = np.random.default_rng(0)
+    dim = 384
+    common = rng.standard_normal(dim)
+    themes = normalize_rows(rng.standard_normal((4, dim)))
+    rows = [common + 3 * themes[j] + 0.1 * rng.standard_normal(dim) for j in range(4) for _ in range(12)]
+    # eight papers that each sit between two themes, with a large part of their own: a "topic" only by elimination
+    mixed = [common + 1.5 * themes[i % 4] + 1.5 * themes[(i + 1) % 4] + 2.5 * normalize_rows(rng.standard_normal((1, dim)))[0]
+             for i in range(8)]
+    x = centred(normalize_rows(np.stack(rows + mixed).astype(np.float32)))
+    labels = np.repeat(np.arange(5), [12, 12, 12, 12, 8])
+    scores = topic_silhouettes(x, labels)
+    assert scores[4] < 0.06 < min(scores[j] for j in range(4))
+    after = dissolve_loose(x, labels, 0.06)
+    assert np.array_equal(after[:48], labels[:48])  # the tight topics keep their papers
+    assert all(after[48 + i] in (i % 4, (i + 1) % 4) for i in range(8))  # each to one of the themes it is made of
+    assert np.array_equal(dissolve_loose(x, labels, None), labels)
+    assert len(np.unique(dissolve_loose(x, labels, 0.99))) == 2
 
 
 def test_silhouette_prefers_the_planted_grouping() -> None:

@@ -10,23 +10,36 @@ question is answerable when one paper clears the calibrated threshold; otherwise
 without asking the model. A question about a paper that is not in the store, or about a detail
 its abstract does not state, leaves a rare word unmatched and is refused rather than answered
 from a neighbour. Pure functions, no I/O.
+
+The words, names and numbers a text states (`content_stems`, `key_terms`, `numbers_in`, `term_in`)
+and whose work each abstract sentence states (`sentence_roles`) live here, below the decision: the
+judge reads the question with them, and the support check (`chains/grounding.py`), the "which papers"
+lines and the digest's takeaways read claims and abstracts with the same ones (one tokenizer, one
+stop list, one number reader). Longer than our usual module on purpose: every rule that decides
+which words, names and numbers a text states lives here, so that the question's reading stays with
+the decision that uses it and no other module grows its own tokenizer or stop list.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 
 from assistant.chains.calibration import load
-from assistant.chains.routing import classify
+from assistant.chains.routing import Route
 from assistant.citations import split_sentences
-from assistant.grounding import STOP_WORDS, EmbedFn, key_terms, method_name, numbers_in, sentence_roles, stem, term_in
 from assistant.papers import Hit
+
+EmbedFn = Callable[[list[str]], np.ndarray]
+"""Texts -> one L2-normalised row per text (cosine similarity is a dot product)."""
 
 TermWeights = Callable[[list[str]], list[dict[str, float]]]
 """Texts -> each text's keyword tokens with their rarity in the store (`Retriever.term_weights`)."""
@@ -116,7 +129,7 @@ words ("random labels") is the answer. Calibrated on the dev cases with `benchma
 
 
 def signals(
-    question: str, hits: Sequence[Hit], embed: EmbedFn, term_weights: TermWeights
+    question: str, hits: Sequence[Hit], embed: EmbedFn, term_weights: TermWeights, route: Route
 ) -> tuple[list[dict[str, float]], list[list[str]], list[np.ndarray]]:
     """The evidence signals of each paper for `question` (see `FEATURES`), its sentences and each
     sentence's closeness to the question (cosine plus `LEXICAL_WEIGHT` x the question's words it states).
@@ -137,7 +150,7 @@ def signals(
     asked = {t: w for t, w in weights[0].items() if t not in _stop_stems() and (t in weights[1] or w < 1.0)}
     papers = weights[2:]
     names = key_terms(question)
-    kinds = classify(qvec).probabilities
+    kinds = route.probabilities
     top = hits[0].score if hits else 0.0
     mass = sum(asked.values())
     out: list[dict[str, float]] = []
@@ -181,16 +194,278 @@ def quote_sentences(sentences: list[str], cosines: np.ndarray, name: str = "", n
     return [sentences[i] for i in (ranked[:1] + rest)[:n]]
 
 
-def judge(question: str, hits: Sequence[Hit], embed: EmbedFn, term_weights: TermWeights) -> Verdict:
-    """Each evidence paper's probability of answering `question` (`[n]` = hits[n-1]) and its quote."""
+def judge(question: str, hits: Sequence[Hit], embed: EmbedFn, term_weights: TermWeights, route: Route) -> Verdict:
+    """Each evidence paper's probability of answering `question` (`[n]` = hits[n-1]) and its quote.
+
+    `route` is the question's kind as the pipeline classified it (`routing.classify`, once per question)."""
     model = load("relevance")
     threshold, quote, overrule = (model.thresholds[k] for k in ("answer", "quote", "overrule"))
     if not hits:
         return Verdict(question, [], threshold, quote, overrule)
-    feats, sentences, cosines = signals(question, hits, embed, term_weights)
+    feats, sentences, cosines = signals(question, hits, embed, term_weights, route)
     probs = model.scores(np.array([[f[name] for name in model.features] for f in feats]))
     supports = []
     for n, (hit, f, sents, sims, p) in enumerate(zip(hits, feats, sentences, cosines, probs), start=1):
         quotes = quote_sentences(sents, sims, method_name(hit.paper.title)) + ["", ""]
         supports.append(Support(n, quotes[0], round(float(p), 4), bool(p >= threshold), {k: round(v, 4) for k, v in f.items()}, quotes[1]))
     return Verdict(question, supports, threshold, quote, overrule)
+
+
+# ---------------------------------------------------------------------------- words
+
+STOP_WORDS = frozenset(
+    """a an the of in on at to for from by with without about into over under between among via as
+    and or but nor not no than then so if is are was were be been being do does did done doing has
+    have had having can could may might must shall should will would it its this that these those
+    there their them they he she his her we our us you your i me my what which who whom whose when
+    where why how many much any some all each every both either neither other others such same own
+    only just also very more most less least few several get gets got make makes made take takes
+    took used using use uses say says said tell show shows shown reach reaches reached achieve
+    achieves achieved give gives given according actually really exactly paper papers work works
+    study studies article authors author approach approaches method methods technique techniques
+    kind kinds type types way ways value values number numbers amount share fraction part one point
+    points here however also based explain explained briefly brief tldr tl dr sentence sentences
+    summary summarize summarise whats new compare compared comparison versus vs differ differs
+    difference differences""".split()
+)
+"""Words that carry no content a claim or question must share with a sentence (the last line: words
+that only say how to answer, "explain briefly", "tl;dr", "compare")."""
+
+_WORD = re.compile(r"[^\W_]+(?:[-'\u2019][^\W_]+)*")
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer  # PyStemmer, the stemmer of the keyword index
+
+    return Stemmer.Stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words of a text; a hyphenated word counts whole, joined and as its parts."""
+    out: list[str] = []
+    for w in _WORD.findall(text.lower()):
+        w = re.sub(r"['\u2019]s$", "", w)
+        out.append(w)
+        if "-" in w:
+            parts = [p for p in w.split("-") if p]
+            out += parts
+            out.append("".join(parts))
+    return out
+
+
+def content_stems(text: str) -> set[str]:
+    """Stems of a text's content words (no stop words, no bare numbers, no single letters)."""
+    kept = [w for w in words(text) if w not in STOP_WORDS and len(w) > 1 and not w.isdigit()]
+    return set(_stemmer().stemWords(kept))
+
+
+def stem(word: str) -> str:
+    return str(_stemmer().stemWord(word.lower()))
+
+
+# ---------------------------------------------------------------------------- key terms
+
+_NOT_NAMES = STOP_WORDS | frozenset(
+    """moreover furthermore additionally overall first second third finally thus therefore hence yes
+    note notably answer summary source sources reference references abstract abstracts title model
+    models results result framework figure table section appendix specifically while unlike
+    compared another two three key main since because although instead rather please see evidence
+    question proposed experiments introduction conclusion conclusions contributions contribution
+    findings limitations overview background fig figs eq eqs sec ai ml ok""".split()
+)
+"""Capitalised words that are never the name of a method, dataset or model ("Results", "Table")."""
+
+_NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+\u2212]?\d+)?"
+_NUMBER_TOKEN = re.compile(rf"[-+\u2212]?({_NUM})\s*(%|x|\u00d7)?", re.IGNORECASE)
+_RANGE_TOKEN = re.compile(rf"({_NUM})[-\u2013]({_NUM})(%)?")
+_MAGNITUDE_TOKEN = re.compile(r"(\d+(?:\.\d+)?)([kmbt])", re.IGNORECASE)
+_MAGNITUDE_WORDS = {"k": "thousand", "m": "million", "b": "billion", "t": "trillion"}
+
+_STRIP_LEAD = "\"'\u201c\u201d\u2018\u2019([{<*_~$\u2248`"
+_STRIP_TRAIL = "\"'\u201c\u201d\u2018\u2019)]}>*_`.,;:!?"
+
+
+def _clean_token(raw: str) -> str:
+    tok = raw.strip(_STRIP_LEAD + _STRIP_TRAIL)
+    tok = re.sub(r"['\u2019]s$", "", tok)
+    return tok.strip(_STRIP_LEAD + _STRIP_TRAIL)
+
+
+def _trim_suffix(tok: str) -> str:
+    """`CLIP-based` -> `CLIP`, `4-bit` -> `4`: trailing lowercase hyphen parts describe, they do not name."""
+    parts = tok.split("-")
+    while len(parts) > 1 and parts[-1].isalpha() and parts[-1].islower():
+        parts.pop()
+    return "-".join(parts)
+
+
+def key_terms(sentence: str) -> set[str]:
+    """Numbers and named things (methods, datasets, acronyms, models) the cited abstract must contain.
+
+    A number is any numeric token (`3.5`, `40%`, `1e-4`, `2x`, `1,000`); a name is a token with a
+    digit (`GPT-4`, `7B`), an inner capital (`ImageNet`, `LiDAR-PTQ`, `BERT`, `AdaWAC`) or a capital
+    mid-sentence (`Adam`). Sentence-initial capitalised words and common words are ignored. Takes
+    a question or a claim's body: citation markers and list bullets are the caller's to remove
+    (`citations.claim_body`), a question has none.
+    """
+    terms: set[str] = set()
+    initial = True
+    for raw in sentence.replace("/", " ").split():
+        tok = _trim_suffix(_clean_token(raw))
+        was_initial, initial = initial, raw.endswith(":") or (initial and not tok)
+        if not tok:
+            continue
+        if _NUMBER_TOKEN.fullmatch(tok) or _RANGE_TOKEN.fullmatch(tok):
+            terms.add(tok)
+        elif any(c.isdigit() for c in tok):
+            terms.add(tok)
+        elif any(c.isupper() for c in tok) and sum(c.isalpha() for c in tok) >= 2:
+            if tok.lower() in _NOT_NAMES or tok.rstrip("s").lower() in _NOT_NAMES:
+                continue
+            ordinary = tok[0].isupper() and tok[1:] == tok[1:].lower()
+            if not (ordinary and was_initial):
+                terms.add(tok)
+    return terms
+
+
+# ---------------------------------------------------------------------------- term matching
+
+_NUMBER_WORDS = {
+    w: float(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
+_NUMBER_WORDS |= {"thirty": 30.0, "forty": 40.0, "fifty": 50.0, "hundred": 100.0, "thousand": 1e3}
+_NUM_IN_TEXT = re.compile(
+    rf"(?<![\d.])({_NUM})(\s*(?:%|percent\b|\u00d7|x\b|times\b|-?fold\b))?", re.IGNORECASE
+)
+_POWER_IN_TEXT = re.compile(
+    r"(?:(\d+(?:\.\d+)?)\s*(?:\u00d7|x|\\times|\*)\s*)?10\s*\^\s*\{?\s*([-\u2212]?\d+)\s*\}?", re.IGNORECASE
+)
+_WORD_NUM_IN_TEXT = re.compile(
+    r"\b(" + "|".join(_NUMBER_WORDS) + r")(\s*(?:%|percent\b|times\b|-?fold\b))?", re.IGNORECASE
+)
+_FUNCTION_WORDS = frozenset("of for from and the with in on to a an via by based".split())
+"""Words an acronym's expansion may skip ("RLHF" = reinforcement learning *from* human feedback)."""
+
+
+def _to_float(num: str) -> float:
+    return float(num.replace(",", "").replace("\u2212", "-"))
+
+
+def _unit(suffix: str | None) -> str:
+    s = (suffix or "").strip().lower()
+    if s in ("%", "percent"):
+        return "%"
+    return "x" if s else ""
+
+
+def numbers_in(text: str) -> list[tuple[float, str]]:
+    """Every number stated in a text as (value, unit) with unit in {"", "%", "x"}."""
+    found = [(_to_float(m.group(1)), _unit(m.group(2))) for m in _NUM_IN_TEXT.finditer(text)]
+    for m in _POWER_IN_TEXT.finditer(text):
+        found.append(((float(m.group(1)) if m.group(1) else 1.0) * 10.0 ** int(m.group(2).replace("\u2212", "-")), ""))
+    found += [(_NUMBER_WORDS[m.group(1).lower()], _unit(m.group(2))) for m in _WORD_NUM_IN_TEXT.finditer(text)]
+    if re.search(r"\btwice\b|\bdoubl", text, re.IGNORECASE):
+        found.append((2.0, "x"))
+    return found
+
+
+def _number_in(value: float, unit: str, numbers: list[tuple[float, str]]) -> bool:
+    """Same value (3e-4 == 0.0003, 3 != 30); a unit on the claim must be there too (40% != 40x)."""
+    return any(math.isclose(value, v, rel_tol=1e-9, abs_tol=1e-12) and unit in ("", u) for v, u in numbers)
+
+
+def _text_pattern(term: str) -> re.Pattern[str]:
+    """`LiDAR-PTQ` matches `lidar ptq`, `LiDARPTQ`; `GPT-4` matches `GPT4`; plural/singular tolerated."""
+    stem = term[:-1] if len(term) > 3 and term.endswith("s") and not term.endswith("ss") else term
+    parts = re.findall(r"\d+(?:\.\d+)*|[^\W\d_]+", stem.lower())
+    body = r"[\W_]{0,3}".join(re.escape(p) for p in parts)
+    return re.compile(rf"(?<![^\W_]){body}(?:e?s|['\u2019]s)?(?![^\W_])", re.IGNORECASE)
+
+
+def _acronym_in(acronym: str, text: str) -> bool:
+    """`RLHF` is backed by "reinforcement learning from human feedback" (function words may be skipped)."""
+    letters = acronym.lower()
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    for i, first in enumerate(words):
+        if first[0] != letters[0]:
+            continue
+        k, j = 0, i
+        while j < len(words) and k < len(letters):
+            if words[j][0] == letters[k]:
+                k += 1
+            elif words[j] not in _FUNCTION_WORDS:
+                break
+            j += 1
+        if k == len(letters):
+            return True
+    return False
+
+
+def term_in(term: str, text: str, numbers: list[tuple[float, str]]) -> bool:
+    """Whether a key term is stated in a text (numbers as numbers, names case/hyphen/plural-tolerant)."""
+    num = _NUMBER_TOKEN.fullmatch(term)
+    if num:
+        return _number_in(_to_float(num.group(1)), _unit(num.group(2)), numbers)
+    rng = _RANGE_TOKEN.fullmatch(term)
+    if rng:
+        unit = _unit(rng.group(3))
+        return all(_number_in(_to_float(rng.group(g)), unit, numbers) for g in (1, 2))
+    if _text_pattern(term).search(text):
+        return True
+    mag = _MAGNITUDE_TOKEN.fullmatch(term)
+    if mag:
+        word = _MAGNITUDE_WORDS[mag.group(2).lower()]
+        return bool(re.search(rf"(?<![\d.]){re.escape(mag.group(1))}\s*{word}\b", text, re.IGNORECASE))
+    letters = term[:-1] if term.endswith("s") else term
+    if 2 <= len(letters) <= 8 and letters.isalpha() and letters.isupper():
+        return _acronym_in(letters, text)
+    return False
+
+
+# ---------------------------------------------------------------------------- whose work a sentence states
+
+Role = Literal["title", "background", "own", "prior"]
+
+_OWN_WORK = frozenset("we our ours us here propose proposes introduce introduces present presents".split())
+_THIS_WORK = re.compile(r"\bthis (?:paper|work|study|article|report)\b|\bthe proposed\b", re.IGNORECASE)
+_PRIOR_WORK = frozenset(
+    "existing previous previously prior recent recently conventional traditional current earlier".split()
+)
+
+
+def _is_own(sentence: str) -> bool:
+    return bool(_OWN_WORK & set(words(sentence))) or bool(_THIS_WORK.search(sentence))
+
+
+def method_name(title: str) -> str:
+    """The name a paper gives its own work: `Yarrow: Compressing Attention` -> `Yarrow` ("" if none)."""
+    head = title.split(":", 1)[0].strip()
+    return head if ":" in title and 0 < len(head.split()) <= 3 and head != head.lower() else ""
+
+
+def sentence_roles(sentences: list[str], name: str = "") -> list[Role]:
+    """Whose work each abstract sentence states, from the abstract's structure.
+
+    An abstract opens with background and motivation, then turns to the paper's own work at its
+    first "we ..." / "this paper ..." sentence or the first one naming its method (`name`, see
+    `method_name`). A sentence about "existing" / "previous" / "recent" work that speaks neither
+    of "we" nor of the paper's method is `prior`; other sentences before the turn are
+    `background`, the rest `own`. An abstract that never says "we" is all `own`.
+    """
+    named = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)") if name else None
+    owns = [_is_own(s) or bool(named and named.search(s)) for s in sentences]
+    first_own = next((i for i, own in enumerate(owns) if own), 0)
+    roles: list[Role] = []
+    for i, (s, own) in enumerate(zip(sentences, owns)):
+        if not own and _PRIOR_WORK & set(words(s)):
+            roles.append("prior")
+        elif i < first_own:
+            roles.append("background")
+        else:
+            roles.append("own")
+    return roles

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from assistant.citations import split_sentences
-from assistant.grounding import method_name, sentence_roles
+from assistant.chains.answerable import method_name, sentence_roles
 from assistant.papers import Paper
 
 ASPECTS: tuple[str, ...] = ("problem", "method", "data", "result")

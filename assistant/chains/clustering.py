@@ -1,5 +1,6 @@
 """Topic groups for a digest: spherical k-means on the week's centred paper vectors, the number of
-topics picked by silhouette, and papers far from every topic sent to "Other".
+topics picked by silhouette, loose topics (a "junk drawer" of papers that fit nowhere) dissolved
+into the others, and papers far from every topic sent to "Other".
 
 Called by `chains.digest.build_digest`; pure numpy, deterministic for a seed. Measured against HF's
 keywords on many weeks by `benchmarks/topics_bench.py` (results in `benchmarks/results/topics.md`).
@@ -15,7 +16,12 @@ import numpy as np
 # agrees with HF's keywords no better than chance, so it goes to "Other": the zero crossing of a linear
 # fit of each paper's keyword silhouette on that cosine, over the dev weeks of the topic benchmark
 # (`python -m benchmarks.topics_bench --calibrate`; recalibrate for another embedder).
-OTHER_BELOW = 0.35
+OTHER_BELOW = 0.24
+# A topic whose members' mean silhouette (centred vectors, cosine) is under this is a "junk drawer":
+# its papers agree with HF's keywords no better than chance (the zero crossing of a linear fit of a
+# topic's mean keyword silhouette on its mean silhouette, dev weeks of the topic benchmark), so its
+# papers go to their closest other topic.
+DISSOLVE_BELOW = 0.06
 OTHER_MAX_SHARE = 0.05  # at least 95% of a week's papers stay in a topic (the digest's target since issue #6)
 MIN_TO_SPLIT = 6  # fewer papers than this make one topic
 MIN_FOR_OTHER = 10  # below this many papers every paper stays in a topic (too few outsiders to test against)
@@ -77,10 +83,16 @@ def spherical_kmeans(
 
 def silhouette(x: np.ndarray, labels: np.ndarray) -> float:
     """Mean silhouette of a labelling of unit rows under cosine distance (a paper alone scores 0)."""
+    return float(row_silhouettes(x, labels).mean()) if len(np.unique(labels)) > 1 else 0.0
+
+
+def row_silhouettes(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per row, its silhouette under cosine distance: how much closer it is to its own group than to
+    the nearest other group (0 for a row alone in its group or when there is one group)."""
     dist = 1.0 - x @ x.T
     ks = np.unique(labels)
     if len(ks) < 2:
-        return 0.0
+        return np.zeros(len(x))
     onehot = (labels[:, None] == ks[None, :]).astype(np.float32)
     sizes = onehot.sum(axis=0)
     sums = dist @ onehot  # per paper, summed distance to each cluster
@@ -90,8 +102,7 @@ def silhouette(x: np.ndarray, labels: np.ndarray) -> float:
     mean_to = sums / sizes
     mean_to[np.arange(len(x)), own] = np.inf
     b = mean_to.min(axis=1)
-    s = np.where(own_size > 0, (b - a) / np.maximum(np.maximum(a, b), 1e-12), 0.0)
-    return float(s.mean())
+    return np.where(own_size > 0, (b - a) / np.maximum(np.maximum(a, b), 1e-12), 0.0)
 
 
 def centred(x: np.ndarray) -> np.ndarray:
@@ -120,6 +131,28 @@ def centre_similarity(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", x, cents[np.searchsorted(ks, labels)])
 
 
+def topic_silhouettes(x: np.ndarray, labels: np.ndarray) -> dict[int, float]:
+    """{topic label: its members' mean silhouette}: how well a topic stands apart from its neighbours."""
+    rows = row_silhouettes(x, labels)
+    return {int(j): float(rows[labels == j].mean()) for j in np.unique(labels)}
+
+
+def dissolve_loose(x: np.ndarray, labels: np.ndarray, below: float | None) -> np.ndarray:
+    """`labels` with every topic whose mean silhouette is under `below` dissolved, the loosest first,
+    its papers moved to their closest remaining topic centre; at least two topics stay."""
+    labels = labels.copy()
+    while below is not None and len(np.unique(labels)) > 2:
+        scores = topic_silhouettes(x, labels)
+        loosest = min(scores, key=lambda j: (scores[j], j))
+        if scores[loosest] >= below:
+            break
+        keep = np.array([j for j in scores if j != loosest])
+        cents = normalize_rows(np.stack([x[labels == j].mean(axis=0) for j in keep]))
+        moved = np.flatnonzero(labels == loosest)
+        labels[moved] = keep[np.argmax(x[moved] @ cents.T, axis=1)]
+    return labels
+
+
 def _far_from_topics(x: np.ndarray, labels: np.ndarray, below: float | None) -> list[int]:
     """Papers whose similarity to their own topic's centre (the closest centre) is under `below`,
     the farthest first and at most `OTHER_MAX_SHARE` of the week."""
@@ -131,14 +164,19 @@ def _far_from_topics(x: np.ndarray, labels: np.ndarray, below: float | None) -> 
 
 
 def cluster(
-    vectors: np.ndarray, k: int | None = None, seed: int = 0, other_below: float | None = OTHER_BELOW
+    vectors: np.ndarray,
+    k: int | None = None,
+    seed: int = 0,
+    other_below: float | None = OTHER_BELOW,
+    dissolve_below: float | None = DISSOLVE_BELOW,
 ) -> tuple[list[list[int]], list[int]]:
     """Topic groups of row indices (largest first, each ordered by centrality) and the "Other" rows.
 
-    `k=None` lets the data pick the topic count (`choose_k`). A paper alone in its group joins the
-    nearest group; a paper whose closest topic centre is under `other_below` (None: keep every
-    paper in a topic) goes to "Other", the farthest first and at most `OTHER_MAX_SHARE` of the
-    papers, and so does a topic left with one paper.
+    `k=None` lets the data pick the topic count (`choose_k`); then a topic whose mean silhouette is
+    under `dissolve_below` (None: keep every topic) is dissolved into the others (`dissolve_loose`).
+    A paper alone in its group joins the nearest group; a paper whose closest topic centre is under
+    `other_below` (None: keep every paper in a topic) goes to "Other", the farthest first and at most
+    `OTHER_MAX_SHARE` of the papers, and so does a topic left with one paper.
     """
     n = len(vectors)
     if n == 0:
@@ -152,6 +190,7 @@ def cluster(
             cents = normalize_rows(np.stack([x[labels == j].mean(axis=0) for j in big]))
             for i in np.flatnonzero(sizes[labels] == 1):
                 labels[i] = big[int(np.argmax(cents @ x[i]))]
+        labels = dissolve_loose(x, labels, dissolve_below if k is None else None)
     other = _far_from_topics(x, labels, other_below)
     groups: list[list[int]] = []
     for j in np.unique(labels):

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from assistant.chains.support import Dropped, Edited, EmbedFn, first_person, reader_sentences, short_title
 from assistant.chains.takeaway import Takeaway
 from assistant.citations import CITE_RE, claim_body, parse_citations, split_sentences
-from assistant.grounding import check_claim
+from assistant.chains.grounding import check_claim
 from assistant.papers import Paper, Sentence
 
 _MARKERS = re.compile(rf"(?:\s*{CITE_RE.pattern})+")

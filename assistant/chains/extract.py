@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from assistant.chains.aspects import ASPECTS, Extraction
 from assistant.citations import split_sentences
-from assistant.grounding import Support, check_claim
+from assistant.chains.grounding import Support, check_claim
 from assistant.papers import Paper
 from assistant.prompts import PROMPTS_DIR, load_prompt
 from assistant.store import Store

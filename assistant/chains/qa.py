@@ -21,13 +21,13 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable
 
-from assistant.chains.answerable import TermWeights, Verdict, judge
+from assistant.chains.answerable import TermWeights, Verdict, content_stems, judge, numbers_in
 from assistant.chains.evidence import Evidence, attach_citations
+from assistant.chains.grounding import check_answer, check_claim
 from assistant.chains.one_line import compress
-from assistant.chains.routing import classify, compared_items
+from assistant.chains.routing import Route, classify, compared_items
 from assistant.chains.support import short_title
 from assistant.citations import is_bare_citation, split_sentences, strip_citations
-from assistant.grounding import check_answer, check_claim, content_stems, numbers_in
 from assistant.errors import InputError
 from assistant.papers import Answer, Citation, Hit, Sentence, Turn
 from assistant.prompts import declines, load_prompt, without_decline
@@ -43,7 +43,7 @@ CONDENSE_VARS = frozenset({"history", "question"})
 
 
 def focus_evidence(
-    question: str, hits: Sequence[Hit], embed: EmbedFn, per_paper: int, term_weights: TermWeights
+    question: str, hits: Sequence[Hit], embed: EmbedFn, per_paper: int, term_weights: TermWeights, route: Route
 ) -> Evidence:
     """Judge the evidence, and keep each answering paper's closest sentence with its neighbours.
 
@@ -51,7 +51,7 @@ def focus_evidence(
     context a reader would need, with no extra embedding. Papers that do not answer are not
     shown to the model.
     """
-    verdict = judge(question, list(hits), embed, term_weights)
+    verdict = judge(question, list(hits), embed, term_weights, route)
     answering = {s.n: s.sentence for s in verdict.answering}
     chosen: list[list[str]] = []
     for n, hit in enumerate(hits, start=1):
@@ -268,8 +268,9 @@ class QA:
 
 def evidence_for(query: str, k: int | None, qa: QA) -> Evidence:
     """Retrieve and focus the evidence for a standalone question."""
-    hits = qa.find(query, k, qa.embed([query])[0])
-    return focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights)
+    vector = qa.embed([query])[0]
+    hits = qa.find(query, k, vector)
+    return focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights, classify(vector))
 
 
 def _compared(query: str, vector: np.ndarray, k: int | None, qa: QA) -> tuple[list[Hit], str | None]:
@@ -280,8 +281,9 @@ def _compared(query: str, vector: np.ndarray, k: int | None, qa: QA) -> tuple[li
         return [], None
     chosen: list[Hit] = []
     for item in items:
-        hits = qa.find(item, 3, qa.embed([item])[0])
-        verdict = judge(item, hits, qa.embed, qa.term_weights)
+        item_vector = qa.embed([item])[0]
+        hits = qa.find(item, 3, item_vector)
+        verdict = judge(item, hits, qa.embed, qa.term_weights, classify(item_vector))
         taken = {h.paper.paper_id for h in chosen}
         pick = next((hits[s.n - 1] for s in verdict.answering if hits[s.n - 1].paper.paper_id not in taken), None)
         if pick is None:
@@ -330,7 +332,8 @@ def answer_events(question: str, history: Sequence[Turn], k: int | None, qa: QA)
         query = standalone_question(question, history, qa.chat_model())
         yield ("query", query)
     vector = qa.embed([query])[0]
-    kind = classify(vector).kind
+    route = classify(vector)
+    kind = route.kind
     if kind == "compare":
         compared = compare_events(query, vector, k, qa)
         first = next(compared, None)
@@ -340,7 +343,7 @@ def answer_events(question: str, history: Sequence[Turn], k: int | None, qa: QA)
             return
     hits = qa.find(query, max(k or 0, LIST_SIZE) if kind == "which" else k, vector)
     yield ("evidence", Evidence(hits, [[] for _ in hits]))  # shown at once; sentences picked next
-    evidence = focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights)
+    evidence = focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights, route)
     verdict = evidence.verdict
     if kind == "which" and verdict is not None and verdict.answerable:
         yield ("answer", paper_list(verdict, hits, qa.embed, qa.model_label))

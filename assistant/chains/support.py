@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel
 
-from assistant.grounding import AnswerCheck, check_answer
+from assistant.chains.grounding import AnswerCheck, check_answer
 from assistant.papers import Hit, Paper, Sentence
 from assistant.chains.one_line import compress
 

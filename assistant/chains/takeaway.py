@@ -26,7 +26,7 @@ from assistant.chains.support import check_claims
 from assistant.chains.one_line import compress
 from assistant.citations import split_sentences
 from assistant.errors import StoreError
-from assistant.grounding import method_name, sentence_roles
+from assistant.chains.answerable import method_name, sentence_roles
 from assistant.papers import Paper
 from assistant.store import Store
 
@@ -51,7 +51,7 @@ class Takeaway(BaseModel):
 
 def _candidates(paper: Paper) -> list[str]:
     """The cue-word method and result sentences and the first sentence about the paper's own work
-    (`grounding.sentence_roles`), then the opening sentence; sentences of its own work first."""
+    (`answerable.sentence_roles`), then the opening sentence; sentences of its own work first."""
     quick = quick_extraction(paper)
     sentences = split_sentences(paper.abstract)
     roles = dict(zip(sentences, sentence_roles(sentences, method_name(paper.title))))

@@ -2,7 +2,7 @@
 then a calibrated relevance model.
 
 Called by `chains.compare.choose_papers` for `assistant compare QUERY`. A paper qualifies when its
-title and the abstract sentences about its own work (`grounding.sentence_roles`; an acronym there
+title and the abstract sentences about its own work (`answerable.sentence_roles`; an acronym there
 counts with the long form the abstract defines for it) state every part of the topic (`about`: names
 and acronyms, possibly spelled out, and every other content word), and a logistic regression over its
 search score and the topic's cosine with its title, each also as its gap to the best paper stating the
@@ -21,9 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.chains.answerable import key_terms, method_name, sentence_roles
 from assistant.chains.calibration import load
-from assistant.citations import split_sentences
-from assistant.grounding import EmbedFn, coverage, key_terms, method_name, missing_terms, sentence_roles
+from assistant.chains.grounding import EmbedFn, coverage, missing_terms
+from assistant.citations import claim_body, split_sentences
 from assistant.papers import Hit, Paper
 
 FEATURES = ("score", "title_cosine", "score_gap", "title_cosine_gap")
@@ -51,7 +52,7 @@ class TopicMatch:
 def about(query: str, text: str) -> bool:
     """Does the text state every part of the query? Its names and acronyms (`LLM`, `ImageNet`) must be
     stated (an acronym may be spelled out), and every other content word must occur (crudely stemmed)."""
-    names = {t.lower() for t in key_terms(query)}
+    names = {t.lower() for t in key_terms(claim_body(query))}
     rest = " ".join(w for w in query.split() if w.strip(".,;:!?\"'()").lower() not in names)
     words_ok = not rest.strip() or coverage(rest, text) >= 1.0 or not any(c.isalpha() for c in rest)
     return words_ok and not missing_terms(query, text)

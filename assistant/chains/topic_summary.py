@@ -33,7 +33,8 @@ from assistant.chains.support import Dropped, first_person
 from assistant.chains.takeaway import Takeaway
 from assistant.chains.topic_labels import parse_topic_reply, ranked_terms
 from assistant.citations import claim_body, parse_citations, split_sentences, strip_citations
-from assistant.grounding import check_claim, method_name
+from assistant.chains.answerable import method_name
+from assistant.chains.grounding import check_claim
 from assistant.papers import Paper, Sentence
 from assistant.prompts import load_prompt
 from assistant.store import Store
