@@ -46,6 +46,7 @@ from assistant.evaluate import (
     percentile,
 )
 from assistant.papers import Chunk, Paper
+from assistant.store.keywords import ACRONYM_WEIGHT, PAIR_WEIGHT
 from assistant.service import Assistant
 
 from benchmarks.results_io import rerender
@@ -277,7 +278,9 @@ def render(result: dict[str, object]) -> str:
         f"Written by `python -m benchmarks.retrieval_bench` on {result['when']} ({result['machine']}).",
         f"Retrieval settings: fusion={s.fusion}, bm25_weight={s.bm25_weight}, candidates={s.candidates}, "
         f"rrf_k={s.rrf_k} (rrf only), mmr_lambda={s.mmr_lambda}. Embedder: all-MiniLM-L6-v2 int8 ONNX (local). "
-        "BM25: bm25s (k1=1.5, b=0.75), English stop words + Snowball stemmer, hyphenated names also indexed joined.",
+        "BM25: bm25s (k1=1.5, b=0.75), English stop words + Snowball stemmer, hyphenated names also indexed joined, "
+        f"capitalised acronyms as their own tokens (weight {ACRONYM_WEIGHT} in the query) and neighbouring word pairs "
+        f"within a phrase (weight {PAIR_WEIGHT}; both fitted on SciFact train and the answer cases' dev split).",
         f"Hybrid score = {s.bm25_weight} x BM25 / best BM25 + {1 - s.bm25_weight:.1f} x cosine of the paper's best chunk, "
         f"over the union of each side's top {s.candidates} papers; dense-only candidates get their exact BM25 score (0 "
         "when no term matches), BM25-only candidates the lowest cosine of the dense list. Chosen on SciFact train "
