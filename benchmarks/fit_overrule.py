@@ -5,11 +5,12 @@
 
 The small model often declines ("NOT_IN_PAPERS") or writes nothing the papers support on evidence
 that answers; the app then answers with the best answering paper's quoted sentences when that
-paper's relevance probability reaches `overrule` (after a decline) or `quote` (after an empty,
-bare-citation, restating or unsupported draft). Each recorded dev draft is replayed through the real
+paper's relevance probability reaches the verdict's `quote_bar`: `quote` for a question the router
+gives no detail probability, rising linearly to `overrule` for a pure detail question
+(`answerable.Verdict.quote_bar`). Each recorded dev draft is replayed through the real
 pipeline (`Assistant.ask_stream`, a fake chat model returning the draft) twice: with both thresholds
 at 0 (the app always answers in place of the model) and above 1 (never). At thresholds (q, o) a
-case's outcome is the first when its best probability reaches the threshold that applies, else the
+case's outcome is the first when its best probability reaches its bar, else the
 second. The pair chosen maximises, over dev, useful answers minus `PENALTY` x (wrong answers +
 unanswerable questions answered), among pairs that keep unanswerable dev questions refused
 >= `MIN_UNANSWERABLE_REFUSED`; among ties, the pair closest to the current one. The test split
@@ -67,28 +68,27 @@ def replay(app: Any, case: dict[str, Any], draft: str, quote: float, overrule: f
 
 def outcomes(app: Any, cases: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per recorded dev row: its outcome when the app answers in place of the model and when it does not,
-    the best relevance probability, and which threshold applies (the draft declined or not)."""
-    from assistant.prompts import declines
+    the best relevance probability, and the router's probability that the question asks for a detail."""
 
     out = []
     for row in rows:
         case = cases[row["id"]]
         if row.get("route") == "compare" or row.get("draft") is None:  # the comparison chain: no threshold applies
             fixed = {"verdict": row["verdict"], "wrong": row.get("wrong", [])}
-            out.append({"id": row["id"], "type": row["type"], "on": fixed, "off": fixed, "best": 0.0, "declined": False})
+            out.append({"id": row["id"], "type": row["type"], "on": fixed, "off": fixed, "best": 0.0, "detail": 0.0})
             continue
         verdict = app.evidence_for(case["question"]).verdict
         out.append({
             "id": row["id"], "type": row["type"],
             "on": replay(app, case, row["draft"], 0.0, 0.0), "off": replay(app, case, row["draft"], 1.01, 1.01),
-            "best": verdict.best if verdict is not None else 0.0, "declined": not row["draft"].strip() or declines(row["draft"]),
+            "best": verdict.best if verdict is not None else 0.0, "detail": verdict.detail if verdict is not None else 0.0,
         })
     return out
 
 
 def rates(rows: list[dict[str, Any]], quote: float, overrule: float) -> dict[str, float]:
     """Dev figures at thresholds (quote, overrule), from each row's two replayed outcomes."""
-    picked = [r["on"] if r["best"] >= (overrule if r["declined"] else quote) else r["off"] for r in rows]
+    picked = [r["on"] if r["best"] >= quote + (overrule - quote) * r["detail"] else r["off"] for r in rows]
     kinds = [r["type"] for r in rows]
     ans = [g for g, t in zip(picked, kinds) if t not in UNANSWERABLE]
     una = [g for g, t in zip(picked, kinds) if t in UNANSWERABLE]
@@ -152,14 +152,14 @@ def main(argv: list[str] | None = None) -> int:
     now = rates(rows, current["thresholds"]["quote"], current["thresholds"]["overrule"])
     print(json.dumps({"current": now, "chosen": best}, indent=1))
     if args.write:
-        note = current["fitted"].split(" `quote`:")[0] + (
+        note = current["fitted"].split(" `quote`")[0] + (
             f" `quote` and `overrule`: {datetime.now(timezone.utc):%Y-%m-%d} by benchmarks/fit_overrule.py on the packaged "
             f"model's {len(rows)} recorded dev drafts, replayed: the pair maximising useful - {PENALTY:g} x (wrong + "
             f"unanswerable answered) with unanswerable refused >= {MIN_UNANSWERABLE_REFUSED:.0%} (there: useful "
             f"{best['useful']:.1%}, answerable refused {best['answerable_refused']:.1%}, unanswerable refused "
-            f"{best['unanswerable_refused']:.1%}, wrong {best['wrong']:.1%}; before: useful {now['useful']:.1%}). Above `quote` "
-            f"a draft with nothing new and supported is replaced by the best paper's quoted sentences; above `overrule` an "
-            f"explicit decline is."
+            f"{best['unanswerable_refused']:.1%}, wrong {best['wrong']:.1%}; before: useful {now['useful']:.1%}). A failed draft (declined, "
+            f"empty, bare citation, restating, nothing supported) is replaced by the best paper's quoted sentences when its "
+            f"probability reaches `quote` + (`overrule` - `quote`) x the router's detail probability."
         )
         current["thresholds"].update(quote=best["quote"], overrule=best["overrule"])
         current["fitted"] = note

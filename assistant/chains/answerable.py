@@ -89,9 +89,11 @@ class Verdict:
     supports: list[Support]
     threshold: float
     quote_threshold: float
-    """Probability above which a draft with nothing supported is replaced by a quote."""
+    """The quote bar of a question that asks for no specific detail (find, explain, overview)."""
     overrule_threshold: float
-    """Probability above which a model's explicit decline is overruled by a quote."""
+    """The quote bar of a question that asks for a specific detail (a number, a dataset, a name)."""
+    detail: float = 0.0
+    """The router's probability that the question asks for a specific detail."""
 
     @property
     def answerable(self) -> bool:
@@ -105,6 +107,15 @@ class Verdict:
     @property
     def best(self) -> float:
         return max((s.probability for s in self.supports), default=0.0)
+
+    @property
+    def quote_bar(self) -> float:
+        """Probability the best paper needs for the app to quote it when the model's draft fails (declined,
+        empty, a bare citation, a restatement or nothing supported): from `quote_threshold` for a question
+        that asks for no detail to `overrule_threshold` for one that does, in proportion to the router's
+        detail probability. A paper that is relevant answers "explain X" or "which paper does Y"; a detail
+        question needs more, since a relevant paper may not state the detail (then the model declines)."""
+        return self.quote_threshold + (self.overrule_threshold - self.quote_threshold) * self.detail
 
 
 @lru_cache(maxsize=1)
@@ -201,14 +212,14 @@ def judge(question: str, hits: Sequence[Hit], embed: EmbedFn, term_weights: Term
     model = load("relevance")
     threshold, quote, overrule = (model.thresholds[k] for k in ("answer", "quote", "overrule"))
     if not hits:
-        return Verdict(question, [], threshold, quote, overrule)
+        return Verdict(question, [], threshold, quote, overrule, route.probabilities["detail"])
     feats, sentences, cosines = signals(question, hits, embed, term_weights, route)
     probs = model.scores(np.array([[f[name] for name in model.features] for f in feats]))
     supports = []
     for n, (hit, f, sents, sims, p) in enumerate(zip(hits, feats, sentences, cosines, probs), start=1):
         quotes = quote_sentences(sents, sims, method_name(hit.paper.title)) + ["", ""]
         supports.append(Support(n, quotes[0], round(float(p), 4), bool(p >= threshold), {k: round(v, 4) for k, v in f.items()}, quotes[1]))
-    return Verdict(question, supports, threshold, quote, overrule)
+    return Verdict(question, supports, threshold, quote, overrule, route.probabilities["detail"])
 
 
 # ---------------------------------------------------------------------------- words

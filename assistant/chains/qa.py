@@ -211,21 +211,19 @@ def finalize(
     The verdict decides, not the model: evidence that cannot answer gives a refusal naming the
     closest papers, whatever the draft says. Evidence that can answer gives the draft when one of
     its sentences is supported (a decline token next to a supported claim does not hide the claim).
-    When the model answered a bare "[1]", restated the question or a title, or wrote nothing the papers
-    support, the best answering paper's sentence is quoted if its probability reaches the calibrated
-    `quote` threshold; an explicit decline is overruled only above the stricter `overrule` one
-    (a decline is itself a sign that the asked detail is not stated). Otherwise: a refusal.
+    When the model declined, answered a bare "[1]", restated the question or a title, or wrote nothing
+    the papers support, the best answering paper's sentences are quoted if its probability reaches the
+    verdict's calibrated `quote_bar` (higher the more the question asks for a specific detail, which a
+    relevant paper may not state). Otherwise: a refusal.
     """
     verdict = evidence.verdict
     if verdict is not None and verdict.answerable:
         draft = raw.strip()
-        declined = not draft or declines(draft)
         claims = without_decline(draft)
         answer = None
         if re.search(r"[^\W\d_]{3}", claims) and not is_bare_citation(claims) and not restates(claims, question, evidence.hits):
             answer = _checked(attach_citations(claims, evidence, embed), evidence, embed, model)
-        bar = verdict.overrule_threshold if declined else verdict.quote_threshold
-        if answer is None and verdict.best >= bar:
+        if answer is None and verdict.best >= verdict.quote_bar:
             answer = extractive_answer(evidence, model)
         if answer is not None:
             return answer
