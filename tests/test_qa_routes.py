@@ -17,6 +17,7 @@ from assistant.chains.routing import classify, compared_items
 from assistant.cli import cli
 from assistant.papers import make_paper_id
 from assistant.service import Assistant
+from assistant.prompts import CANNOT_ANSWER
 from tests.conftest import cli_env, make_settings
 from tests.fake_openai import FakeOpenAI
 from tests.test_qa import RecordingChat, with_model
@@ -107,3 +108,35 @@ def test_cli_ask_prints_the_comparison_table(seeded_copy: Path, monkeypatch: pyt
         data = CliRunner().invoke(cli, ["ask", "compare ShrinkMatch and SimMatchV2", "--json"], catch_exceptions=False)
         doc = json.loads(data.stdout)
         assert [r["paper_id"] for r in doc["comparison"]["table"]] == [SHRINK, SIMMATCH]
+
+
+# A declined draft on evidence that answers: the app quotes the relevant paper when its probability
+# reaches the verdict's bar, which is lower for a question that describes a paper than for one that
+# asks for a detail (a relevant paper may not state the detail, and then the model declines rightly).
+
+
+def test_a_paraphrased_paper_the_model_declines_is_answered_from_its_own_sentences(shared: Assistant) -> None:
+    question = "a semi-supervised classifier that, for unsure pseudo-labels, drops the confusing classes and learns on the rest"
+    app, model = with_model(shared, CANNOT_ANSWER)
+    verdict = app.evidence_for(question).verdict
+    assert verdict is not None and verdict.detail < 0.5 and verdict.quote_bar < verdict.overrule_threshold
+    answer = app.ask(question)
+    assert len(model.seen) == 1, "the model was asked first"
+    assert not answer.refused and answer.extractive
+    assert answer.citations[0].paper_id == SHRINK and answer.citations[0].supported
+
+
+def test_a_yes_no_question_the_model_declines_is_answered_from_the_paper(shared: Assistant) -> None:
+    app, _ = with_model(shared, CANNOT_ANSWER)
+    answer = app.ask("does shrinkmatch remove the confusion classes of uncertain samples?")
+    assert not answer.refused and answer.extractive
+    assert answer.citations[0].paper_id == SHRINK and answer.citations[0].supported
+
+
+def test_an_absent_detail_the_model_declines_is_still_refused(shared: Assistant) -> None:
+    question = "what learning rate and batch size did shrinkmatch use?"
+    app, _ = with_model(shared, CANNOT_ANSWER)
+    verdict = app.evidence_for(question).verdict
+    assert verdict is not None and verdict.detail > 0.5
+    answer = app.ask(question)
+    assert answer.refused and not answer.extractive
