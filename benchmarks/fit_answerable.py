@@ -10,8 +10,9 @@
    its expected papers. Its threshold is chosen on 5-fold cross-validated probabilities (folds by
    question): the largest one that keeps answerable dev questions refused under `MAX_FALSE_REFUSALS`,
    i.e. refusals of unanswerable ones come second to not refusing what can be answered. Its
-   `quote` and `overrule` thresholds are kept: they are fitted on the packaged model's recorded
-   dev drafts by `benchmarks/fit_overrule.py` (rerun it after a refit).
+   `quote` and `overrule` thresholds (the two ends of the quote bar, `answerable.Verdict.quote_bar`)
+   are kept: they are fitted on the packaged model's recorded dev drafts by `benchmarks/fit_overrule.py`
+   (rerun it after a refit).
 
 The test split is never read. Each file records the date, the data and the cross-validated figures.
 """
