@@ -1,6 +1,7 @@
 """Topic groups for a digest: spherical k-means on the week's centred paper vectors, the number of
 topics picked by silhouette, loose topics (a "junk drawer" of papers that fit nowhere) dissolved
-into the others, and papers far from every topic sent to "Other".
+into the others, each paper placed with the topic whose members it is closest to on average (`settle`),
+and papers far from their topic's members sent to "Other".
 
 Called by `chains.digest.build_digest`; pure numpy, deterministic for a seed. Measured against HF's
 keywords on many weeks by `benchmarks/topics_bench.py` (results in `benchmarks/results/topics.md`).
@@ -218,8 +219,10 @@ def cluster(
 
     `k=None` lets the data pick the topic count (`choose_k`); then a topic whose mean silhouette is
     under `dissolve_below` (None: keep every topic) is dissolved into the others (`dissolve_loose`).
-    A paper alone in its group joins the nearest group; a paper whose closest topic centre is under
-    `other_below` (None: keep every paper in a topic) goes to "Other", the farthest first and at most
+    A paper alone in its group joins the nearest group; then every paper moves to the topic it scores
+    highest with (`settle`, `assign_power`; None: k-means' placement). A paper whose closeness to its
+    topic (`closeness`; the cosine to its centre when `assign_power` is None) is under `other_below`
+    (None: keep every paper in a topic) goes to "Other", the farthest first and at most
     `OTHER_MAX_SHARE` of the papers, and so does a topic left with one paper.
     """
     n = len(vectors)
