@@ -104,6 +104,8 @@ class DenseResult:
 
     scores: dict[str, float] = field(default_factory=dict)
     vector: np.ndarray | None = None
+    # Every cosine the exact (filtered) path computed, beyond the best `n`: fusion reuses them.
+    computed: dict[str, float] = field(default_factory=dict)
 
     @property
     def ranking(self) -> list[str]:
@@ -160,7 +162,7 @@ class Retriever:
                 break
 
     def _exact_dense(self, vector: np.ndarray, ids: list[str], n: int, result: DenseResult) -> None:
-        best = self.cosines(vector, ids)
+        best = result.computed = self.cosines(vector, ids)
         for pid in sorted(best, key=lambda p: -best[p])[:n]:
             result.scores[pid] = best[pid]
 
@@ -233,7 +235,9 @@ class Retriever:
             missing = [p for p in dense.scores if p not in bm25]
             bm25 = {**bm25, **self.store.keyword_index().scores_for(query, missing)}
             keyword_only = [p for p in bm25 if p not in dense.scores]
-            cosines = {**dense.scores, **self.cosines(dense.vector, keyword_only)}
+            known = {p: dense.computed[p] for p in keyword_only if p in dense.computed}
+            unread = [p for p in keyword_only if p not in known]
+            cosines = {**dense.scores, **known, **self.cosines(dense.vector, unread)}
             scores = convex_fuse(bm25, cosines, s.bm25_weight)
         ranked = sorted(scores, key=lambda p: (-scores[p], p))
         if diverse and len(ranked) > 1:
