@@ -207,7 +207,7 @@ def test_keyword_only_candidates_are_fused_with_their_own_cosine(seeded_dir: Pat
     app = Assistant(make_settings(seeded_dir, candidates=10))
     r = app.retriever
     dates = _dates(app)
-    since, until = (dates[0], dates[-1]) if filtered else (None, None)
+    since, until = (dates[0], dates[0]) if filtered else (None, None)  # one day: the exact dense path
     allowed = app.store.ids_between(since, until) if filtered else None
     query = "sparsity for large language models"
     vector = r.embed([query])[0]
