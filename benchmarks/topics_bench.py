@@ -43,10 +43,12 @@ from pathlib import Path
 import numpy as np
 
 from assistant.chains.clustering import (
+    ASSIGN_POWER,
     DISSOLVE_BELOW,
     centre_similarity,
     centred,
     choose_k,
+    closeness,
     cluster,
     normalize_rows,
     spherical_kmeans,
@@ -115,7 +117,9 @@ def _zero_crossing(xs: Sequence[float], ys: Sequence[float]) -> float:
     return float(-intercept / slope)
 
 
-def calibrate(weeks: Sequence[Week], vectors: dict[str, np.ndarray]) -> tuple[float, int, float, int]:
+def calibrate(
+    weeks: Sequence[Week], vectors: dict[str, np.ndarray], power: float | None = ASSIGN_POWER
+) -> tuple[float, int, float, int]:
     """(the dissolve cut, topics it was fitted on, the "Other" cut, papers it was fitted on): each the
     zero crossing of a linear fit of keyword silhouette on an embedding measure (module docstring)."""
     kw = keyword_matrix(list(weeks))
@@ -123,7 +127,7 @@ def calibrate(weeks: Sequence[Week], vectors: dict[str, np.ndarray]) -> tuple[fl
     tx: list[float] = []
     ty: list[float] = []
     for w in weeks:
-        groups, _ = cluster(raws[w.label], other_below=None, dissolve_below=None)
+        groups, _ = cluster(raws[w.label], other_below=None, dissolve_below=None, assign_power=None)
         scores = paper_silhouettes(groups, kw[w.label])[0]
         for j, s in topic_silhouettes(centred(raws[w.label]), _labels(len(raws[w.label]), groups)).items():
             own = [scores[i] for i in groups[j] if i in scores]
@@ -134,8 +138,9 @@ def calibrate(weeks: Sequence[Week], vectors: dict[str, np.ndarray]) -> tuple[fl
     xs: list[float] = []
     ys: list[float] = []
     for w in weeks:
-        groups, _ = cluster(raws[w.label], other_below=None, dissolve_below=dissolve)
-        near = centre_similarity(centred(raws[w.label]), _labels(len(raws[w.label]), groups))
+        groups, _ = cluster(raws[w.label], other_below=None, dissolve_below=dissolve, assign_power=power)
+        x, labels = centred(raws[w.label]), _labels(len(raws[w.label]), groups)
+        near = centre_similarity(x, labels) if power is None else closeness(x, labels, power)
         for i, score in paper_silhouettes(groups, kw[w.label])[0].items():
             xs.append(float(near[i]))
             ys.append(score)
@@ -158,11 +163,17 @@ METHODS: dict[str, Callable[[np.ndarray], Grouping]] = {
     "k-means, k = sqrt(n/2) (baseline; the digest before)": baseline,
     "k-means, the digest's k": same_k,
     "digest clustering before loose topics were dissolved, every paper in a topic": lambda x: cluster(
-        x, other_below=None, dissolve_below=None),
-    "digest clustering before loose topics were dissolved (Other at the same cut)": lambda x: cluster(x, dissolve_below=None),
+        x, other_below=None, dissolve_below=None, assign_power=None),
+    "digest clustering before loose topics were dissolved (Other at the same cut)": lambda x: cluster(
+        x, dissolve_below=None, other_below=0.24, assign_power=None),
     f"digest clustering, loose topics dissolved (mean silhouette < {DISSOLVE_BELOW}), every paper in a topic":
-        lambda x: cluster(x, other_below=None),
-    "digest clustering (centred, k by silhouette, loose topics dissolved, calibrated Other)": lambda x: cluster(x),
+        lambda x: cluster(x, other_below=None, assign_power=None),
+    "digest clustering before papers were placed by closeness to members (cosine to centre, Other under 0.24)":
+        lambda x: cluster(x, other_below=0.24, assign_power=None),
+    f"digest clustering, loose topics dissolved, papers placed by closeness to members (power {ASSIGN_POWER:g}), "
+    "every paper in a topic": lambda x: cluster(x, other_below=None),
+    "digest clustering (centred, k by silhouette, loose topics dissolved, placed by closeness, calibrated Other)":
+        lambda x: cluster(x),
 }
 
 
@@ -232,7 +243,7 @@ def main() -> None:
     if args.calibrate:
         dissolve, topics, cut, n = calibrate([w for w in weeks if w.label in set(split["dev"])], vectors)
         print(f"DISSOLVE_BELOW = {dissolve:.2f}  (fitted on {topics} dev-week topics)")
-        print(f"OTHER_BELOW = {cut:.2f}  (fitted on {n} dev-week papers, loose topics dissolved at {dissolve:.2f})")
+        print(f"OTHER_BELOW = {cut:.3f}  (fitted on {n} dev-week papers, loose topics dissolved at {dissolve:.2f})")
         return
     parts = ("dev", "test") if args.weeks == "all" else (args.weeks,)
     lines = ["# Topic coherence against HF keywords", "",

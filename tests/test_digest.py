@@ -410,3 +410,21 @@ def test_highlights_by_upvotes_else_centrality_and_every_paper_links_to_arxiv(co
     central = [t.papers[-1].paper_id for t in d.topics if not t.other]
     chosen, by = highlights(unvoted, central)
     assert by == "centrality" and [p.paper_id for p in chosen] == central[:5]
+
+
+def test_a_paper_far_from_a_loose_topics_members_is_placed_with_the_members_it_is_close_to() -> None:
+    """A broad topic's short mean vector inflates the cosine to its centre (k-means' rule, power 1): a
+    paper between a broad and a tight topic is closer on average to the tight topic's members."""
+    from assistant.chains.clustering import closeness, settle
+
+    dim = 24
+    eye = np.eye(dim, dtype=np.float32)
+    broad = [0.3 * eye[0] + 0.954 * eye[3 + k] for k in range(10)]  # spread around e0
+    tight = [0.95 * eye[1] + 0.312 * eye[14 + k] for k in range(5)]  # close around e1
+    between = 0.8 * eye[0] + 0.4 * eye[1] + 0.447 * eye[20]
+    x = np.stack([*broad, *tight, between]).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    labels = np.array([0] * 10 + [1] * 5 + [0])
+    assert settle(x, labels, power=1.0)[-1] == 0  # cosine to the centre: the broad topic
+    assert settle(x, labels, power=0.0)[-1] == 1  # mean cosine to the members: the tight topic
+    assert closeness(x, settle(x, labels, power=0.0))[-1] > closeness(x, labels)[-1]

@@ -1,6 +1,7 @@
 """Topic groups for a digest: spherical k-means on the week's centred paper vectors, the number of
 topics picked by silhouette, loose topics (a "junk drawer" of papers that fit nowhere) dissolved
-into the others, and papers far from every topic sent to "Other".
+into the others, each paper placed with the topic whose members it is closest to on average (`settle`),
+and papers far from their topic's members sent to "Other".
 
 Called by `chains.digest.build_digest`; pure numpy, deterministic for a seed. Measured against HF's
 keywords on many weeks by `benchmarks/topics_bench.py` (results in `benchmarks/results/topics.md`).
@@ -12,16 +13,23 @@ import math
 
 import numpy as np
 
-# Below this cosine to its topic's centre (centred vectors of the packaged embedder) a paper's place
-# agrees with HF's keywords no better than chance, so it goes to "Other": the zero crossing of a linear
-# fit of each paper's keyword silhouette on that cosine, over the dev weeks of the topic benchmark
-# (`python -m benchmarks.topics_bench --calibrate`; recalibrate for another embedder).
-OTHER_BELOW = 0.24
+# Below this closeness to its topic (`closeness`: mean cosine to the topic's other members, centred
+# vectors of the packaged embedder) a paper's place agrees with HF's keywords no better than chance, so
+# it goes to "Other": the zero crossing of a linear fit of each paper's keyword silhouette on it, over
+# the dev weeks of the topic benchmark (`python -m benchmarks.topics_bench --calibrate`; recalibrate
+# for another embedder). Before ASSIGN_POWER: 0.24 on the cosine to the topic's centre.
+OTHER_BELOW = 0.046
 # A topic whose members' mean silhouette (centred vectors, cosine) is under this is a "junk drawer":
 # its papers agree with HF's keywords no better than chance (the zero crossing of a linear fit of a
 # topic's mean keyword silhouette on its mean silhouette, dev weeks of the topic benchmark), so its
 # papers go to their closest other topic.
 DISSOLVE_BELOW = 0.06
+# Papers are finally placed by `x . m / |m|**ASSIGN_POWER`, m the mean of a topic's other members.
+# k-means' cosine to the centre (power 1) divides by |m|, which is short for a loose topic, so a broad
+# topic drew papers far from all its members (a junk drawer) and hid them from "Other". Picked on the
+# dev weeks (`topics_bench`, keyword silhouette / modularity, "Other" cut refitted per power):
+# 1 → 0.0160 / 0.1115, 0.5 → 0.0160 / 0.1108, 0 → 0.0163 / 0.1121, −0.5 → 0.0162 / 0.1124.
+ASSIGN_POWER = 0.0
 OTHER_MAX_SHARE = 0.05  # at least 95% of a week's papers stay in a topic (the digest's target since issue #6)
 MIN_TO_SPLIT = 6  # fewer papers than this make one topic
 MIN_FOR_OTHER = 10  # below this many papers every paper stays in a topic (too few outsiders to test against)
@@ -153,12 +161,48 @@ def dissolve_loose(x: np.ndarray, labels: np.ndarray, below: float | None) -> np
     return labels
 
 
-def _far_from_topics(x: np.ndarray, labels: np.ndarray, below: float | None) -> list[int]:
-    """Papers whose similarity to their own topic's centre (the closest centre) is under `below`,
-    the farthest first and at most `OTHER_MAX_SHARE` of the week."""
+def _scores(x: np.ndarray, labels: np.ndarray, power: float) -> tuple[np.ndarray, np.ndarray]:
+    """(per paper and topic, `x . m / |m|**power` with m the mean of the topic's members other than the
+    paper; the sorted topic labels). power 1 is the cosine to the topic's centre; under 1 a loose topic's
+    short mean vector no longer inflates the score of the papers far from its members."""
+    ks = np.unique(labels)
+    onehot = (labels[:, None] == ks[None, :]).astype(np.float32)
+    sizes = onehot.sum(axis=0)
+    sums = (x.T @ onehot).T  # per topic, the sum of its members' vectors
+    means = sums / sizes[:, None]
+    scores = (x @ means.T) / np.maximum(np.linalg.norm(means, axis=1), 1e-12) ** power
+    own = np.searchsorted(ks, labels)
+    rows = np.arange(len(x))
+    loo = (sums[own] - x) / np.maximum(sizes[own] - 1, 1)[:, None]  # own topic without the paper itself
+    own_score = np.einsum("ij,ij->i", x, loo) / np.maximum(np.linalg.norm(loo, axis=1), 1e-12) ** power
+    scores[rows, own] = np.where(sizes[own] > 1, own_score, -np.inf)
+    return scores, ks
+
+
+def closeness(x: np.ndarray, labels: np.ndarray, power: float = ASSIGN_POWER) -> np.ndarray:
+    """Per paper, its score (`_scores`) with its own topic: how close it is to its topic's other members."""
+    scores, ks = _scores(x, labels, power)
+    return scores[np.arange(len(x)), np.searchsorted(ks, labels)]
+
+
+def settle(x: np.ndarray, labels: np.ndarray, power: float | None, rounds: int = 10) -> np.ndarray:
+    """`labels` after moving each paper to the topic it scores highest with (`_scores`), until nothing moves."""
+    labels = labels.copy()
+    for _ in range(rounds if power is not None else 0):
+        scores, ks = _scores(x, labels, power)
+        new = ks[np.argmax(scores, axis=1)]
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    return labels
+
+
+def _far_from_topics(x: np.ndarray, labels: np.ndarray, below: float | None, power: float | None) -> list[int]:
+    """Papers whose closeness to their own topic (`closeness`; power None: the cosine to its centre) is
+    under `below`, the farthest first and at most `OTHER_MAX_SHARE` of the week."""
     if below is None or len(x) < MIN_FOR_OTHER or len(np.unique(labels)) < 2:
         return []
-    near = centre_similarity(x, labels)
+    near = centre_similarity(x, labels) if power is None else closeness(x, labels, power)
     far = [int(i) for i in np.argsort(near, kind="stable") if near[i] < below]
     return far[: int(OTHER_MAX_SHARE * len(x))]
 
@@ -169,13 +213,16 @@ def cluster(
     seed: int = 0,
     other_below: float | None = OTHER_BELOW,
     dissolve_below: float | None = DISSOLVE_BELOW,
+    assign_power: float | None = ASSIGN_POWER,
 ) -> tuple[list[list[int]], list[int]]:
     """Topic groups of row indices (largest first, each ordered by centrality) and the "Other" rows.
 
     `k=None` lets the data pick the topic count (`choose_k`); then a topic whose mean silhouette is
     under `dissolve_below` (None: keep every topic) is dissolved into the others (`dissolve_loose`).
-    A paper alone in its group joins the nearest group; a paper whose closest topic centre is under
-    `other_below` (None: keep every paper in a topic) goes to "Other", the farthest first and at most
+    A paper alone in its group joins the nearest group; then every paper moves to the topic it scores
+    highest with (`settle`, `assign_power`; None: k-means' placement). A paper whose closeness to its
+    topic (`closeness`; the cosine to its centre when `assign_power` is None) is under `other_below`
+    (None: keep every paper in a topic) goes to "Other", the farthest first and at most
     `OTHER_MAX_SHARE` of the papers, and so does a topic left with one paper.
     """
     n = len(vectors)
@@ -191,7 +238,8 @@ def cluster(
             for i in np.flatnonzero(sizes[labels] == 1):
                 labels[i] = big[int(np.argmax(cents @ x[i]))]
         labels = dissolve_loose(x, labels, dissolve_below if k is None else None)
-    other = _far_from_topics(x, labels, other_below)
+        labels = settle(x, labels, assign_power)
+    other = _far_from_topics(x, labels, other_below, assign_power)
     groups: list[list[int]] = []
     for j in np.unique(labels):
         members = [i for i in np.flatnonzero(labels == j).tolist() if i not in other]
