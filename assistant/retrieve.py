@@ -52,10 +52,11 @@ def convex_fuse(bm25: Mapping[str, float], dense: Mapping[str, float], bm25_weig
 
     BM25 is scaled by the best score of the query (its natural floor is 0: no query term), so
     a paper holding a rare term the others lack (an acronym) keeps its whole lead; cosines are
-    used as they are, so a flat, uninformative dense list cannot outvote it. A candidate the
-    dense side did not return gets that list's lowest cosine (it was at most that similar);
-    callers pass exact BM25 scores for dense-only candidates (0 when no term matches).
-    Tuned on SciFact train and the seed questions: see benchmarks/results/retrieval.md.
+    used as they are, so a flat, uninformative dense list cannot outvote it. Callers pass
+    exact scores on both sides for every candidate (`Retriever.search` scores keyword-only
+    candidates' chunks and dense-only candidates' BM25); a candidate still missing a cosine
+    (no stored vector) gets the dense list's lowest one. Tuned on SciFact train and the seed
+    questions: see benchmarks/results/retrieval.md.
     """
     top = max(bm25.values(), default=0.0)
     floor = min(dense.values(), default=0.0)
@@ -103,6 +104,8 @@ class DenseResult:
 
     scores: dict[str, float] = field(default_factory=dict)
     vector: np.ndarray | None = None
+    # Every cosine the exact (filtered) path computed, beyond the best `n`: fusion reuses them.
+    computed: dict[str, float] = field(default_factory=dict)
 
     @property
     def ranking(self) -> list[str]:
@@ -159,11 +162,18 @@ class Retriever:
                 break
 
     def _exact_dense(self, vector: np.ndarray, ids: list[str], n: int, result: DenseResult) -> None:
-        # Vectors only (no hash check) for speed; the papers returned are checked when their passages are read.
-        chunks = self.store.chunk_vectors(ids, texts=False, verify=False)
-        best = {pid: float((vecs @ vector).max()) for pid, (vecs, _t) in chunks.items()}
+        best = result.computed = self.cosines(vector, ids)
         for pid in sorted(best, key=lambda p: -best[p])[:n]:
             result.scores[pid] = best[pid]
+
+    def cosines(self, vector: np.ndarray | None, ids: Sequence[str]) -> dict[str, float]:
+        """Each paper's best chunk cosine to `vector`, read by chunk id (the keyword side's candidates
+        that the dense side did not return: scored exactly instead of given the dense list's floor)."""
+        if vector is None or not ids:
+            return {}
+        # Vectors only (no hash check) for speed; the papers returned are checked when their passages are read.
+        chunks = self.store.chunk_vectors(ids, texts=False, verify=False)
+        return {pid: float((vecs @ vector).max()) for pid, (vecs, _t) in chunks.items() if len(vecs)}
 
     def paper_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """One unit vector per paper: the mean of its chunk vectors (read by chunk id, no `where` scan)."""
@@ -224,7 +234,11 @@ class Retriever:
         else:
             missing = [p for p in dense.scores if p not in bm25]
             bm25 = {**bm25, **self.store.keyword_index().scores_for(query, missing)}
-            scores = convex_fuse(bm25, dense.scores, s.bm25_weight)
+            keyword_only = [p for p in bm25 if p not in dense.scores]
+            known = {p: dense.computed[p] for p in keyword_only if p in dense.computed}
+            unread = [p for p in keyword_only if p not in known]
+            cosines = {**dense.scores, **known, **self.cosines(dense.vector, unread)}
+            scores = convex_fuse(bm25, cosines, s.bm25_weight)
         ranked = sorted(scores, key=lambda p: (-scores[p], p))
         if diverse and len(ranked) > 1:
             pool = ranked[: max(k * 3, k + 5)]

@@ -283,8 +283,9 @@ def render(result: dict[str, object]) -> str:
         f"within a phrase (weight {PAIR_WEIGHT}; both fitted on SciFact train and the answer cases' dev split).",
         f"Hybrid score = {s.bm25_weight} x BM25 / best BM25 + {1 - s.bm25_weight:.1f} x cosine of the paper's best chunk, "
         f"over the union of each side's top {s.candidates} papers; dense-only candidates get their exact BM25 score (0 "
-        "when no term matches), BM25-only candidates the lowest cosine of the dense list. Chosen on SciFact train "
-        "(grid over RRF k/weights and over score normalisations) and the seed questions.",
+        "when no term matches), BM25-only candidates their best chunk's exact cosine (until 2026-12-06: the dense list's "
+        "lowest). Chosen on SciFact train (grid over RRF k/weights and score normalisations) and the seed questions; "
+        "query-dependent weights and dense pseudo-relevance feedback did not help there (README).",
         "No reranker: see the README (no cross-encoder ships its weights in a package that installs here).",
         "",
     ]

@@ -128,7 +128,9 @@ def test_the_frozen_cases_are_well_formed_and_the_test_split_is_large_enough() -
     assert len(dev) + len(test) >= 300
     assert len({c["id"] for c in dev + test}) == len(dev) + len(test)
     assert not {c["question"] for c in dev} & {c["question"] for c in test}
-    by_type_dev, by_type_test = Counter(c["type"] for c in dev), Counter(c["type"] for c in test)
+    frozen = [c for c in dev if not c.get("after_freeze")]  # dev-only cases written after the split was frozen
+    assert all(c["split"] == "dev" for c in dev if c.get("after_freeze"))
+    by_type_dev, by_type_test = Counter(c["type"] for c in frozen), Counter(c["type"] for c in test)
     for t, n in (by_type_dev + by_type_test).items():
         assert by_type_test[t] >= 0.4 * n, t  # stratified: every type >= 40% in test
     for c in dev + test:

@@ -200,6 +200,29 @@ def test_exact_and_overfetch_dense_paths_agree(seeded_dir: Path) -> None:
     assert a == b and len(a) == 5
 
 
+@pytest.mark.parametrize("filtered", [False, True])
+def test_keyword_only_candidates_are_fused_with_their_own_cosine(seeded_dir: Path, filtered: bool) -> None:
+    """A paper only the keyword side returned is scored with its best chunk's cosine, not the dense list's floor
+    (unfiltered: read by chunk id; date-filtered: the exact dense path's own cosines)."""
+    app = Assistant(make_settings(seeded_dir, candidates=10))
+    r = app.retriever
+    dates = _dates(app)
+    since, until = (dates[0], dates[0]) if filtered else (None, None)  # one day: the exact dense path
+    allowed = app.store.ids_between(since, until) if filtered else None
+    query = "sparsity for large language models"
+    vector = r.embed([query])[0]
+    dense = r.dense(query, 10, allowed, vector=vector).scores
+    bm25 = r.keyword(query, 10, allowed)
+    keyword_only = [p for p in bm25 if p not in dense]
+    assert keyword_only  # the two sides disagree on this query
+    exact = r.cosines(vector, keyword_only)
+    top, w = max(bm25.values()), app.settings.bm25_weight
+    scored = {h.paper.paper_id: h.score for h in r.search(query, k=10, since=since, until=until)}
+    assert set(scored) & set(keyword_only)
+    for pid in set(scored) & set(keyword_only):
+        assert scored[pid] == pytest.approx(w * bm25[pid] / top + (1 - w) * exact[pid], abs=1e-5)
+
+
 # --------------------------------------------------------------------------- diversity
 def _paper(title: str, abstract: str) -> Paper:
     return Paper(paper_id=make_paper_id(title), title=title, abstract=abstract, dates=["2025-06-02"])
