@@ -66,6 +66,14 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("ASSISTANT_LLM_API_KEY", "OPENAI_API_KEY", "llm_api_key"),
         description="API key of the endpoint; falls back to OPENAI_API_KEY.",
     )
+    overrule_declines: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="When the model declines (\"not in the papers\") on evidence the app judges answering, may the app "
+        "answer in its place by quoting the best paper (when its relevance reaches the calibrated quote bar)? `auto`: "
+        "only for the packaged model (llm_backend `embedded`), which declines about half of answerable questions; an "
+        "OpenAI-compatible endpoint's decline is respected (a capable model declines honestly, and overruling it "
+        "answers out-of-corpus and absent-detail questions). `always` / `never` force either.",
+    )
     llm_timeout: float = Field(120.0, gt=0, description="Seconds before a model request is abandoned.")
     llm_max_retries: int = Field(2, ge=0, description="Retries on connection errors, 429 and 5xx (with backoff).")
     llm_temperature: float = Field(0.0, ge=0, description="Sampling temperature of answers.")

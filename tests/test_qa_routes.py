@@ -140,3 +140,15 @@ def test_an_absent_detail_the_model_declines_is_still_refused(shared: Assistant)
     assert verdict is not None and verdict.detail > 0.5
     answer = app.ask(question)
     assert answer.refused and not answer.extractive
+
+
+def test_an_endpoints_decline_is_respected_unless_the_setting_says_otherwise(shared: Assistant) -> None:
+    """`overrule_declines=auto` overrules only the packaged model: a capable endpoint declines honestly."""
+    question = "a semi-supervised classifier that, for unsure pseudo-labels, drops the confusing classes and learns on the rest"
+    for backend, policy, refused in (("openai", "auto", True), ("openai", "always", False), ("embedded", "never", True)):
+        settings = shared.settings.model_copy(update={"llm_backend": backend, "overrule_declines": policy})
+        app = Assistant(settings, chat_model=RecordingChat(responses=[CANNOT_ANSWER]), check_model=shared.check_model, embedder=shared.embedder)
+        app.store, app.retriever = shared.store, shared.retriever
+        answer = app.ask(question)
+        assert answer.refused is refused, (backend, policy)
+        assert answer.extractive is not refused

@@ -204,7 +204,7 @@ def restates(draft: str, question: str, hits: Sequence[Hit]) -> bool:
 
 
 def finalize(
-    question: str, raw: str, evidence: Evidence, embed: EmbedFn, model: str
+    question: str, raw: str, evidence: Evidence, embed: EmbedFn, model: str, overrule_declines: bool = True
 ) -> Answer:
     """Check the model's draft and turn it into an `Answer` the user can trust.
 
@@ -214,7 +214,8 @@ def finalize(
     When the model declined, answered a bare "[1]", restated the question or a title, or wrote nothing
     the papers support, the best answering paper's sentences are quoted if its probability reaches the
     verdict's calibrated `quote_bar` (higher the more the question asks for a specific detail, which a
-    relevant paper may not state). Otherwise: a refusal.
+    relevant paper may not state); a decline is overruled so only with `overrule_declines`
+    (`Settings.overrule_declines`: the packaged model's, not a capable endpoint's). Otherwise: a refusal.
     """
     verdict = evidence.verdict
     if verdict is not None and verdict.answerable:
@@ -223,7 +224,8 @@ def finalize(
         answer = None
         if re.search(r"[^\W\d_]{3}", claims) and not is_bare_citation(claims) and not restates(claims, question, evidence.hits):
             answer = _checked(attach_citations(claims, evidence, embed), evidence, embed, model)
-        if answer is None and verdict.best >= verdict.quote_bar:
+        declined = declines(draft) and answer is None
+        if answer is None and verdict.best >= verdict.quote_bar and (overrule_declines or not declined):
             answer = extractive_answer(evidence, model)
         if answer is not None:
             return answer
@@ -258,6 +260,8 @@ class QA:
     """The store's word rarities (`Retriever.term_weights`), a signal of the answerability decision."""
     compare: Callable[..., Comparison]
     """(papers, query=the question) -> the comparison chain's checked table and summary (`chains/compare.py`)."""
+    overrule_declines: bool = True
+    """Whether a declined draft may be replaced by quotes (`Settings.overrule_declines`, resolved for the back end)."""
 
     def find(self, query: str, k: int | None, vector: np.ndarray) -> list[Hit]:
         """The evidence papers for `query` (its vector given), `k` or `top_k` of them."""
@@ -352,4 +356,4 @@ def answer_events(question: str, history: Sequence[Turn], k: int | None, qa: QA)
         for token in answer_chain(qa.chat_model()).stream({"evidence": evidence.render(), "question": query}):
             parts.append(token)
             yield ("token", token)
-    yield ("answer", finalize(query, "".join(parts), evidence, qa.embed, qa.model_label))
+    yield ("answer", finalize(query, "".join(parts), evidence, qa.embed, qa.model_label, qa.overrule_declines))
