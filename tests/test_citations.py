@@ -430,3 +430,15 @@ def test_render_marked() -> None:
         "- LiDAR-PTQ quantizes detectors [1].\n- It uses a learning rate of 3e-4 [1]. [?]"
     )
     assert render_marked([]) == ""
+
+
+def test_a_result_measured_against_prior_work_is_the_papers_own() -> None:
+    """After the turn to the paper's work, "it outperforms previous methods" states its result; before it,
+    or without a comparison, a sentence about previous work stays prior work."""
+    sents = [
+        "Previous parsers rely on labelled trees.",
+        "We propose a frequency-based parser.",
+        "The parser outperforms existing unsupervised parsers in eight of ten languages.",
+        "However, existing parsers still need tuning.",
+    ]
+    assert sentence_roles(sents) == ["prior", "own", "own", "prior"]

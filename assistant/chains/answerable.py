@@ -447,6 +447,17 @@ _THIS_WORK = re.compile(r"\bthis (?:paper|work|study|article|report)\b|\bthe pro
 _PRIOR_WORK = frozenset(
     "existing previous previously prior recent recently conventional traditional current earlier".split()
 )
+_COMPARED_WITH = re.compile(r"\b(?:outperform\w*|surpass\w*|beat\w*|exceed\w*|than|over|upon|against|compar\w*)\b", re.IGNORECASE)
+"""Words that make prior work the object of a comparison ("it outperforms previous methods")."""
+
+
+def _compares_with_prior(sentence: str) -> bool:
+    """Whether the sentence's first prior-work word comes after a comparison word: a result of the paper
+    measured against prior work, not an account of prior work."""
+    lowered = sentence.lower()
+    first = min((m.start() for w in _PRIOR_WORK for m in re.finditer(rf"\b{w}\b", lowered)), default=-1)
+    found = _COMPARED_WITH.search(lowered)
+    return first >= 0 and found is not None and found.start() < first
 
 
 def _is_own(sentence: str) -> bool:
@@ -465,15 +476,16 @@ def sentence_roles(sentences: list[str], name: str = "") -> list[Role]:
     An abstract opens with background and motivation, then turns to the paper's own work at its
     first "we ..." / "this paper ..." sentence or the first one naming its method (`name`, see
     `method_name`). A sentence about "existing" / "previous" / "recent" work that speaks neither
-    of "we" nor of the paper's method is `prior`; other sentences before the turn are
-    `background`, the rest `own`. An abstract that never says "we" is all `own`.
+    of "we" nor of the paper's method is `prior`, unless it comes after the turn and measures
+    the paper against that work ("it outperforms previous methods by 8.7%"); other sentences before
+    the turn are `background`, the rest `own`. An abstract that never says "we" is all `own`.
     """
     named = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)") if name else None
     owns = [_is_own(s) or bool(named and named.search(s)) for s in sentences]
     first_own = next((i for i, own in enumerate(owns) if own), 0)
     roles: list[Role] = []
     for i, (s, own) in enumerate(zip(sentences, owns)):
-        if not own and _PRIOR_WORK & set(words(s)):
+        if not own and _PRIOR_WORK & set(words(s)) and not (i > first_own and _compares_with_prior(s)):
             roles.append("prior")
         elif i < first_own:
             roles.append("background")
