@@ -7,9 +7,10 @@ of `own_work_text`), with
 the signals of `topic_match.FEATURES`; label 1 when the paper is in the query's `expected` or `acceptable`
 list (benchmarks/compare/dev.jsonl, written before any tuning). A logistic regression (L2) is fitted;
 its `qualify` threshold is chosen on 5-fold cross-validated probabilities (folds by query) by simulating
-the paper choice of `choose_papers` (qualifying papers, most probable first, diversified by MMR, up to 4): the threshold with the fewest wrongly
-refused queries among those whose chosen papers are at least `MIN_PRECISION` on topic. The test split is
-never read. The file records the date, the data and the cross-validated figures.
+the paper choice of `choose_papers` (qualifying papers, most probable first, diversified by MMR, up to 4): among
+the thresholds whose chosen papers are at least `MIN_PRECISION` on topic, the one with the fewest refusal
+mistakes (queries with two expected papers refused, queries with fewer not refused), then the most chosen
+papers on topic (a tie is not settled at the edge of the precision bar). The test split is never read. The file records the date, the data and the cross-validated figures.
 """
 
 from __future__ import annotations
@@ -92,8 +93,14 @@ def main(argv: list[str] | None = None) -> int:
         cv[test] = predict(fit_logistic(x[~test], y[~test], 2, L2), x[test], 2)
     grid = [round(t, 2) for t in np.arange(0.05, 0.96, 0.01)]
     results = {t: simulate(cv, y, groups, ids, vectors, cases, t) for t in grid}
+    should_refuse = sum(len(case["expected"]) < 2 for case in cases)
+
+    def refusal_errors(t: float) -> int:
+        return results[t]["false_refusals"] + should_refuse - results[t]["correct_refusals"]
+
     good = [t for t in grid if results[t]["precision"] >= MIN_PRECISION]
-    threshold = min(good, key=lambda t: (results[t]["false_refusals"], t)) if good else max(grid, key=lambda t: results[t]["precision"])
+    threshold = (min(good, key=lambda t: (refusal_errors(t), -results[t]["precision"], t)) if good
+                 else max(grid, key=lambda t: results[t]["precision"]))
     mean, scale, w, b = fit_logistic(x, y, 2, L2)
     r = results[threshold]
     note = (
