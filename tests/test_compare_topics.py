@@ -13,7 +13,14 @@ from assistant.chains.aspects import quick_extraction
 from assistant.chains.compare import Comparison, choose_papers
 from assistant.chains.contrast import clauses, is_contrast, takeaway_contrast
 from assistant.chains.takeaway import Takeaway
-from assistant.chains.topic_match import FEATURES, acronym_definitions, own_work_text, topic_signals
+from assistant.chains.topic_match import (
+    FEATURES,
+    acronym_definitions,
+    own_work_text,
+    statement_signals,
+    topic_parts,
+    topic_signals,
+)
 from assistant.errors import InputError
 from assistant.chains.grounding import check_claim
 from assistant.papers import Hit, Paper
@@ -83,6 +90,20 @@ def test_topic_signals_measure_each_paper_against_the_topics_best_match() -> Non
     assert [round(f["title_cosine_gap"], 2) for f in feats] == [0.0, -0.2, -0.8]
     assert [round(f["score_gap"], 2) for f in feats] == [-0.4, 0.0, -0.7]
     assert topic_signals("anything", [], embed) == []
+
+
+def test_where_a_paper_states_the_topic_is_measured_part_by_part() -> None:
+    """A paper about the topic states its parts in the title and the whole topic in many sentences; one
+    that names it once, as background, states neither in its title."""
+    assert topic_parts("LLM post-training quantization") == ["LLM", "post-training", "quantization"]
+    assert topic_parts("learning with noisy labels") == ["learning", "noisy", "labels"]
+    about_it = statement_signals("LLM post-training quantization", PTQ[0])  # RoundLLM
+    background = statement_signals("LLM post-training quantization", PTQ[3])  # LoQAT: PTQ named as background
+    assert about_it["parts_in_title"] == 1.0 and background["parts_in_title"] == pytest.approx(2 / 3)
+    assert about_it["stated_share"] == pytest.approx(2 / 4)  # the title and "We propose RoundLLM, a ... for LLMs"
+    assert background["stated_share"] == pytest.approx(1 / 5)  # only the background sentence
+    conv = statement_signals("LLM post-training quantization", PTQ[4])  # ConvPTQ: not about LLMs
+    assert conv["stated_share"] == 0.0 and conv["parts_in_title"] == pytest.approx(2 / 3)
 
 
 def test_a_paper_naming_the_topic_only_as_background_is_not_chosen(app: Assistant) -> None:
