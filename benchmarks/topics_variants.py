@@ -1,0 +1,168 @@
+"""Placement variants of the digest clustering tried on the DEV weeks of the topic benchmark (none adopted).
+
+    python -m benchmarks.topics_variants        # dev weeks only; prints one row per variant
+
+Each variant changes how papers far from their topic are handled (grouped into topics of their own,
+placed by their nearest members, ordered differently for "Other", loose topics dissolved at another
+cut) and is scored like `topics_bench` (keyword silhouette and modularity against HF's keywords) plus
+the share of strays: papers in a topic whose keyword silhouette is negative (closer by HF's keywords to
+another topic's papers than to their own). A cut a variant needs is refitted on the dev weeks the way
+`topics_bench --calibrate` fits `OTHER_BELOW` (zero crossing of a linear fit of keyword silhouette on
+it). Results and the reading of them: benchmarks/results/topics.md ("Tried on the dev weeks"). The test
+weeks are never read here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from assistant.chains import clustering as C
+from assistant.config import Settings
+from assistant.embeddings import make_embedder
+from benchmarks.topics_bench import _labels, _zero_crossing, keyword_modularity, keyword_silhouette, paper_silhouettes
+from benchmarks.topics_data import Week, frozen_split, keyword_matrix, load_weeks, paper_vectors
+
+Measure = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def knn_scores(x: np.ndarray, labels: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per paper and topic, the mean cosine to its m most similar members of that topic (itself excluded)."""
+    sim = x @ x.T
+    np.fill_diagonal(sim, np.nan)
+    ks = np.unique(labels)
+    out = np.full((len(x), len(ks)), -np.inf)
+    for j, k in enumerate(ks):
+        top = -np.sort(-np.nan_to_num(sim[:, labels == k], nan=-np.inf), axis=1)[:, :m]
+        top = np.where(np.isfinite(top), top, np.nan)
+        counts = np.sum(np.isfinite(top), axis=1)
+        out[counts > 0, j] = np.nanmean(top[counts > 0], axis=1)
+    return out, ks
+
+
+def own_and_next(scores: np.ndarray, ks: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    rows, own = np.arange(len(labels)), np.searchsorted(ks, labels)
+    others = scores.copy()
+    others[rows, own] = -np.inf
+    return scores[rows, own], others.max(axis=1)
+
+
+def closeness(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    return own_and_next(*C._scores(x, labels, C.ASSIGN_POWER), labels)[0]
+
+
+def margin(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    own, nxt = own_and_next(*C._scores(x, labels, C.ASSIGN_POWER), labels)
+    return own - nxt
+
+
+def relative(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    near = closeness(x, labels)
+    med = {k: float(np.median(near[labels == k])) for k in np.unique(labels)}
+    return near / np.maximum(np.array([med[k] for k in labels]), 1e-6)
+
+
+def knn_measure(m: int) -> Measure:
+    return lambda x, labels: own_and_next(*knn_scores(x, labels, m), labels)[0]
+
+
+def settle_knn(x: np.ndarray, labels: np.ndarray, m: int, rounds: int = 10) -> np.ndarray:
+    for _ in range(rounds):
+        scores, ks = knn_scores(x, labels, m)
+        new = ks[np.argmax(scores, axis=1)]
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    return labels
+
+
+def outsiders_grouped(x: np.ndarray, labels: np.ndarray, min_size: int, share: float | None, apart: bool) -> np.ndarray:
+    """Papers under the "Other" cut (or the week's least close `share`) clustered among themselves; each
+    group of at least `min_size` becomes a topic (with `apart`: only if its mean silhouette clears the
+    dissolve cut), then every paper is settled again."""
+    near = closeness(x, labels)
+    far = np.flatnonzero(near < (np.quantile(near, share) if share else C.OTHER_BELOW))
+    if len(far) < 2 * min_size:
+        return labels
+    trial, nxt, new = labels.copy(), int(labels.max()) + 1, []
+    sub = C.choose_k(x[far])[1]
+    for j in np.unique(sub):
+        if (sub == j).sum() >= min_size:
+            trial[far[sub == j]], nxt = nxt, nxt + 1
+            new.append(nxt - 1)
+    trial = C.settle(x, trial, C.ASSIGN_POWER)
+    if apart:
+        sil = C.topic_silhouettes(x, trial)
+        for j in new:
+            if sil.get(j, 1.0) < C.DISSOLVE_BELOW or (trial == j).sum() < min_size:
+                trial[trial == j] = labels[trial == j]
+        trial = C.settle(x, trial, C.ASSIGN_POWER)
+    return trial
+
+
+Variant = tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], Measure]
+"""(labels from a week's raw and centred vectors, the measure "Other" is cut and ordered by)."""
+
+
+def base_labels(dissolve: float | None = C.DISSOLVE_BELOW) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """The digest's topics of a week (raw unit vectors in; every paper in a topic)."""
+    return lambda raw, x: _labels(len(x), C.cluster(raw, other_below=None, dissolve_below=dissolve)[0])
+
+
+VARIANTS: dict[str, Variant] = {
+    "current": (base_labels(), closeness),
+    **{f"outsiders grouped, >= {m}": ((lambda m: lambda raw, x: outsiders_grouped(x, base_labels()(raw, x), m, None, False))(m), closeness)
+       for m in (3, 4, 5)},
+    **{f"least close 20% grouped if apart, >= {m}": ((lambda m: lambda raw, x: outsiders_grouped(x, base_labels()(raw, x), m, 0.2, True))(m),
+                                                     closeness) for m in (3, 4)},
+    **{f"dissolve under {d}": (base_labels(d), closeness) for d in (0.04, 0.08, None)},
+    **{f"placed by {m} nearest members": ((lambda m: lambda raw, x: settle_knn(x, base_labels()(raw, x), m))(m), knn_measure(m))
+       for m in (3, 5, 10)},
+    "Other ordered by margin": (base_labels(), margin),
+    "Other ordered by relative closeness": (base_labels(), relative),
+}
+
+
+def evaluate(weeks: list[Week], vectors: dict[str, np.ndarray], variant: Variant) -> tuple[float, ...]:
+    """(cut, keyword silhouette, modularity, strays, share in Other, topics a week) over the weeks."""
+    kw = keyword_matrix(weeks)
+    place, measure = variant
+    runs = []
+    for w in weeks:
+        raw = C.normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers]))
+        x = C.centred(raw)
+        labels = place(raw, x)
+        runs.append((w, labels, measure(x, labels)))
+    xs, ys = [], []
+    for w, labels, near in runs:
+        groups = [np.flatnonzero(labels == k).tolist() for k in np.unique(labels)]
+        for i, s in paper_silhouettes(groups, kw[w.label])[0].items():
+            xs.append(float(near[i]))
+            ys.append(s)
+    cut = _zero_crossing(xs, ys)
+    rows = []
+    for w, labels, near in runs:
+        n = len(labels)
+        far = [int(i) for i in np.argsort(near, kind="stable") if near[i] < cut][: int(C.OTHER_MAX_SHARE * n)] if n >= C.MIN_FOR_OTHER else []
+        groups = [[i for i in np.flatnonzero(labels == k).tolist() if i not in far] for k in np.unique(labels)]
+        other = far + [i for g in groups if len(g) < 2 for i in g]
+        groups = [g for g in groups if len(g) >= 2]
+        scores = paper_silhouettes(groups, kw[w.label])[0]
+        rows.append((keyword_silhouette(groups, other, kw[w.label])[0], keyword_modularity(groups, other, kw[w.label]),
+                     sum(s < 0 for s in scores.values()) / max(sum(map(len, groups)), 1), len(other) / n, len(groups)))
+    return (cut, *np.array(rows).mean(axis=0).tolist())
+
+
+def main() -> None:
+    weeks = load_weeks()
+    dev = [w for w in weeks if w.label in set(frozen_split()["dev"])]
+    vectors = paper_vectors(weeks, make_embedder(Settings(_env_file=None)).embed)
+    print(f"dev weeks: {len(dev)}\n| variant | Other cut | keyword silhouette | modularity | strays | Other | topics |")
+    for name, variant in VARIANTS.items():
+        cut, sil, mod, strays, other, topics = evaluate(dev, vectors, variant)
+        print(f"| {name} | {cut:.3f} | {sil:.4f} | {mod:.4f} | {100 * strays:.1f}% | {100 * other:.1f}% | {topics:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
