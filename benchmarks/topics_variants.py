@@ -49,11 +49,11 @@ def own_and_next(scores: np.ndarray, ks: np.ndarray, labels: np.ndarray) -> tupl
 
 
 def closeness(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    return own_and_next(*C._scores(x, labels, C.ASSIGN_POWER), labels)[0]
+    return own_and_next(*C.placement_scores(x, labels, C.ASSIGN_POWER), labels)[0]
 
 
 def margin(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    own, nxt = own_and_next(*C._scores(x, labels, C.ASSIGN_POWER), labels)
+    own, nxt = own_and_next(*C.placement_scores(x, labels, C.ASSIGN_POWER), labels)
     return own - nxt
 
 
@@ -67,14 +67,8 @@ def knn_measure(m: int) -> Measure:
     return lambda x, labels: own_and_next(*knn_scores(x, labels, m), labels)[0]
 
 
-def settle_knn(x: np.ndarray, labels: np.ndarray, m: int, rounds: int = 10) -> np.ndarray:
-    for _ in range(rounds):
-        scores, ks = knn_scores(x, labels, m)
-        new = ks[np.argmax(scores, axis=1)]
-        if np.array_equal(new, labels):
-            break
-        labels = new
-    return labels
+def settle_knn(x: np.ndarray, labels: np.ndarray, m: int) -> np.ndarray:
+    return C.settle(x, labels, C.ASSIGN_POWER, scores_fn=lambda x, labels: knn_scores(x, labels, m))
 
 
 def outsiders_grouped(x: np.ndarray, labels: np.ndarray, min_size: int, share: float | None, apart: bool) -> np.ndarray:

@@ -10,6 +10,7 @@ keywords on many weeks by `benchmarks/topics_bench.py` (results in `benchmarks/r
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -30,6 +31,7 @@ DISSOLVE_BELOW = 0.06
 # dev weeks (`topics_bench`, keyword silhouette / modularity, "Other" cut refitted per power):
 # 1 → 0.0160 / 0.1115, 0.5 → 0.0160 / 0.1108, 0 → 0.0163 / 0.1121, −0.5 → 0.0162 / 0.1124.
 ASSIGN_POWER = 0.0
+ScoresFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 OTHER_MAX_SHARE = 0.05  # at least 95% of a week's papers stay in a topic (the digest's target since issue #6)
 MIN_TO_SPLIT = 6  # fewer papers than this make one topic
 MIN_FOR_OTHER = 10  # below this many papers every paper stays in a topic (too few outsiders to test against)
@@ -161,7 +163,7 @@ def dissolve_loose(x: np.ndarray, labels: np.ndarray, below: float | None) -> np
     return labels
 
 
-def _scores(x: np.ndarray, labels: np.ndarray, power: float) -> tuple[np.ndarray, np.ndarray]:
+def placement_scores(x: np.ndarray, labels: np.ndarray, power: float) -> tuple[np.ndarray, np.ndarray]:
     """(per paper and topic, `x . m / |m|**power` with m the mean of the topic's members other than the
     paper; the sorted topic labels). power 1 is the cosine to the topic's centre; under 1 a loose topic's
     short mean vector no longer inflates the score of the papers far from its members."""
@@ -180,16 +182,19 @@ def _scores(x: np.ndarray, labels: np.ndarray, power: float) -> tuple[np.ndarray
 
 
 def closeness(x: np.ndarray, labels: np.ndarray, power: float = ASSIGN_POWER) -> np.ndarray:
-    """Per paper, its score (`_scores`) with its own topic: how close it is to its topic's other members."""
-    scores, ks = _scores(x, labels, power)
+    """Per paper, its score (`placement_scores`) with its own topic: how close it is to its topic's other members."""
+    scores, ks = placement_scores(x, labels, power)
     return scores[np.arange(len(x)), np.searchsorted(ks, labels)]
 
 
-def settle(x: np.ndarray, labels: np.ndarray, power: float | None, rounds: int = 10) -> np.ndarray:
-    """`labels` after moving each paper to the topic it scores highest with (`_scores`), until nothing moves."""
+def settle(
+    x: np.ndarray, labels: np.ndarray, power: float | None, rounds: int = 10, scores_fn: ScoresFn | None = None
+) -> np.ndarray:
+    """`labels` after moving each paper to the topic it scores highest with (`placement_scores`, or
+    `scores_fn`: per paper and topic, and the topic labels), until nothing moves."""
     labels = labels.copy()
     for _ in range(rounds if power is not None else 0):
-        scores, ks = _scores(x, labels, power)
+        scores, ks = scores_fn(x, labels) if scores_fn else placement_scores(x, labels, power)
         new = ks[np.argmax(scores, axis=1)]
         if np.array_equal(new, labels):
             break
