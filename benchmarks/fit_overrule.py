@@ -133,11 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--rows", type=Path, default=None,
-                        help="rows of a (possibly stopped) dev run, one JSON object a line (default: the store's progress_embedded.jsonl)")
+                        help="rows of a (possibly stopped) dev run, one JSON object a line (default: the recorded dev entry of answers.json, else the store's progress_embedded.jsonl)")
     parser.add_argument("--write", action="store_true", help="store the chosen thresholds in relevance.json")
     args = parser.parse_args(argv)
     data = args.data or default_data_dir()
-    recorded = recorded_rows(args.results, args.rows or data / "progress_embedded.jsonl")
+    if args.rows is not None:  # a named rows file wins over the recorded entries
+        recorded = [json.loads(line) for line in args.rows.read_text(encoding="utf-8").splitlines() if line.strip()]
+    else:
+        recorded = recorded_rows(args.results, data / "progress_embedded.jsonl")
     from assistant.service import Assistant
 
     ensure_store(data, args.shared)

@@ -92,6 +92,7 @@ def test_a_second_quote_adds_an_answer_not_a_pointer() -> None:
     cosines = np.array([0.9, 0.7, 0.6, 0.1, 0.65])
     assert quote_sentences(sentences, cosines) == [sentences[1], sentences[2]]
     assert quote_sentences(sentences, np.array([0.9, 0.7, 0.1, 0.1, 0.65])) == [sentences[1]]
+    assert quote_sentences(sentences, np.array([0.1, 0.5, 0.4, 0.1, 0.9]))[0] == sentences[1]  # the closest is a pointer
 
 
 def test_unanswerable_question_is_refused_without_calling_the_model(shared: Assistant) -> None:

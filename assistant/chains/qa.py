@@ -93,11 +93,6 @@ def standalone_question(question: str, history: Sequence[Turn], llm: BaseChatMod
     return rewritten
 
 
-QUOTED_SENTENCES = 2
-"""Sentences of the answering paper an app-written answer quotes: the closest own-work sentence and the
-next one (chosen with the packaged model's replayed dev drafts, `benchmarks/fit_overrule.py`)."""
-
-
 def extractive_answer(evidence: Evidence, model: str) -> Answer | None:
     """The answer the app writes itself when the model gives nothing usable: the answering sentences.
 
@@ -109,7 +104,7 @@ def extractive_answer(evidence: Evidence, model: str) -> Answer | None:
         return None
     best = evidence.verdict.answering[0]
     hit = evidence.hits[best.n - 1]
-    quotes = [q for q in (best.sentence, best.runner_up)[:QUOTED_SENTENCES] if q]
+    quotes = [q for q in best.quotes if q]
     order = split_sentences(hit.paper.abstract)
     quotes.sort(key=lambda q: order.index(q) if q in order else 0)
     body = " ".join(quotes).rstrip()
