@@ -315,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=["embedded", "fake", "oracle"], default="fake")
     parser.add_argument("--limit", type=int, default=None, help="N cases of the split, taken round-robin over types")
     parser.add_argument("--types", default=None, help="comma-separated case types to run (default: all)")
+    parser.add_argument("--ids", default=None, help="comma-separated case ids to run (after --types/--limit; e.g. re-record the cases whose prompt changed)")
     parser.add_argument("--retrieval-only", action="store_true", help="only recall@5 (paraphrase) and recall@10 (which papers)")
     parser.add_argument("--data", type=Path, default=None, help="benchmark store dir (default: <data dir>-bench/answers)")
     parser.add_argument("--shared", type=Path, default=SHARED, help="the shared data dir (with hf_daily_papers/)")
@@ -333,17 +334,20 @@ def main(argv: list[str] | None = None) -> int:
         cases = [c for c in cases if c["type"] in wanted]
     if args.limit:
         cases = stratified(cases, args.limit)
+    if args.ids:
+        wanted = set(args.ids.split(","))
+        cases = [c for c in cases if c["id"] in wanted]
     data = args.data or default_data_dir()
     built = ensure_store(data, args.shared)
     print(f"store: {built.get('papers')} papers in {data} ({'reused' if built['reused'] else 'built'})", file=sys.stderr)
     entry = run(args.backend, cases, data, args.retrieval_only)
     entry["store_papers"] = built.get("papers")
-    if args.limit or args.types:
+    if args.limit or args.types or args.ids:
         entry["limit_note"] = f"subset: {len(cases)} cases" + (f", types {args.types}" if args.types else "")
     from benchmarks.answers_report import merge_results, render, summarize
 
     entry["summary"] = summarize(entry)
-    name = f"{'retrieval' if args.retrieval_only else args.backend}:{args.split}" + (":subset" if args.limit or args.types else "")
+    name = f"{'retrieval' if args.retrieval_only else args.backend}:{args.split}" + (":subset" if args.limit or args.types or args.ids else "")
     args.results.mkdir(parents=True, exist_ok=True)
     if args.split != "dev":  # per-case test results stay out of the repo: nobody should tune on them
         rows_path = data / f"rows_{name.replace(':', '_')}.json"
