@@ -146,6 +146,18 @@ def test_a_draft_that_restates_the_title_becomes_an_extractive_answer(shared: As
     assert body and all(q.rstrip(".") in answer.evidence[0].paper.abstract for q in split_sentences(body))
 
 
+def test_a_degenerate_draft_is_cut_off_and_quoted_instead(shared: Assistant) -> None:
+    """The small model can repeat "[1]." until the token cap: the app stops reading at the run of markers."""
+    draft = "[1]. " * 60
+    app, _ = with_model(shared, draft)
+    events = list(app.ask_stream(QUESTION, k=3))
+    streamed = "".join(v for kind, v in events if kind == "token")
+    answer = events[-1][1]
+
+    assert len(streamed) < len(draft) / 4
+    assert not answer.refused and answer.extractive
+
+
 def test_restates_tells_an_echo_from_an_answer() -> None:
     from assistant.chains.qa import restates
 

@@ -76,6 +76,18 @@ def condense_chain(llm: BaseChatModel) -> Runnable:
 ANSWER_MAX_TOKENS = 160
 """An answer is 1-3 short sentences (~100 tokens); the cap bounds a rambling draft at ~15 s on 2 cores."""
 
+REPEATED_CITATIONS = 4
+"""Citation markers in a row with no word between them after which the draft has degenerated (the small
+model's "Title [1]. [1]. [1]. ..." until the token cap): the app stops reading it (closing the stream
+stops the model) and judges what came before, as it would have judged the whole draft."""
+
+_CITATION_RUN = re.compile(r"(?:\[\d+(?:\s*,\s*\d+)*\][\s.,;:]*){%d,}$" % REPEATED_CITATIONS)
+
+
+def degenerated(draft: str) -> bool:
+    """True when the draft ends in `REPEATED_CITATIONS` or more citation markers with nothing between them."""
+    return _CITATION_RUN.search(draft) is not None
+
 
 def answer_chain(llm: BaseChatModel) -> Runnable:
     return load_prompt("qa", QA_VARS) | llm.bind(max_tokens=ANSWER_MAX_TOKENS) | StrOutputParser()
@@ -348,7 +360,11 @@ def answer_events(question: str, history: Sequence[Turn], k: int | None, qa: QA)
     parts: list[str] = []
     if evidence.hits and verdict is not None and verdict.answerable:
         yield ("model", qa.model_label)
-        for token in answer_chain(qa.chat_model()).stream({"evidence": evidence.render(), "question": query}):
+        stream = answer_chain(qa.chat_model()).stream({"evidence": evidence.render(), "question": query})
+        for token in stream:
             parts.append(token)
             yield ("token", token)
+            if degenerated("".join(parts)):
+                stream.close()  # closes the HTTP stream: the model stops generating
+                break
     yield ("answer", finalize(query, "".join(parts), evidence, qa.embed, qa.model_label, qa.overrule_declines))
