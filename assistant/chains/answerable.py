@@ -138,7 +138,7 @@ the paper's title states), added to its cosine with the question, when picking a
 sentence: MiniLM's cosines of one abstract's sentences are often within a few hundredths of each
 other, and the sentence that states the asked words ("random labels") is the answer. Calibrated on the
 dev cases with `benchmarks/fit_quotes.py` (2026-12-06): the best of its grid for how often the quotes
-and the model's window state the key facts (153 dev pairs: 81.0% / 77.1%; at the former 0.8 with the
+and the model's window state the key facts (153 dev pairs: 83.7% / 76.5%; at the former 0.8 with the
 title's words counted and two quotes: 71.9% of the quotes)."""
 
 
@@ -177,8 +177,8 @@ def signals(
         offset += 1 + len(sents)
         said, per_sentence = per_sentence[: len(sents)], per_sentence[len(sents) :]
         # Which of its sentences answers: the question's words the title states (the paper's name, its
-        # topic) say which paper, not which sentence, so they are left out here.
-        answer_words = {t: w for t, w in asked.items() if t not in title} or asked
+        # topic) say which paper, not which sentence, so they are left out here (none left: the cosine decides).
+        answer_words = {t: w for t, w in asked.items() if t not in title}
         answer_mass = sum(answer_words.values())
         lexical = np.array([sum(w for t, w in answer_words.items() if t in sent) / answer_mass if answer_mass > 0 else 0.0 for sent in said])
         words = set(vocab)
@@ -204,8 +204,8 @@ def signals(
 QUOTED_SENTENCES = 3
 """Sentences of a paper the app quotes when it answers in the model's place: the closest own-work
 sentences. `benchmarks/fit_quotes.py` on the dev cases (2026-12-06, 153 pairs): the quotes state every
-key fact the expected paper's abstract states for 58.2% of the pairs with one sentence, 74.5% with two,
-81.0% with three (the model's 3-sentence window: 77.1%)."""
+key fact the expected paper's abstract states for 59.5% of the pairs with one sentence, 76.5% with two,
+83.7% with three (the model's 3-sentence window: 76.5%)."""
 
 
 def quote_sentences(sentences: list[str], cosines: np.ndarray, name: str = "", n: int = QUOTED_SENTENCES) -> list[str]:
