@@ -117,7 +117,7 @@ def render(entries: dict[str, Any]) -> str:
             f"| {_fmt(s['paraphrase_recall5'])} | {_fmt(s['which_recall10'])} "
             f"| {_fmt(lat['first_token']['p50'])} / {_fmt(lat['first_token']['p95'])} s "
             f"| {_fmt(lat['full_answer']['p50'])} / {_fmt(lat['full_answer']['p95'])} s "
-            f"| {e['peak_rss_mb']} MB | {e['load1']['before']} / {e['load1']['max']} |"
+            f"| {_fmt(e['peak_rss_mb'], ' MB')} | {e['load1']['before']} / {e['load1']['max']} |"
         )
     out += ["", "Targets: " + "; ".join(f"{k} {v}" for k, v in TARGETS.items()), ""]
     for name, e in sorted(entries.items()):
