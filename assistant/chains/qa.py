@@ -77,15 +77,16 @@ ANSWER_MAX_TOKENS = 160
 """An answer is 1-3 short sentences (~100 tokens); the cap bounds a rambling draft at ~15 s on 2 cores."""
 
 REPEATED_CITATIONS = 4
-"""Citation markers in a row with no word between them after which the draft has degenerated (the small
-model's "Title [1]. [1]. [1]. ..." until the token cap): the app stops reading it (closing the stream
-stops the model) and judges what came before, as it would have judged the whole draft."""
+"""The same citation marker this many times in a row with no word between them: the draft has
+degenerated (the small model's "Title [1]. [1]. [1]. ..." until the token cap), so the app stops reading
+it (closing the stream stops the model) and judges what came before, as it would have judged the whole
+draft. A list of different markers ("[1][2][3][4]") is not a repetition and is read on."""
 
-_CITATION_RUN = re.compile(r"(?:\[\d+(?:\s*,\s*\d+)*\][\s.,;:]*){%d,}$" % REPEATED_CITATIONS)
+_CITATION_RUN = re.compile(r"(\[\d+\])(?:[\s.,;:]*\1){%d,}[\s.,;:]*$" % (REPEATED_CITATIONS - 1))
 
 
 def degenerated(draft: str) -> bool:
-    """True when the draft ends in `REPEATED_CITATIONS` or more citation markers with nothing between them."""
+    """True when the draft ends in the same citation marker `REPEATED_CITATIONS` or more times in a row."""
     return _CITATION_RUN.search(draft) is not None
 
 
