@@ -218,6 +218,11 @@ class Settings(BaseSettings):
     def store_mode(self) -> str:
         return "server" if self.chroma_host else "embedded"
 
+    @property
+    def overrules_declines(self) -> bool:
+        """`overrule_declines` resolved for the back end (`auto`: only the packaged model's declines)."""
+        return self.overrule_declines == "always" or (self.overrule_declines == "auto" and self.llm_backend == "embedded")
+
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment (and `.env`); InputError naming the variable, value and what is allowed."""

@@ -139,8 +139,7 @@ class Assistant:
         return QA(
             self.retriever.search, self.settings.top_k, self.embed_sentences, self._chat.get, self.model_label,
             self.settings.evidence_sentences, self.retriever.term_weights, compare_chosen,
-            overrule_declines=self.settings.overrule_declines == "always"
-            or (self.settings.overrule_declines == "auto" and self.settings.llm_backend == "embedded"),
+            overrule_declines=self.settings.overrules_declines,
         )
 
     def evidence_for(self, question: str, k: int | None = None) -> Evidence:

@@ -469,13 +469,15 @@ _COMPARED_WITH = re.compile(r"\b(?:outperform\w*|surpass\w*|beat\w*|exceed\w*|th
 """Words that make prior work the object of a comparison ("it outperforms previous methods")."""
 
 
+_PRIOR_WORD = re.compile(r"\b(?:%s)\b" % "|".join(sorted(_PRIOR_WORK)), re.IGNORECASE)
+
+
 def _compares_with_prior(sentence: str) -> bool:
     """Whether the sentence's first prior-work word comes after a comparison word: a result of the paper
     measured against prior work, not an account of prior work."""
-    lowered = sentence.lower()
-    first = min((m.start() for w in _PRIOR_WORK for m in re.finditer(rf"\b{w}\b", lowered)), default=-1)
-    found = _COMPARED_WITH.search(lowered)
-    return first >= 0 and found is not None and found.start() < first
+    prior = _PRIOR_WORD.search(sentence)
+    found = _COMPARED_WITH.search(sentence)
+    return prior is not None and found is not None and found.start() < prior.start()
 
 
 def _is_own(sentence: str) -> bool:
