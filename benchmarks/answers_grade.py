@@ -13,7 +13,8 @@ Verdicts, answerable cases (every type except out_of_corpus / absent_detail):
 Unanswerable cases: `refused` is right; anything else is `answered` (a failure).
 
 Wrong answers (conservative automatic proxy, see `wrong_sentences`): a sentence labelled supported
-whose cited paper's abstract does not state what the sentence says, recognised only by signals that
+whose cited paper's abstract does not state what the sentence says of it (the clauses citing it, see
+`cited_clauses`), recognised only by signals that
 cannot be paraphrase: a number (>= 10, or with a decimal point or %) absent from the cited title and
 abstract; a key fact of this case attributed to a paper that is not expected and whose abstract lacks
 it; for out-of-corpus questions, the missing paper's name attributed to a paper whose abstract lacks it.
@@ -92,6 +93,21 @@ def _subject_name(title: str) -> str | None:
     return head if ":" in title and 0 < len(head.split()) <= 3 else None
 
 
+def cited_clauses(sentence: str, n: int) -> str:
+    """The part of a sentence that cites paper `n`: the clauses ending in a marker that names `n` (a clause
+    runs from the previous marker to its own; text after the last marker belongs to the last clause).
+
+    "A does X [1], whereas B does Y [2]." cites [2] for "whereas B does Y" only: a comparison's sentence
+    must not be graded as if each paper were cited for the other's clause. One marker: the whole sentence."""
+    marks = list(_CITE.finditer(sentence))
+    if not marks:
+        return sentence
+    starts = [0] + [m.end() for m in marks[:-1]]
+    ends = [m.end() for m in marks[:-1]] + [len(sentence)]
+    picked = [sentence[a:b] for a, b, m in zip(starts, ends, marks) if n in {int(x) for x in re.findall(r"\d+", m.group())}]
+    return " ".join(picked) if picked else sentence
+
+
 def wrong_sentences(case: dict[str, Any], view: dict[str, Any]) -> list[dict[str, Any]]:
     """Sentences labelled supported that the proxy shows to be wrong about a cited paper (see module doc)."""
     expected = set(case.get("expected") or [])
@@ -106,16 +122,17 @@ def wrong_sentences(case: dict[str, Any], view: dict[str, Any]) -> list[dict[str
             if paper is None:
                 continue
             source = f"{paper['title']} {paper['abstract']}"
+            claim = cited_clauses(sent["text"], n)
             reasons = []
-            invented = sorted(_numbers(sent["text"]) - question_numbers - _numbers(source, telling_only=False))
+            invented = sorted(_numbers(claim) - question_numbers - _numbers(source, telling_only=False))
             if invented:
                 reasons.append(f"numbers not in the cited abstract: {', '.join(invented)}")
             if paper["paper_id"] not in expected:
                 for group in case.get("key_facts") or []:
-                    stated = [alt for alt in group if contains(sent["text"], alt) and not contains(source, alt)]
+                    stated = [alt for alt in group if contains(claim, alt) and not contains(source, alt)]
                     if stated:
                         reasons.append(f"key fact {stated[0]!r} attributed to a paper that does not state it")
-            if name and contains(sent["text"], name) and not contains(source, name):
+            if name and contains(claim, name) and not contains(source, name):
                 reasons.append(f"{name!r} (not in the store) attributed to another paper")
             if reasons:
                 wrong.append({"sentence": sent["text"], "n": n, "paper_id": paper["paper_id"], "reasons": reasons})

@@ -38,6 +38,10 @@ K = 5
 MAX_FALSE_REFUSALS = 0.05
 """Share of answerable dev questions (expected paper retrieved) the chosen threshold may refuse."""
 
+MAX_ASK_REFUSALS = 0.01
+"""The same share for the `ask` threshold (a model whose declines are respected is asked from it): such a
+model says itself when the evidence does not answer, so the app should hardly ever refuse for it."""
+
 TYPE_KIND = {
     "detail": "detail", "acronym": "detail", "casual": "detail", "yes_no": "detail", "hf_summary": "detail",
     "name_variant": "detail", "absent_detail": "detail", "paraphrase": "find", "explain": "explain",
@@ -178,11 +182,42 @@ def fit_relevance(app: Any, cases: list[dict[str, Any]]) -> dict[str, Any]:
             "thresholds": {"answer": threshold, "quote": float(quote), "overrule": float(overrule)}, "fitted": note}
 
 
+def fit_ask(app: Any, cases: list[dict[str, Any]]) -> dict[str, Any]:
+    """The shipped relevance model with its `ask` threshold (re)chosen; its weights and other thresholds kept.
+
+    `ask` is where the app asks a model whose declines it respects (`QA.model_judges`): the largest threshold
+    whose 5-fold cross-validated answerable refusals stay <= `MAX_ASK_REFUSALS`. The folds are refitted on
+    the dev cases the shipped model was fitted on (those not marked `after_freeze`), so the cross-validated
+    probabilities estimate the shipped model's on questions it has not seen.
+    """
+    shipped = json.loads((OUT / "relevance.json").read_text(encoding="utf-8"))
+    frozen = [c for c in cases if not c.get("after_freeze")]
+    x, y, groups, meta = relevance_rows(app, frozen)
+    cv = np.zeros(len(y))
+    for test in folds(groups):
+        cv[test] = predict(fit_logistic(x[~test], y[~test], 2, 1e-2), x[test], 2)
+    grid = np.round(np.arange(0.01, 0.95, 0.01), 2)
+    rates = {float(t): question_rates(cv, y, groups, meta, float(t)) for t in grid}
+    ask = max([t for t, (fa, _fu) in rates.items() if fa <= MAX_ASK_REFUSALS], default=float(grid[0]))
+    fa, fu = rates[ask]
+    thresholds = dict(shipped["thresholds"])
+    thresholds["ask"] = ask
+    shipped["thresholds"] = {k: thresholds[k] for k in ("answer", "ask", "quote", "overrule") if k in thresholds}
+    note = (
+        f" `ask`: {datetime.now(timezone.utc):%Y-%m-%d} by benchmarks/fit_answerable.py --only ask, the largest threshold "
+        f"whose 5-fold cross-validated answerable refusals (folds refitted on the {len(frozen)} frozen dev questions) stay "
+        f"<= {MAX_ASK_REFUSALS:.0%} (there: answerable refused {fa:.1%}, unanswerable refused {fu:.1%} by the app alone; "
+        "the rest is the model's to decline)."
+    )
+    shipped["fitted"] = shipped["fitted"].split(" `ask`:", 1)[0] + note
+    return shipped
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Refit the question router and the relevance model on dev cases.")
     parser.add_argument("--data", type=Path, default=None, help="benchmark store dir (default: <data dir>-bench/answers)")
     parser.add_argument("--shared", type=Path, default=SHARED)
-    parser.add_argument("--only", choices=["kinds", "relevance"], default=None)
+    parser.add_argument("--only", choices=["kinds", "relevance", "ask"], default=None)
     args = parser.parse_args(argv)
     from assistant.chains import calibration
     from assistant.service import Assistant
@@ -198,6 +233,10 @@ def main(argv: list[str] | None = None) -> int:
             print(json.loads((OUT / "question_kinds.json").read_text())["fitted"], file=sys.stderr)
         if args.only in (None, "relevance"):
             (OUT / "relevance.json").write_text(json.dumps(fit_relevance(app, cases), indent=1) + "\n", encoding="utf-8")
+            print(json.loads((OUT / "relevance.json").read_text())["fitted"], file=sys.stderr)
+        if args.only in (None, "relevance", "ask"):
+            (OUT / "relevance.json").write_text(json.dumps(fit_ask(app, cases), indent=1) + "\n", encoding="utf-8")
+            calibration.load.cache_clear()
             print(json.loads((OUT / "relevance.json").read_text())["fitted"], file=sys.stderr)
     finally:
         app.close()

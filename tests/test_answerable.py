@@ -33,7 +33,8 @@ def _verdict(app: Assistant, question: str, k: int = 3):  # type: ignore[no-unty
 def test_the_packaged_model_names_its_features_and_how_it_was_fitted() -> None:
     model = load("relevance")
     assert model.features == FEATURES
-    assert 0.0 < model.thresholds["answer"] <= model.thresholds["quote"] <= model.thresholds["overrule"] < 1.0
+    assert 0.0 < model.thresholds["ask"] < model.thresholds["answer"] <= model.thresholds["quote"] <= model.thresholds["overrule"] < 1.0
+    assert "`ask`:" in model.fitted  # how the bar a capable endpoint is asked from was calibrated
     assert "dev" in model.fitted and "fit_answerable" in model.fitted
 
 

@@ -98,6 +98,16 @@ def test_an_invented_number_labelled_supported_is_wrong_but_a_stated_one_is_not(
     assert grade(CASE, unlabelled)["wrong"] == []
 
 
+def test_a_comparison_sentence_is_graded_clause_by_clause_against_the_paper_each_clause_cites() -> None:
+    """ "A does X [1], whereas B does Y [2]": [1] is not answerable for B's number, nor [2] for A's name."""
+    both = "ShrinkMatch reaches 71.9% accuracy [1], whereas SimMatchV2 works on graphs [2]."
+    assert grade(CASE, view(both, [(both, [1, 2], True)]))["wrong"] == []
+    swapped = "SimMatchV2 works on graphs [1], whereas ShrinkMatch reaches 71.9% accuracy [2]."
+    wrong = grade(CASE, view(swapped, [(swapped, [1, 2], True)]))["wrong"]
+    assert [w["paper_id"] for w in wrong] == ["t:other"]  # the key fact and the number, cited to the wrong paper
+    assert any(r.startswith("numbers not in") for r in wrong[0]["reasons"])
+
+
 def test_compare_and_which_papers_need_enough_expected_papers_cited() -> None:
     compare = {**CASE, "type": "compare", "expected": ["t:shrink", "t:other"], "min_cited": 2,
                "key_facts": [["shrunk class space"], ["graph"]]}

@@ -152,3 +152,39 @@ def test_an_endpoints_decline_is_respected_unless_the_setting_says_otherwise(sha
         answer = app.ask(question)
         assert answer.refused is refused, (backend, policy)
         assert answer.extractive is not refused
+
+
+def _with_backend(shared: Assistant, backend: str, reply: str) -> tuple[Assistant, RecordingChat]:
+    settings = shared.settings.model_copy(update={"llm_backend": backend, "overrule_declines": "auto"})
+    model = RecordingChat(responses=[reply])
+    app = Assistant(settings, chat_model=model, check_model=shared.check_model, embedder=shared.embedder)
+    app.store, app.retriever = shared.store, shared.retriever
+    return app, model
+
+
+def test_a_capable_endpoint_is_asked_where_the_app_alone_would_refuse_and_its_decline_still_counts(shared: Assistant) -> None:
+    """The relevance model scores the paper under its `answer` bar ("explain SinKD in two sentences": a
+    question whose words say how to answer, not what): the packaged model is not asked and the app refuses;
+    an endpoint whose declines are respected is asked from the lower `ask` bar, its right answer is shown
+    (checked as usual) and its decline is a refusal."""
+    question = "explain SinKD in two sentences"
+    probe = shared.evidence_for(question).verdict
+    assert probe is not None and not probe.answerable  # the app's own bar refuses it
+    sinkd = next(h for h in shared.evidence_for(question).hits if "Sinkhorn" in h.paper.title)
+
+    packaged, model = _with_backend(shared, "embedded", "unused")
+    assert packaged.ask(question).refused and model.seen == []  # the packaged model is not even asked
+
+    endpoint, model = _with_backend(shared, "openai", "unused")
+    evidence = endpoint.evidence_for(question)
+    assert evidence.verdict is not None and evidence.verdict.answerable
+    n = [h.paper.paper_id for h in evidence.hits].index(sinkd.paper.paper_id) + 1
+    assert f"[{n}] {sinkd.paper.title}" in evidence.render()
+    gold = next(s for s in sinkd.paper.abstract.split(". ") if "Sinkhorn distance" in s)
+    endpoint, model = _with_backend(shared, "openai", f"{gold.rstrip('.')} [{n}].")
+    answer = endpoint.ask(question)
+    assert len(model.seen) == 1 and not answer.refused and not answer.extractive
+    assert [c.paper_id for c in answer.citations if c.supported] == [sinkd.paper.paper_id]
+
+    declining, model = _with_backend(shared, "openai", CANNOT_ANSWER)
+    assert declining.ask(question).refused and len(model.seen) == 1

@@ -223,12 +223,18 @@ def quote_sentences(sentences: list[str], cosines: np.ndarray, name: str = "", n
     return [sentences[i] for i in (ranked[:1] + rest)[:n]]
 
 
-def judge(question: str, hits: Sequence[Hit], embed: EmbedFn, term_weights: TermWeights, route: Route) -> Verdict:
+def judge(
+    question: str, hits: Sequence[Hit], embed: EmbedFn, term_weights: TermWeights, route: Route, model_judges: bool = False
+) -> Verdict:
     """Each evidence paper's probability of answering `question` (`[n]` = hits[n-1]) and its quote.
 
-    `route` is the question's kind as the pipeline classified it (`routing.classify`, once per question)."""
+    `route` is the question's kind as the pipeline classified it (`routing.classify`, once per question).
+    A paper answers from the `answer` threshold when the app decides for the model (the packaged model,
+    whose declines it overrules), from the lower `ask` threshold when the model judges (an endpoint whose
+    declines are respected): then the app only spares the model evidence that cannot answer, and the
+    model says whether it does."""
     model = load("relevance")
-    threshold, quote, overrule = (model.thresholds[k] for k in ("answer", "quote", "overrule"))
+    threshold, quote, overrule = (model.thresholds[k] for k in ("ask" if model_judges else "answer", "quote", "overrule"))
     if not hits:
         return Verdict(question, [], threshold, quote, overrule, route.probabilities["detail"])
     feats, sentences, cosines = signals(question, hits, embed, term_weights, route)

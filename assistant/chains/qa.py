@@ -22,7 +22,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable
 
 from assistant.chains.answerable import TermWeights, Verdict, content_stems, judge, numbers_in
-from assistant.chains.evidence import Evidence, attach_citations
+from assistant.chains.evidence import MAX_SHOWN, Evidence, attach_citations
 from assistant.chains.grounding import check_answer, check_claim
 from assistant.chains.one_line import compress
 from assistant.chains.routing import Route, classify, compared_items
@@ -43,23 +43,30 @@ CONDENSE_VARS = frozenset({"history", "question"})
 
 
 def focus_evidence(
-    question: str, hits: Sequence[Hit], embed: EmbedFn, per_paper: int, term_weights: TermWeights, route: Route
+    question: str,
+    hits: Sequence[Hit],
+    embed: EmbedFn,
+    per_paper: int,
+    term_weights: TermWeights,
+    route: Route,
+    model_judges: bool = False,
 ) -> Evidence:
-    """Judge the evidence, and keep each answering paper's closest sentence with its neighbours.
+    """Judge the evidence, and keep the `MAX_SHOWN` most probable answering papers' closest sentence with
+    its neighbours (only those are shown to the model).
 
     `per_paper` sentences around the quoted one (the one before first), in text order: the
-    context a reader would need, with no extra embedding. Papers that do not answer are not
-    shown to the model.
+    context a reader would need, with no extra embedding. `model_judges` (see `QA.model_judges`):
+    the model says whether the evidence answers, so a paper answers from the judge's lower `ask` bar.
     """
-    verdict = judge(question, list(hits), embed, term_weights, route)
-    answering = {s.n: s.sentence for s in verdict.answering}
+    verdict = judge(question, list(hits), embed, term_weights, route, model_judges)
+    shown = {s.n: s.sentence for s in verdict.answering[:MAX_SHOWN] if s.sentence}
     chosen: list[list[str]] = []
     for n, hit in enumerate(hits, start=1):
         sents = split_sentences(hit.paper.abstract) or [hit.paper.abstract]
-        if n not in answering or answering[n] not in sents:
+        if n not in shown or shown[n] not in sents:
             chosen.append([])
             continue
-        i = sents.index(answering[n])
+        i = sents.index(shown[n])
         start = max(0, min(i - per_paper // 2, len(sents) - per_paper))
         chosen.append(sents[start : start + per_paper])
     return Evidence(list(hits), chosen, verdict)
@@ -271,6 +278,13 @@ class QA:
     overrule_declines: bool = True
     """Whether a declined draft may be replaced by quotes (`Settings.overrule_declines`, resolved for the back end)."""
 
+    @property
+    def model_judges(self) -> bool:
+        """Whether the model decides if the evidence answers: its declines are respected, so the app asks it
+        (and shows it the papers) from the relevance model's lower `ask` bar: a capable endpoint. The packaged
+        model, whose declines are overruled, is asked only from the app's `answer` bar."""
+        return not self.overrule_declines
+
     def find(self, query: str, k: int | None, vector: np.ndarray) -> list[Hit]:
         """The evidence papers for `query` (its vector given), `k` or `top_k` of them."""
         return self.search(query, k=k or self.top_k, vector=vector)
@@ -280,7 +294,7 @@ def evidence_for(query: str, k: int | None, qa: QA) -> Evidence:
     """Retrieve and focus the evidence for a standalone question."""
     vector = qa.embed([query])[0]
     hits = qa.find(query, k, vector)
-    return focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights, classify(vector))
+    return focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights, classify(vector), qa.model_judges)
 
 
 def _compared(query: str, vector: np.ndarray, k: int | None, qa: QA) -> tuple[list[Hit], str | None]:
@@ -353,7 +367,9 @@ def answer_events(question: str, history: Sequence[Turn], k: int | None, qa: QA)
             return
     hits = qa.find(query, max(k or 0, LIST_SIZE) if kind == "which" else k, vector)
     yield ("evidence", Evidence(hits, [[] for _ in hits]))  # shown at once; sentences picked next
-    evidence = focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights, route)
+    # A "which papers" list is the app's own (no model call), so it keeps the app's bar.
+    judged_by_model = qa.model_judges and kind != "which"
+    evidence = focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights, route, judged_by_model)
     verdict = evidence.verdict
     if kind == "which" and verdict is not None and verdict.answerable:
         yield ("answer", paper_list(verdict, hits, qa.embed, qa.model_label))
