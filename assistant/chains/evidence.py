@@ -29,11 +29,11 @@ class Evidence:
     """Whether (and by which sentences) the evidence answers the question; None outside QA."""
 
     def render(self) -> str:
-        """The numbered evidence for the prompt: once a verdict is known, only the papers it kept sentences of
-        (`chains/qa.focus_evidence`: at most `MAX_SHOWN`)."""
+        """The numbered evidence for the prompt: only the answering papers once a verdict is known."""
+        keep = {s.n for s in self.verdict.answering[:MAX_SHOWN]} if self.verdict is not None else None
         lines = []
         for n, (hit, sents) in enumerate(zip(self.hits, self.sentences), start=1):
-            if self.verdict is not None and not sents:
+            if keep is not None and n not in keep:
                 continue
             date = hit.paper.dates[-1] if hit.paper.dates else "undated"
             lines.append(f"[{n}] {hit.paper.title} ({date}): {' '.join(sents)}")
@@ -41,7 +41,7 @@ class Evidence:
 
 
 MAX_SHOWN = 3
-"""Papers shown to the model at most (the most probable first): a small prompt is a fast first token."""
+"""Answering papers shown to the model at most (the most probable first): a small prompt is a fast first token."""
 
 
 def attach_citations(raw: str, evidence: Evidence, embed: EmbedFn) -> str:

@@ -22,7 +22,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable
 
 from assistant.chains.answerable import TermWeights, Verdict, content_stems, judge, numbers_in
-from assistant.chains.evidence import MAX_SHOWN, Evidence, attach_citations
+from assistant.chains.evidence import Evidence, attach_citations
 from assistant.chains.grounding import check_answer, check_claim
 from assistant.chains.one_line import compress
 from assistant.chains.routing import Route, classify, compared_items
@@ -51,22 +51,22 @@ def focus_evidence(
     route: Route,
     model_judges: bool = False,
 ) -> Evidence:
-    """Judge the evidence, and keep the `MAX_SHOWN` most probable answering papers' closest sentence with
-    its neighbours (only those are shown to the model).
+    """Judge the evidence, and keep each answering paper's closest sentence with its neighbours.
 
     `per_paper` sentences around the quoted one (the one before first), in text order: the
-    context a reader would need, with no extra embedding. `model_judges` (see `QA.model_judges`):
-    the model says whether the evidence answers, so a paper answers from the judge's lower `ask` bar.
+    context a reader would need, with no extra embedding. Papers that do not answer are not
+    shown to the model. `model_judges` (see `QA.model_judges`): the model says whether the
+    evidence answers, so a paper answers from the judge's lower `ask` bar.
     """
     verdict = judge(question, list(hits), embed, term_weights, route, model_judges)
-    shown = {s.n: s.sentence for s in verdict.answering[:MAX_SHOWN] if s.sentence}
+    answering = {s.n: s.sentence for s in verdict.answering}
     chosen: list[list[str]] = []
     for n, hit in enumerate(hits, start=1):
         sents = split_sentences(hit.paper.abstract) or [hit.paper.abstract]
-        if n not in shown or shown[n] not in sents:
+        if n not in answering or answering[n] not in sents:
             chosen.append([])
             continue
-        i = sents.index(shown[n])
+        i = sents.index(answering[n])
         start = max(0, min(i - per_paper // 2, len(sents) - per_paper))
         chosen.append(sents[start : start + per_paper])
     return Evidence(list(hits), chosen, verdict)
@@ -280,10 +280,15 @@ class QA:
 
     @property
     def model_judges(self) -> bool:
-        """Whether the model decides if the evidence answers: its declines are respected, so the app asks it
-        (and shows it the papers) from the relevance model's lower `ask` bar: a capable endpoint. The packaged
+        """Whether the model decides if the evidence answers: its declines are respected (a capable endpoint),
+        so the app asks it, showing it the papers from the relevance model's lower `ask` bar. The packaged
         model, whose declines are overruled, is asked only from the app's `answer` bar."""
         return not self.overrule_declines
+
+    def judged_by_model(self, route: Route) -> bool:
+        """`model_judges` for this question: a "which papers" list is the app's own (no model call), so it
+        keeps the app's bar."""
+        return self.model_judges and route.kind != "which"
 
     def find(self, query: str, k: int | None, vector: np.ndarray) -> list[Hit]:
         """The evidence papers for `query` (its vector given), `k` or `top_k` of them."""
@@ -294,7 +299,8 @@ def evidence_for(query: str, k: int | None, qa: QA) -> Evidence:
     """Retrieve and focus the evidence for a standalone question."""
     vector = qa.embed([query])[0]
     hits = qa.find(query, k, vector)
-    return focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights, classify(vector), qa.model_judges)
+    route = classify(vector)
+    return focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights, route, qa.judged_by_model(route))
 
 
 def _compared(query: str, vector: np.ndarray, k: int | None, qa: QA) -> tuple[list[Hit], str | None]:
@@ -367,9 +373,7 @@ def answer_events(question: str, history: Sequence[Turn], k: int | None, qa: QA)
             return
     hits = qa.find(query, max(k or 0, LIST_SIZE) if kind == "which" else k, vector)
     yield ("evidence", Evidence(hits, [[] for _ in hits]))  # shown at once; sentences picked next
-    # A "which papers" list is the app's own (no model call), so it keeps the app's bar.
-    judged_by_model = qa.model_judges and kind != "which"
-    evidence = focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights, route, judged_by_model)
+    evidence = focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights, route, qa.judged_by_model(route))
     verdict = evidence.verdict
     if kind == "which" and verdict is not None and verdict.answerable:
         yield ("answer", paper_list(verdict, hits, qa.embed, qa.model_label))
