@@ -45,7 +45,8 @@ class _TorchMiniLM:
     """The same model in PyTorch (bf16 autocast) for bulk ingest: ~2.5x less CPU per text than int8 ONNX.
 
     A plain BERT encoder forward over the packaged safetensors weights (no transformers
-    dependency). Outputs match the ONNX path to cosine ≥ 0.999, so both can share an index.
+    dependency); returns the mean-pooled vectors and, if asked, the last layer's token states.
+    Outputs match the ONNX path to cosine ≥ 0.999, so both can share an index.
     """
 
     LAYERS, HIDDEN, HEADS = 6, 384, 12
@@ -79,7 +80,7 @@ class _TorchMiniLM:
                 )
             )
 
-    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def __call__(self, ids: np.ndarray, mask: np.ndarray, tokens: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
         torch = self.torch
         F = torch.nn.functional
         h, heads = self.HIDDEN, self.HEADS
@@ -95,7 +96,21 @@ class _TorchMiniLM:
                 x = F.layer_norm(F.linear(a, ow, ob) + x, (h,), g1, b1, 1e-12)
                 x = F.layer_norm(F.linear(F.gelu(F.linear(x, iw, ib)), o2w, o2b) + x, (h,), g2, b2, 1e-12)
             m = mask_t[..., None].float()
-            return ((x.float() * m).sum(1) / m.sum(1).clamp(min=1e-9)).numpy()
+            pooled = ((x.float() * m).sum(1) / m.sum(1).clamp(min=1e-9)).numpy()
+            return pooled, x.float().numpy() if tokens else None
+
+
+def _span_pool(hidden: np.ndarray, offsets: list[tuple[int, int]], spans: list[tuple[int, int]]) -> np.ndarray:
+    """L2-normalised mean of the token states whose characters lie in each span (zero row: none do)."""
+    starts = np.array([a if b > a else -1 for a, b in offsets])  # special and padding tokens: (0, 0)
+    ends = np.array([b for _a, b in offsets])
+    out = np.zeros((len(spans), hidden.shape[1]), dtype=np.float32)
+    for j, (s, e) in enumerate(spans):
+        inside = (starts >= s) & (ends <= e)
+        if inside.any():
+            v = hidden[inside].mean(axis=0)
+            out[j] = v / max(float(np.linalg.norm(v)), 1e-12)
+    return out
 
 
 def torch_available() -> bool:
@@ -153,9 +168,26 @@ class LocalEmbedder(Embeddings):
 
     def embed(self, texts: list[str], bulk: bool = False) -> np.ndarray:
         """Rows are L2-normalised float32 vectors, one per text; `bulk` = ingest (bigger, shape-stable batches)."""
+        return self._embed(texts, bulk, None)[0]
+
+    def embed_with_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], bulk: bool = False
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each text's vector and, from the same forward pass, one vector per (start, end) character span.
+
+        A span's vector is the mean of the text's token states inside it ("late chunking"): a
+        sentence pooled in the context of its abstract, at no extra model cost. Rows are
+        L2-normalised; a span with no token inside the model's window (past `MAX_TOKENS`) gets a zero row.
+        """
+        return self._embed(texts, bulk, spans)
+
+    def _embed(
+        self, texts: list[str], bulk: bool, spans: list[list[tuple[int, int]]] | None
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
         if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+            return np.zeros((0, self.dim), dtype=np.float32), []
         out = []
+        pooled: list[np.ndarray] = [np.zeros((0, self.dim), dtype=np.float32)] * len(texts)
         forward = self._bulk_forward() if bulk and len(texts) >= self.bulk_min else None
         # Sorting by length keeps padding small inside each batch.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -171,13 +203,17 @@ class LocalEmbedder(Embeddings):
                 enc = self._tok.encode_batch(batch)
             ids = np.array([e.ids for e in enc], dtype=np.int64)
             mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
-            out.append(forward(ids, mask) if forward else self._onnx(ids, mask))
+            batch_vecs, hidden = (forward or self._onnx)(ids, mask, spans is not None)
+            out.append(batch_vecs)
+            if hidden is not None and spans is not None:
+                for row, i in enumerate(order[start : start + size]):
+                    pooled[i] = _span_pool(hidden[row], enc[row].offsets, spans[i])
         vecs = np.concatenate(out)
         vecs /= np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
         result = np.empty_like(vecs)
         result[order] = vecs
         self.calls += len(texts)
-        return result.astype(np.float32)
+        return result.astype(np.float32), pooled
 
     def _onnx_session(self) -> Any:
         """The int8 ONNX session, made once: a bulk-only process (ingest) never loads it."""
@@ -196,10 +232,11 @@ class LocalEmbedder(Embeddings):
                 )
             return self._session
 
-    def _onnx(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def _onnx(self, ids: np.ndarray, mask: np.ndarray, tokens: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """Mean-pooled vectors and, if asked, the last layer's token states."""
         hidden = self._onnx_session().run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
         m = mask[..., None].astype(np.float32)
-        return (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
+        return (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None), hidden if tokens else None
 
     def _bulk_forward(self) -> _TorchMiniLM | None:
         if self.bulk == "onnx" or (self.bulk == "auto" and not torch_available()):

@@ -239,3 +239,12 @@ def test_a_limited_run_takes_every_type_in_turn() -> None:
 
     cases = [{"type": t, "n": i} for i, t in enumerate("aaaabbc")]
     assert [c["type"] for c in stratified(cases, 5)] == ["a", "b", "c", "a", "b"]
+
+
+def test_sentence_spans_index_the_text() -> None:
+    from benchmarks.fit_sentence_vectors import sentence_spans
+
+    text = "A Title: things\n\nWe study X, e.g. on\nImageNet (Fig. 2). Results are 3.5 points better!"
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "A Title: things", "We study X, e.g. on\nImageNet (Fig. 2).", "Results are 3.5 points better!",
+    ]

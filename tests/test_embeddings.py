@@ -29,3 +29,20 @@ def test_bulk_engine_matches_onnx() -> None:
     onnx = LocalEmbedder(bulk="onnx").embed(TEXTS)
     bulk = LocalEmbedder(bulk="torch", bulk_min=4).embed(TEXTS, bulk=True)
     assert (onnx * bulk).sum(1).min() > 0.99
+
+
+@pytest.mark.parametrize("engine", ["onnx", "torch"])
+def test_span_vectors_come_from_the_same_pass(engine: str) -> None:
+    """Late chunking: each span is pooled from its own tokens in the text's forward pass."""
+    if engine == "torch" and not torch_available():
+        pytest.skip("torch is not installed (the `bulk` extra)")
+    text = "Cooking notes. We bake a chocolate cake with cocoa and sugar. Mirror prox converges for Nash games."
+    first, second = (text.index("We bake"), text.index("sugar.") + 6), (text.index("Mirror"), len(text))
+    e = LocalEmbedder(bulk=engine, bulk_min=1)
+    whole, spans = e.embed_with_spans([text, "no spans here"], [[first, second, (len(text), len(text) + 5)], []], bulk=True)
+    assert np.allclose(whole, e.embed([text, "no spans here"], bulk=True), atol=1e-5)  # same text vectors as `embed`
+    cake, games, past_end = spans[0]
+    assert spans[1].shape == (0, 384) and not past_end.any()  # a span with no token inside: a zero row
+    assert np.allclose(np.linalg.norm([cake, games], axis=1), 1, atol=1e-5)
+    q_cake, q_games = e.embed(["baking a chocolate cake", "equilibria of games"])
+    assert cake @ q_cake > games @ q_cake and games @ q_games > cake @ q_games
