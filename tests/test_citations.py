@@ -271,9 +271,40 @@ def test_prior_work_is_not_the_papers_own_work() -> None:
 
 
 def test_background_sentence_does_not_support_a_contribution_claim() -> None:
-    claim = "Mixture-of-experts models route each token to a few experts [1]."
-    support = check_claim(claim, PRIOR, fake_embed)
+    """What the abstract says of its field is stated by it; presented as the paper's contribution, it is not."""
+    assert check_claim("Mixture-of-experts models route each token to a few experts [1].", PRIOR, fake_embed).supported
+    support = check_claim("The paper routes each token to a few experts [1].", PRIOR, fake_embed)
     assert not support.supported and support.attributed_elsewhere
+    assert not check_claim("SparseRoute trains a reward model from pairwise preferences [1].", PRIOR, fake_embed).supported
+
+
+SLIM = Paper(
+    paper_id="2405.00005",
+    title="SlimRoute: Small Routers for Mixture of Experts",
+    abstract=(
+        "Routers of mixture-of-experts models are large. "
+        "We propose SlimRoute, which trains a small router with 2.1M parameters, "
+        "outperforming the previous best router (4.8M parameters, 71.0 accuracy) with 73.5 accuracy. "
+        "SlimRoute does not require large batches."
+    ),
+)
+
+
+def test_a_number_stated_of_prior_work_is_not_the_papers() -> None:
+    """A number the abstract gives for the method it beats, attributed to the paper, is not supported."""
+    assert check_claim("SlimRoute trains a small router with 2.1M parameters [1].", SLIM, fake_embed).supported
+    wrong = check_claim("SlimRoute trains a small router with 4.8M parameters [1].", SLIM, fake_embed)
+    assert not wrong.supported and wrong.features["prior_words"] > 0
+    # said as a comparison, the other method's figure is fine
+    fair = "SlimRoute reaches 73.5 accuracy, outperforming the previous best router with 71.0 accuracy [1]."
+    assert check_claim(fair, SLIM, fake_embed).supported
+
+
+def test_a_contradiction_written_with_the_abstracts_words_is_not_supported() -> None:
+    said = check_claim("SlimRoute does not require large batches [1].", SLIM, fake_embed)
+    negated = check_claim("SlimRoute requires large batches [1].", SLIM, fake_embed)
+    assert said.supported and not negated.supported
+    assert negated.features["negation"] == 1.0 and negated.probability < said.probability
 
 
 # ---------------------------------------------------------------------------- check_answer

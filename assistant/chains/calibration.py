@@ -1,9 +1,10 @@
 """Small calibrated models shipped as data: logistic regressions over named features.
 
-The answerability decision (`chains.answerable`) and the question router (`chains.routing`) load
-their coefficients from JSON files next to this module. `benchmarks/fit_answerable.py` refits
-both on the dev cases and rewrites the files with how they were fitted; nothing here learns at
-run time. Pure numpy, no I/O beyond reading the packaged files.
+The answerability decision (`chains.answerable`), the question router (`chains.routing`) and the
+support check (`chains.grounding`) load their coefficients from JSON files next to this module.
+`benchmarks/fit_answerable.py` refits the first two on the dev cases, `benchmarks/fit_support.py`
+the third, and they rewrite the files with how they were fitted; nothing here learns at run time.
+Pure numpy, no I/O beyond reading the packaged files.
 """
 
 from __future__ import annotations
@@ -70,9 +71,9 @@ class Logistic:
 
 @lru_cache(maxsize=4)
 def load(name: str) -> Logistic:
-    """The packaged model `name` (`relevance`, `question_kinds`); a missing or broken file is a ConfigError."""
+    """The packaged model `name` (`relevance`, `question_kinds`, `support`); a missing or broken file is a ConfigError."""
     path = DATA_DIR / f"{name}.json"
     try:
         return Logistic.from_json(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{path} is missing or invalid ({exc}); refit it with `python -m benchmarks.fit_answerable`") from exc
+        raise ConfigError(f"{path} is missing or invalid ({exc}); refit it (`python -m benchmarks.fit_answerable`, or `fit_support` for `support`)") from exc
