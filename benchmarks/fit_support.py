@@ -131,6 +131,15 @@ def precision_recall(p: np.ndarray, y: np.ndarray, t: float) -> tuple[float, flo
     return (tp / said.sum() if said.sum() else 1.0), (tp / max(1, int((y == 1).sum()))), int(said.sum())
 
 
+def pick_threshold(hand: np.ndarray, labels: np.ndarray, gold: np.ndarray) -> float | None:
+    """The lowest probability (0.01 steps) at which the hand pairs' out-of-fold probabilities reach
+    `TARGET_PRECISION` and `GOLD_RECALL` of the gold sentences stay supported (None if none does)."""
+    for t in np.round(np.arange(0.30, 0.99, 0.01), 2):
+        if precision_recall(hand, labels, t)[0] >= TARGET_PRECISION and (gold >= t).mean() >= GOLD_RECALL:
+            return float(t)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Fit the support model on hand dev pairs, SciFact train and oracle gold.")
     parser.add_argument("--scifact", type=Path, default=SCIFACT)
@@ -165,15 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         params = fit_signed(x[train], y[train], SUPPORT_FEATURES, weight[train])
         oof[test] = predict(params, x[test], 2)
     oof[source == "gold"] = predict(fit_signed(x[fitted], y[fitted], SUPPORT_FEATURES, weight[fitted]), x[source == "gold"], 2)
-    grid = np.round(np.arange(0.30, 0.99, 0.01), 2)
     hand_k, gold_k, sci_k = keep & (source == "hand"), keep & (source == "gold"), keep & (source == "scifact")
-    chosen = None
-    for t in grid:
-        hp, hr, _ = precision_recall(oof[hand_k], y[hand_k], t)
-        gr = precision_recall(oof[gold_k], y[gold_k], t)[1]
-        if hp >= TARGET_PRECISION and gr >= GOLD_RECALL:
-            chosen = float(t)
-            break
+    chosen = pick_threshold(oof[hand_k], y[hand_k], oof[gold_k])
     for t in [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9] + ([chosen] if chosen else []):
         hp, hr, hn = precision_recall(oof[hand_k], y[hand_k], t)
         sp, sr, sn = precision_recall(oof[sci_k], y[sci_k], t)

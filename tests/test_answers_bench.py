@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from benchmarks.answers_bench import CASES_DIR, SHARED, load_cases
@@ -209,18 +210,24 @@ def test_support_bench_scores_a_check_and_its_hand_pairs_are_balanced() -> None:
     assert exact["precision"] is None and exact["recall"] == 0.0
 
 
-def test_the_stricter_support_threshold_is_fitted_on_the_dev_pairs_only() -> None:
-    from benchmarks.support_bench import stricter
+def test_the_support_threshold_reaches_the_precision_without_losing_gold_answers() -> None:
+    from benchmarks.fit_support import pick_threshold
 
-    def pair(supported: bool, similarity: float) -> dict[str, object]:
-        return {"supported": supported, "checked": True, "similarity": similarity}
+    hand = np.array([0.9, 0.85, 0.8, 0.75] + [0.95] * 10)
+    labels = np.array([1, 1, 0, 1] + [1] * 10)
+    assert pick_threshold(hand, labels, np.full(50, 0.99)) == 0.81  # the lowest above the false positive at 0.80
+    assert pick_threshold(hand, labels, np.array([0.99] * 30 + [0.80] * 2)) is None  # would lose 2 of 32 gold
+    assert pick_threshold(np.array([0.99]), np.array([0]), np.full(5, 0.99)) is None
 
-    dev = [pair(True, 0.9), pair(True, 0.85), pair(False, 0.8), pair(True, 0.75)] + [pair(True, 0.95)] * 10
-    test = [pair(False, 0.9), pair(True, 0.7)]
-    fitted = stricter({"hand (dev)": dev, "hand (test)": test})
-    assert fitted["threshold"] == 0.81  # the lowest cosine above the dev false positive at 0.80
-    assert fitted["sets"]["hand (test)"] == {"threshold": 0.81, "labelled_supported": 1, "precision": 0.0, "recall": 0.0}
-    assert stricter({"hand (dev)": [pair(False, 0.99)]}) == {"threshold": None}
+
+def test_the_support_model_keeps_the_features_signs() -> None:
+    from benchmarks.fit_support import fit_signed
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    y = (x[:, 0] + x[:, 1] > 0).astype(int)  # the second feature helps, but it is not a positive one
+    _, _, w, _ = fit_signed(x, y, ("cosine", "negation"), np.ones(200))
+    assert w[0, 0] > 0 and w[0, 1] == 0.0
 
 
 def test_numbers_written_with_units_count_as_stated() -> None:
