@@ -35,7 +35,8 @@ from benchmarks.results_io import load_average, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIRS = ROOT / "benchmarks" / "answers" / "support_pairs.jsonl"
-SCIFACT = ROOT.parent / "shared" / "data" / "scifact_claims"
+SHARED = ROOT.parent / "shared" / "data"
+SCIFACT = SHARED / "scifact_claims"
 RESULTS = ROOT / "benchmarks" / "results"
 CheckFn = Callable[[str, str, str], tuple[bool, float]]
 """(sentence, title, abstract) -> (supported, the support model's probability)."""
@@ -65,13 +66,18 @@ def seed_abstracts() -> dict[str, tuple[str, str]]:
     return {p.paper_id: (p.title, p.abstract) for p in papers}
 
 
-def hand_pairs(split: str) -> list[dict[str, Any]]:
+def hand_pairs(split: str, shared: Path = SHARED) -> list[dict[str, Any]]:
+    """The hand-labelled pairs of one split (`dev`, `test`, `all`) with their paper's title and abstract
+    (seed papers from the repo's examples; HF distractors, cited in the model's drafts, from the shared data)."""
     papers = seed_abstracts()
     rows = [json.loads(line) for line in PAIRS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [r for r in rows if split == "all" or r["split"] == split]
+    if any(r["paper_id"] not in papers for r in rows):
+        from benchmarks.answers_bench import hf_rows
+
+        papers |= {pid: (row["title"], row["abstract"]) for pid, row in hf_rows(shared).items()}
     out = []
     for r in rows:
-        if split != "all" and r["split"] != split:
-            continue
         title, abstract = papers[r["paper_id"]]
         out.append({**r, "abstract_title": title, "abstract": abstract})
     return out
