@@ -209,13 +209,22 @@ def split_sentences(text: str) -> list[str]:
     return [s for block in _blocks(text) for s in _split_block(block)]
 
 
+UNVERIFIED_NOTE = "not verified against the cited abstract"
+
+
+def unverified_note(sentence: Sentence) -> str:
+    """The neutral note on a sentence the check could not verify, quoting the abstract's closest sentence."""
+    return f"{UNVERIFIED_NOTE}; it says: \u201c{sentence.quote}\u201d" if sentence.quote else UNVERIFIED_NOTE
+
+
 def render_marked(sentences: list[Sentence], mark: str = "\u26a0 unsupported") -> str:
-    """The answer as text for the CLI, each unsupported sentence suffixed with ` [mark]`."""
+    """The answer as text for the CLI, each unsupported sentence suffixed with ` [mark]`, each unverified
+    one with what the abstract says instead (neutral: the check could not confirm it, nothing more)."""
     out: list[str] = []
     for i, s in enumerate(sentences):
         if i:
             prev = sentences[i - 1].text
             new_line = _LIST_MARK.match(s.text) or _starts_with_cited_text(s.text)
             out.append("\n" if new_line or prev.startswith("#") or prev.endswith(":") else " ")
-        out.append(s.text if s.supported else f"{s.text} [{mark}]")
+        out.append(s.text if s.supported else f"{s.text} [{unverified_note(s)}]" if s.unverified else f"{s.text} [{mark}]")
     return "".join(out)

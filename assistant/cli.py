@@ -206,7 +206,7 @@ def ask(ctx: click.Context, question: str, k: int | None, as_json: bool) -> None
     if not answer.refused:
         click.echo("Sources:")
         for c in answer.citations:
-            mark = "supported" if c.supported else "NOT supported by this abstract"
+            mark = "supported" if c.supported else "not verified against this abstract" if c.unverified else "NOT supported by this abstract"
             click.echo(f"  [{c.n}] {c.title} — {mark}")
     if comparison is not None:
         _echo_table(comparison)

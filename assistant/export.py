@@ -23,6 +23,7 @@ from assistant.chains.compare import Comparison
 from assistant.chains.digest_types import Digest
 from assistant.chains.aspects import ASPECT_LABELS, ASPECTS
 from assistant.papers import Sentence, clean_arxiv_id
+from assistant.citations import unverified_note
 
 Format = Literal["md", "html", "json", "bib"]
 FORMATS: tuple[str, ...] = ("md", "html", "json", "bib")
@@ -116,7 +117,10 @@ def _md_sentences(sentences: Sequence[Sentence]) -> str:
     parts = []
     for s in sentences:
         text = md_cited(s.text)
-        parts.append(text if s.supported else f"{text} *(\u26a0 {UNSUPPORTED_NOTE})*")
+        if s.unverified:
+            parts.append(f"{text} *({md_escape(unverified_note(s))})*")
+        else:
+            parts.append(text if s.supported else f"{text} *(\u26a0 {UNSUPPORTED_NOTE})*")
     return " ".join(parts)
 
 
@@ -212,7 +216,7 @@ body{font:16px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-wid
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 .meta{color:#555;font-size:.92rem}.kw{color:#555;font-size:.9rem;margin:.2rem 0 .6rem}
 .badge{display:inline-block;font-size:.75rem;padding:0 .4rem;border-radius:.6rem;background:#e6f4ea;color:#137333;margin-left:.4rem;vertical-align:middle}
-.unsupported{background:#fff4e5;border-bottom:2px dotted #e37400}.unsupported::after{content:" \\26A0";color:#e37400}
+.unsupported{background:#fff4e5;border-bottom:2px dotted #e37400}.unverified,.quote{color:#666}.unsupported::after{content:" \\26A0";color:#e37400}
 a.cite{text-decoration:none;font-size:.85em}ol.papers,ul.papers{padding-left:1.2rem}li{margin:.25rem 0}
 .id{color:#777;font-size:.85rem}.votes{color:#555;font-size:.85rem}
 table{border-collapse:collapse;width:100%;font-size:.92rem}th,td{border:1px solid #ddd;padding:.4rem;vertical-align:top;text-align:left}
@@ -238,6 +242,9 @@ def _h_sentences(sentences: Sequence[Sentence]) -> str:
     for s in sentences:
         if s.supported:
             parts.append(_h_cited(s.text))
+        elif s.unverified:
+            parts.append(f'<span class="unverified" title="{_e(unverified_note(s))}">{_h_cited(s.text)}</span>'
+                         f' <span class="quote">({_e(unverified_note(s))})</span>')
         else:
             parts.append(f'<span class="unsupported" title="{_e(UNSUPPORTED_NOTE)}">{_h_cited(s.text)}</span>')
     return " ".join(parts)
@@ -270,7 +277,8 @@ def _page(title: str, body: list[str]) -> str:
             "<body>",
             *body,
             "<footer>Made by the paper digest assistant. Every summary sentence cites its papers and was checked "
-            "against their abstracts; sentences marked \u26a0 are not supported by the cited abstract.</footer>",
+            "against their abstracts; sentences marked \u26a0 are not supported by the cited abstract, grey ones could "
+            "not be verified (the abstract's closest sentence follows them).</footer>",
             "</body>",
             "</html>",
         ]

@@ -196,6 +196,8 @@ class Citation(BaseModel):
     title: str
     url: str | None = None
     supported: bool
+    unverified: bool = False
+    """Cited only for sentences the support check could neither confirm nor reject (see `Sentence.unverified`)."""
 
 
 class Sentence(BaseModel):
@@ -204,6 +206,11 @@ class Sentence(BaseModel):
     text: str
     cites: list[int] = Field(default_factory=list)
     supported: bool = False
+    unverified: bool = False
+    """Not supported, but not contradicted or invented either as far as the check can tell (its probability
+    is in the middle band): shown neutrally as "not verified", with `quote`, never as supported."""
+    quote: str = ""
+    """For an unverified sentence: the cited abstract's closest sentence, so the reader can judge."""
 
 
 class Answer(BaseModel):

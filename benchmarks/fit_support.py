@@ -41,11 +41,11 @@ TARGET_PRECISION = 0.95
 GOLD_RECALL = 0.97
 """Share of the oracle's gold sentences (verbatim abstract sentences) that must stay supported. Not all: a
 background sentence presented as the paper's ("This paper addresses ...") is rightly not."""
-HAND_WEIGHT = 40.0
+HAND_WEIGHT = 10.0
 """Weight of a hand dev pair against a SciFact row (about 45 hand rows vs 640 SciFact rows): the hand pairs
 are written like the app's answers, SciFact claims are another genre and mostly teach the magnitudes."""
 L2 = 0.01
-POSITIVE = ("cosine", "coverage", "best_coverage")
+POSITIVE = ("cosine", "coverage", "best_coverage", "window_coverage")
 """Features whose weight may only be positive; every other feature may only lower the probability.
 The signs are the features' meaning (a contradiction cue never makes a claim more supported), so a
 genre whose cues fall the other way by chance (SciFact) cannot flip them."""
@@ -140,6 +140,22 @@ def pick_threshold(hand: np.ndarray, labels: np.ndarray, gold: np.ndarray) -> fl
     return None
 
 
+UNSUPPORTED_PRECISION = 0.85
+"""Share of the pairs shown as unsupported (⚠) that must truly be unsupported: below the middle band a
+warning is right most of the time; in the band the app says only "not verified"."""
+
+
+def pick_unverified(hand: np.ndarray, labels: np.ndarray, supported_at: float) -> float:
+    """The highest probability (0.01 steps, at most `supported_at`) below which at least
+    `UNSUPPORTED_PRECISION` of the hand pairs are truly unsupported: the bottom of the "not verified" band."""
+    best = 0.0
+    for t in np.round(np.arange(0.01, supported_at + 1e-9, 0.01), 2):
+        below = hand < t
+        if below.any() and (labels[below] == 0).mean() >= UNSUPPORTED_PRECISION:
+            best = float(t)
+    return best
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Fit the support model on hand dev pairs, SciFact train and oracle gold.")
     parser.add_argument("--scifact", type=Path, default=SCIFACT)
@@ -181,13 +197,19 @@ def main(argv: list[str] | None = None) -> int:
         sp, sr, sn = precision_recall(oof[sci_k], y[sci_k], t)
         gr = precision_recall(oof[gold_k], y[gold_k], t)[1]
         print(f"t={t:.2f} hand dev oof P={hp:.3f} R={hr:.3f} n={hn} | scifact train oof P={sp:.3f} R={sr:.3f} n={sn} | gold R={gr:.3f}")
+    low = pick_unverified(oof[hand_k], y[hand_k], chosen) if chosen else None
+    if low is not None:
+        bands = {"unsupported": oof[hand_k] < low, "not verified": (oof[hand_k] >= low) & (oof[hand_k] < chosen),
+                 "supported": oof[hand_k] >= chosen}
+        for name, m in bands.items():
+            print(f"  {name:>13}: {int(m.sum())} hand dev pairs, {int(y[hand_k][m].sum())} truly supported")
     mean, scale, w, b = fit_signed(x[fitted], y[fitted], SUPPORT_FEATURES, weight[fitted])
     print("weights:", dict(zip(SUPPORT_FEATURES, (w[0] / scale).round(3))), file=sys.stderr)
-    print(f"chosen threshold: {chosen}  rows: hand {hand_k.sum()}, scifact {sci_k.sum()}, gold {gold_k.sum()}")
+    print(f"chosen threshold: {chosen}, not verified from {low}  rows: hand {hand_k.sum()}, scifact {sci_k.sum()}, gold {gold_k.sum()}")
     if chosen is None or args.dry_run:
         return 0 if args.dry_run else 1
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    model = Logistic(tuple(SUPPORT_FEATURES), ("unsupported", "supported"), mean, scale, w, b, {"supported": chosen},
+    model = Logistic(tuple(SUPPORT_FEATURES), ("unsupported", "supported"), mean, scale, w, b, {"supported": chosen, "unverified": low or 0.0},
                      f"benchmarks/fit_support.py {when}: {int(hand_k.sum())} hand dev pairs (weight {HAND_WEIGHT}), "
                      f"{int(sci_k.sum())} SciFact train pairs, {int(gold_k.sum())} oracle gold sentences (threshold only); L2 {L2}; signs fixed")
     OUT.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")

@@ -38,8 +38,8 @@ PAIRS = ROOT / "benchmarks" / "answers" / "support_pairs.jsonl"
 SHARED = ROOT.parent / "shared" / "data"
 SCIFACT = SHARED / "scifact_claims"
 RESULTS = ROOT / "benchmarks" / "results"
-CheckFn = Callable[[str, str, str], tuple[bool, float]]
-"""(sentence, title, abstract) -> (supported, the support model's probability)."""
+CheckFn = Callable[[str, str, str], tuple[bool, float, bool]]
+"""(sentence, title, abstract) -> (supported, the support model's probability, shown as "not verified")."""
 
 
 def make_check() -> tuple[CheckFn, str]:
@@ -51,9 +51,9 @@ def make_check() -> tuple[CheckFn, str]:
 
     embed = make_embedder(Settings(_env_file=None)).embed  # type: ignore[call-arg]
 
-    def check(sentence: str, title: str, abstract: str) -> tuple[bool, float]:
+    def check(sentence: str, title: str, abstract: str) -> tuple[bool, float, bool]:
         support = check_claim(sentence, Paper(paper_id="p", title=title, abstract=abstract), embed)
-        return support.supported, support.probability
+        return support.supported, support.probability, support.unverified
 
     return check, "assistant.chains.grounding.check_claim"
 
@@ -106,8 +106,9 @@ def scifact_pairs(data: Path, claims: str = "claims_dev.jsonl") -> list[dict[str
 def score(pairs: list[dict[str, Any]], check: CheckFn) -> dict[str, Any]:
     started = time.perf_counter()
     for p in pairs:
-        p["checked"], p["probability"] = check(p["sentence"], p["abstract_title"], p["abstract"])
+        p["checked"], p["probability"], p["unverified"] = check(p["sentence"], p["abstract_title"], p["abstract"])
     tp = sum(p["checked"] and p["supported"] for p in pairs)
+    flagged = [p for p in pairs if not p["checked"] and not p["unverified"]]
     said = sum(p["checked"] for p in pairs)
     gold = sum(p["supported"] for p in pairs)
     kinds: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -118,8 +119,13 @@ def score(pairs: list[dict[str, Any]], check: CheckFn) -> dict[str, Any]:
         "precision": round(tp / said, 3) if said else None,
         "recall": round(tp / gold, 3) if gold else None,
         "labelled_supported": said,
+        "not_verified": sum(p["unverified"] for p in pairs),
+        "not_verified_truly_supported": sum(p["unverified"] and p["supported"] for p in pairs),
+        "flagged_unsupported": len(flagged),
+        "flagged_truly_unsupported": sum(not p["supported"] for p in flagged),
         "by_kind": {k: {"pairs": len(v), "gold_supported": sum(p["supported"] for p in v),
-                        "checked_supported": sum(p["checked"] for p in v)} for k, v in sorted(kinds.items())},
+                        "checked_supported": sum(p["checked"] for p in v),
+                        "not_verified": sum(p["unverified"] for p in v)} for k, v in sorted(kinds.items())},
         "false_supported": [{"id": p["id"], "kind": p["kind"], "sentence": p["sentence"]}
                             for p in pairs if p["checked"] and not p["supported"]],
         "seconds": round(time.perf_counter() - started, 1),
@@ -130,14 +136,16 @@ def render(result: dict[str, Any]) -> str:
     lines = ["# Support check: precision of `supported: true` (benchmarks/support_bench.py)", "",
              f"Check: `{result['check']}`; run {result['when']}, load {result['load1']}. "
              "Target: precision >= 95% on the hand-labelled pairs (test), reported on SciFact too.", "",
-             "| set | pairs | labelled supported | precision | recall |", "|---|---|---|---|---|"]
+             "| set | pairs | labelled supported | precision | recall | shown \"not verified\" (truly supported) | flagged ⚠ (truly unsupported) |",
+             "|---|---|---|---|---|---|---|"]
     for name, r in result["sets"].items():
-        lines.append(f"| {name} | {r['pairs']} | {r['labelled_supported']} | {r['precision']} | {r['recall']} |")
+        lines.append(f"| {name} | {r['pairs']} | {r['labelled_supported']} | {r['precision']} | {r['recall']} | "
+                     f"{r['not_verified']} ({r['not_verified_truly_supported']}) | {r['flagged_unsupported']} ({r['flagged_truly_unsupported']}) |")
     lines += ["", f"Decision: {result['decision']}. Fitted on the hand dev pairs and SciFact train claims "
               "(benchmarks/fit_support.py); the hand test pairs and SciFact dev claims were not used to fit or tune."]
     for name, r in result["sets"].items():
-        lines += ["", f"## {name}: by kind", "", "| kind | pairs | truly supported | labelled supported |", "|---|---|---|---|"]
-        lines += [f"| {k} | {v['pairs']} | {v['gold_supported']} | {v['checked_supported']} |" for k, v in r["by_kind"].items()]
+        lines += ["", f"## {name}: by kind", "", "| kind | pairs | truly supported | labelled supported | not verified |", "|---|---|---|---|---|"]
+        lines += [f"| {k} | {v['pairs']} | {v['gold_supported']} | {v['checked_supported']} | {v['not_verified']} |" for k, v in r["by_kind"].items()]
         if name.startswith("hand") and r["false_supported"]:
             lines += ["", "Labelled supported but not (hand pairs):", ""]
             lines += [f"- {p['id']} ({p['kind']}): {p['sentence']}" for p in r["false_supported"]]
@@ -164,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         sets[set_name] = score(pairs, check)
     from assistant.chains.grounding import GROUNDING
 
-    decision = f"support model probability >= {GROUNDING.support_probability} and every key term stated"
+    decision = (f"supported: support model probability >= {GROUNDING.support_probability} and every key term stated; "
+                f"not verified (neutral): every key term stated and probability >= {GROUNDING.unverified_probability}; "
+                "otherwise unsupported (⚠)")
     result = {"check": name, "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load1": load, "sets": sets,
               "decision": decision}
     write_result("support", render(result), result, args.results)

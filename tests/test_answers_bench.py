@@ -207,9 +207,9 @@ def test_support_bench_scores_a_check_and_its_hand_pairs_are_balanced() -> None:
     assert kinds["prior_work"] >= 10 and kinds["invented_detail"] >= 10 and kinds["other_paper"] >= 10
     assert sum(p["kind"] == "model_draft" for p in pairs) >= 100  # sentences the packaged model wrote
     base_rate = sum(p["supported"] for p in pairs) / len(pairs)
-    says_yes = score([dict(p) for p in pairs], lambda sentence, title, abstract: (True, 1.0))
+    says_yes = score([dict(p) for p in pairs], lambda sentence, title, abstract: (True, 1.0, False))
     assert says_yes["recall"] == 1.0 and says_yes["precision"] == round(base_rate, 3) < 0.65  # always agreeing is caught
-    exact = score([dict(p) for p in pairs[:20]], lambda sentence, title, abstract: (False, 0.0))
+    exact = score([dict(p) for p in pairs[:20]], lambda sentence, title, abstract: (False, 0.0, False))
     assert exact["precision"] is None and exact["recall"] == 0.0
 
 
@@ -221,6 +221,19 @@ def test_the_support_threshold_reaches_the_precision_without_losing_gold_answers
     assert pick_threshold(hand, labels, np.full(50, 0.99)) == 0.81  # the lowest above the false positive at 0.80
     assert pick_threshold(hand, labels, np.array([0.99] * 30 + [0.80] * 2)) is None  # would lose 2 of 32 gold
     assert pick_threshold(np.array([0.99]), np.array([0]), np.full(5, 0.99)) is None
+
+
+def test_the_not_verified_band_starts_where_warnings_stop_being_right() -> None:
+    from benchmarks.fit_support import UNSUPPORTED_PRECISION, pick_unverified
+
+    probs = np.array([0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.9])
+    labels = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1])
+    # Up to 0.70 at most one warning in seven is wrong (6 of 7 >= 85%); from 0.71 two in eight would be.
+    assert pick_unverified(probs, labels, 0.9) == 0.7
+    mixed = np.array([0, 0, 0, 0, 0, 1, 0, 1, 1])  # a supported pair at 0.5 among unsupported ones
+    low = pick_unverified(probs, mixed, 0.9)
+    assert (mixed[probs < low] == 0).mean() >= UNSUPPORTED_PRECISION and low <= 0.9
+    assert pick_unverified(probs, labels, 0.3) <= 0.3  # never above the supported bar
 
 
 def test_the_support_model_keeps_the_features_signs() -> None:

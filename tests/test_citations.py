@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.chains.answerable import key_terms, method_name, sentence_roles
-from assistant.chains.grounding import GROUNDING, check_answer, check_claim, missing_terms
+from assistant.chains.grounding import GROUNDING, GroundingConfig, check_answer, check_claim, missing_terms
 from assistant.citations import (
     CITE_RE, claim_body, is_bare_citation, parse_citations, render_marked, split_sentences, strip_citations,
 )
@@ -443,6 +443,24 @@ def test_every_kept_marker_points_to_evidence(raw: str) -> None:
     assert not set(removed) & valid
 
 
+def test_a_claim_in_the_middle_band_is_not_verified_never_supported() -> None:
+    """Between the two calibrated probabilities a sentence is neither supported nor flagged: it is
+    `unverified`, quotes the abstract's closest sentence, and its citation is not supported either."""
+    band = GroundingConfig(support_probability=0.999, unverified_probability=0.0)
+    checked = check_answer(FAITHFUL_1, EVIDENCE, fake_embed, config=band)
+    s, c = checked.sentences[0], checked.citations[0]
+    assert not s.supported and s.unverified and s.cites == [1]
+    assert s.quote == checked.pairs[0].support.best_sentence and "LiDAR-PTQ" in s.quote
+    assert not c.supported and c.unverified
+    # A key term the abstract never states is unsupported whatever the probability: no middle band.
+    invented = check_answer("LiDAR-PTQ was evaluated on ImageNet [1].", EVIDENCE, fake_embed, config=band)
+    assert not invented.sentences[0].supported and not invented.sentences[0].unverified
+    assert not invented.citations[0].unverified
+    # With the band closed, the same sentence is plainly unsupported.
+    closed = GroundingConfig(support_probability=0.999, unverified_probability=0.999)
+    assert not check_answer(FAITHFUL_1, EVIDENCE, fake_embed, config=closed).sentences[0].unverified
+
+
 # ---------------------------------------------------------------------------- rendering
 
 
@@ -461,6 +479,11 @@ def test_render_marked() -> None:
         "- LiDAR-PTQ quantizes detectors [1].\n- It uses a learning rate of 3e-4 [1]. [?]"
     )
     assert render_marked([]) == ""
+    unsure = Sentence(text="It rounds by division [1].", cites=[1], unverified=True, quote="FlexRound divides weights.")
+    assert render_marked([unsure]) == (
+        "It rounds by division [1]. [not verified against the cited abstract; it says: \u201cFlexRound divides weights.\u201d]"
+    )
+    assert "\u26a0" not in render_marked([unsure])
 
 
 def test_a_result_measured_against_prior_work_is_the_papers_own() -> None:

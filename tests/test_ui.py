@@ -335,6 +335,11 @@ def test_linkify_and_unsupported_sentence() -> None:
     assert uikit.linkify("Unknown [7].", cites) == "Unknown \\[7\\]\\."
     md = uikit.sentence_md(Sentence(text="Wrong claim [1].", cites=[1], supported=False), cites)
     assert md.startswith("⚠ :orange[*Wrong claim\\.*]") and "arxiv.org/abs/2501.00001" in md
+    unsure = Sentence(text="Rounds by division [1].", cites=[1], unverified=True, quote="It divides weights.")
+    md = uikit.sentence_md(unsure, cites)
+    assert md.startswith(":gray[Rounds by division\\.]") and "“It divides weights\\.”" in md and "⚠" not in md
+    unsure_cite = cites[0].model_copy(update={"supported": False, "unverified": True})
+    assert "not verified" in uikit.sources_md([unsure_cite]) and "⚠" not in uikit.sources_md([unsure_cite])
 
 
 def test_fetch_latest_offline_is_a_clear_error(ui_env: pytest.MonkeyPatch, chat: FakeOpenAI) -> None:

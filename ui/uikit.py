@@ -39,6 +39,8 @@ EXPORTS = {
 }
 ARXIV_TITLE_SEARCH = "https://arxiv.org/search/?searchtype=title&query="
 UNSUPPORTED_NOTE = "⚠ marks a sentence not supported by the cited abstract: check the paper before relying on it."
+UNVERIFIED_CAPTION = ("Grey sentences could not be verified against the cited abstract (they may be right, in other "
+                      "words): the abstract's closest sentence is quoted after each.")
 
 
 # --- the shared assistant ----------------------------------------------------------------------
@@ -198,12 +200,16 @@ def linkify(text: str, citations: Sequence[Citation]) -> str:
 
 
 def sentence_md(sentence: Sentence, citations: Sequence[Citation]) -> str:
-    """One answer sentence; an unsupported one gets ⚠ and an orange, italic style (links kept outside)."""
+    """One answer sentence; an unsupported one gets ⚠ and an orange, italic style; an unverified one is
+    grey, followed by the abstract's closest sentence in quotes (neutral: no warning sign). Links kept outside."""
     if sentence.supported:
         return linkify(sentence.text, citations)
     by_n = {c.n: c for c in citations}
     words = md_escape(re.sub(r"\s+([.,;:!?])", r"\1", CITE_RE.sub(" ", sentence.text)))
     links = "".join(cite_link(n, by_n) for n in parse_citations(sentence.text))
+    if sentence.unverified:
+        quote = f" :gray[(abstract: “{md_escape(sentence.quote)}”)]" if sentence.quote else ""
+        return f":gray[{words}] {links}{quote}".rstrip()
     return f"⚠ :orange[*{words}*] {links}".rstrip()
 
 
@@ -229,7 +235,7 @@ def hit_lines(hits: Sequence[Hit], takeaways: dict[str, str] | None = None) -> s
 def sources_md(citations: Sequence[Citation]) -> str:
     lines = []
     for c in sorted(citations, key=lambda c: c.n):
-        flag = "" if c.supported else " · ⚠ not supported by this abstract"
+        flag = "" if c.supported else " · not verified against this abstract" if c.unverified else " · ⚠ not supported by this abstract"
         lines.append(f"- \\[{c.n}\\] {paper_link(c.title, c.url)}{flag}")
     return "\n".join(lines)
 
@@ -241,7 +247,9 @@ def sentences_md(sentences: Sequence[Sentence], citations: Sequence[Citation]) -
 def render_sentences(sentences: Sequence[Sentence], citations: Sequence[Citation]) -> None:
     """Checked sentences as one paragraph, with the ⚠ explanation when one is unsupported."""
     st.markdown(sentences_md(sentences, citations))
-    if any(not s.supported for s in sentences):
+    if any(s.unverified for s in sentences):
+        st.caption(UNVERIFIED_CAPTION)
+    if any(not s.supported and not s.unverified for s in sentences):
         st.caption(UNSUPPORTED_NOTE)
 
 
