@@ -13,13 +13,20 @@ the README quotes test. What it can show: whether papers grouped together share 
 than papers in different topics (HF derives its keywords from the abstract, so this is agreement with
 another reading of the same text, not with a human's grouping); absolute values sit near 0 because
 HF's keywords are specific and most pairs of papers share none — compare rows, and count weeks.
-arXiv categories are not used: only 265 of the HF papers are in the shared arXiv listing.
+arXiv categories of the HF papers themselves are not used: only 265 of them are in the shared arXiv
+listing. Instead a classifier fitted on that listing predicts a field per HF paper (third measure).
 
 Second measure, fair across topic counts (the silhouette favours fewer, broader topics): keyword
 modularity, the share of the week's keyword-similarity weight inside topics minus what random topics
 of the same sizes would hold (Newman's modularity on the graph of HF keyword cosines; a paper in
 "Other" is a topic of its own). It penalises both a topic that joins unrelated papers and a split
 of papers that share keywords.
+
+Third measure, fields (`topics_fields.py`, whose docstring says what it can and cannot show): a
+classifier fitted at benchmark time on the shared arXiv listing's primary categories predicts each HF
+paper's field (vision, robotics, language, machine learning) where it is confident; a topic is "mixed"
+when two or more of its confident papers (and at least a tenth) are of another field than its most
+common one; also the share of confident papers in topics that are off their topic's field.
 
 Calibration (`--calibrate`, dev weeks only), two cuts, each where a linear fit of keyword agreement
 on an embedding measure crosses zero (below it, agreement with HF's keywords is no better than
@@ -58,6 +65,7 @@ from assistant.chains.topic_labels import group_titles
 from assistant.config import Settings
 from assistant.embeddings import make_embedder
 from benchmarks.topics_data import Week, frozen_split, keyword_matrix, load_weeks, paper_vectors
+from benchmarks.topics_fields import FIELDS, FieldModel, confident_fields, cross_validate, listing_vectors, load_listing, report, topic_fields
 
 OUT = Path(__file__).resolve().parent / "results" / "topics.md"
 HAND = "## Hand check"
@@ -164,32 +172,34 @@ METHODS: dict[str, Callable[[np.ndarray], Grouping]] = {
     "k-means, the digest's k": same_k,
     "digest clustering before loose topics were dissolved, every paper in a topic": lambda x: cluster(
         x, other_below=None, dissolve_below=None, assign_power=None),
-    "digest clustering before loose topics were dissolved (Other at the same cut)": lambda x: cluster(
-        x, dissolve_below=None, other_below=0.24, assign_power=None),
     f"digest clustering, loose topics dissolved (mean silhouette < {DISSOLVE_BELOW}), every paper in a topic":
         lambda x: cluster(x, other_below=None, assign_power=None),
-    "digest clustering before papers were placed by closeness to members (cosine to centre, Other under 0.24)":
-        lambda x: cluster(x, other_below=0.24, assign_power=None),
     f"digest clustering, loose topics dissolved, papers placed by closeness to members (power {ASSIGN_POWER:g}), "
     "every paper in a topic": lambda x: cluster(x, other_below=None),
-    "digest clustering (centred, k by silhouette, loose topics dissolved, placed by closeness, calibrated Other)":
+    "digest clustering, Other not capped (tried, not adopted)": lambda x: cluster(x, max_other=None),
+    "digest clustering (centred, k by silhouette, loose topics dissolved, placed by closeness, calibrated Other, "
+    "at most 5% of the week)":
         lambda x: cluster(x),
 }
 
 
-def evaluate(weeks: Sequence[Week], vectors: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+def evaluate(
+    weeks: Sequence[Week], vectors: dict[str, np.ndarray], fields: dict[str, int]
+) -> dict[str, dict[str, float]]:
     kw = keyword_matrix(list(weeks))
     out: dict[str, dict[str, float]] = {}
     for name, method in METHODS.items():
-        rows = []
+        rows, field_counts = [], np.zeros(4, dtype=int)  # mixed topics, topics, off-field, confident
         for w in weeks:
             x = normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers]))
             groups, other = method(x)
             sil, same = keyword_silhouette(groups, other, kw[w.label])
             mod = keyword_modularity(groups, other, kw[w.label])
             rows.append((sil, same, len(other) / len(x), len(groups), max(map(len, groups)) / len(x), mod))
+            field_counts += topic_fields(groups, np.array([fields[p.paper_id] for p in w.papers]))
         a = np.array(rows)
-        out[name] = {"silhouette": a[:, 0].mean(), "same_topic": a[:, 1].mean(), "other": a[:, 2].mean(),
+        out[name] = {"mixed": field_counts[0] / max(field_counts[1], 1), "off_field": field_counts[2] / max(field_counts[3], 1),
+                     "silhouette": a[:, 0].mean(), "same_topic": a[:, 1].mean(), "other": a[:, 2].mean(),
                      "topics": a[:, 3].mean(), "largest": a[:, 4].mean(), "modularity": a[:, 5].mean(),
                      "per_week": a[:, 0].tolist(), "per_week_mod": a[:, 5].tolist(), "wins": 0, "wins_mod": 0}
     base = next(iter(out.values()))
@@ -201,11 +211,13 @@ def evaluate(weeks: Sequence[Week], vectors: dict[str, np.ndarray]) -> dict[str,
 
 def _table(title: str, weeks: Sequence[Week], res: dict[str, dict[str, float]]) -> list[str]:
     lines = [f"### {title}: {len(weeks)} weeks, {sum(len(w.papers) for w in weeks)} papers", "",
-             "| method | keyword silhouette | keyword modularity | same-topic keyword cosine | in Other | topics per week | "
-             "largest topic | weeks above baseline (silhouette / modularity) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| method | keyword silhouette | keyword modularity | mixed topics (arXiv fields) | off-field papers | "
+             "same-topic keyword cosine | in Other | topics per week | largest topic | "
+             "weeks above baseline (silhouette / modularity) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in res.items():
-        lines.append(f"| {name} | {r['silhouette']:.3f} | {r['modularity']:.3f} | {r['same_topic']:.3f} | "
+        lines.append(f"| {name} | {r['silhouette']:.3f} | {r['modularity']:.3f} | {100 * r['mixed']:.0f}% | "
+                     f"{100 * r['off_field']:.1f}% | {r['same_topic']:.3f} | "
                      f"{100 * r['other']:.1f}% | {r['topics']:.1f} | {100 * r['largest']:.0f}% | "
                      f"{r['wins']}/{len(weeks)} / {r['wins_mod']}/{len(weeks)} |")
     return lines + [""]
@@ -221,6 +233,27 @@ def show(week: Week, vectors: dict[str, np.ndarray]) -> list[str]:
         lines.append(f"--- {title} ({len(g)})")
         lines += [f"    {week.papers[i].title}" for i in g]
     return lines
+
+
+def field_predictions(weeks: Sequence[Week], vectors: dict[str, np.ndarray]) -> tuple[dict[str, int], list[str]]:
+    """({HF paper id: confident field index or -1}, lines checking the classifier): fitted on the arXiv
+    listing without the HF papers in it, checked by 5-fold cross-validation on the listing and on those
+    held-out HF papers."""
+    listing = load_listing()
+    lv = listing_vectors(listing, make_embedder(Settings(_env_file=None)).embed)
+    train = np.array([i not in vectors for i in listing.ids])
+    model = FieldModel(lv[train], listing.fields[train])
+    held = np.stack([vectors[i] for i, t in zip(listing.ids, train) if not t])
+    check = [f"cross-validated on {int(train.sum())} arXiv papers (5 folds):",
+             *report(listing.fields[train], cross_validate(lv[train], listing.fields[train])),
+             f"on the {int((~train).sum())} HF papers that are in the arXiv listing (held out of the fit):",
+             *report(listing.fields[~train], model.proba(held))]
+    ids = sorted({p.paper_id for w in weeks for p in w.papers})
+    predicted = confident_fields(model.proba(np.stack([vectors[i] for i in ids])))
+    share = np.bincount(predicted[predicted >= 0], minlength=4) / len(ids)
+    check.append("HF papers of the benchmark weeks given a confident field: " + ", ".join(
+        f"{name} {100 * s:.0f}%" for name, s in zip(FIELDS, share)))
+    return dict(zip(ids, predicted.tolist())), check
 
 
 def main() -> None:
@@ -246,13 +279,16 @@ def main() -> None:
         print(f"OTHER_BELOW = {cut:.3f}  (fitted on {n} dev-week papers, loose topics dissolved at {dissolve:.2f})")
         return
     parts = ("dev", "test") if args.weeks == "all" else (args.weeks,)
-    lines = ["# Topic coherence against HF keywords", "",
+    fields, check = field_predictions(weeks, vectors)
+    lines = ["# Topic coherence against HF keywords and arXiv fields", "",
              "Command: `python -m benchmarks.topics_bench` (deterministic; "
              f"load average {os.getloadavg()[0]:.1f}, {time.perf_counter() - start:.0f} s to load and embed).", ""]
-    lines += [line.strip() for line in (__doc__ or "").split("\n\n")[1].splitlines()] + [""]
+    for part in (1, 2, 3):
+        lines += [line.strip() for line in (__doc__ or "").split("\n\n")[part].splitlines()] + [""]
+    lines += ["Field classifier (`topics_fields.py`):", "", *[f"    {line}" for line in check], ""]
     for part in parts:
         chosen = [w for w in weeks if w.label in set(split[part])]
-        lines += _table(part, chosen, evaluate(chosen, vectors))
+        lines += _table(part, chosen, evaluate(chosen, vectors, fields))
     hand = OUT.read_text().split(HAND, 1)[1] if OUT.exists() and HAND in OUT.read_text() else "\n\n(not yet done)\n"
     OUT.write_text("\n".join(lines) + f"\n{HAND}{hand}")
     print("\n".join(lines))

@@ -1,11 +1,12 @@
 """Placement variants of the digest clustering tried on the DEV weeks of the topic benchmark (none adopted).
 
-    python -m benchmarks.topics_variants        # dev weeks only; prints one row per variant
+    python -m benchmarks.topics_variants [WORD...]  # dev weeks only; one row per variant (whose name has a WORD)
 
 Each variant changes how papers far from their topic are handled (grouped into topics of their own,
 placed by their nearest members, ordered differently for "Other", loose topics dissolved at another
-cut) and is scored like `topics_bench` (keyword silhouette and modularity against HF's keywords) plus
-the share of strays: papers in a topic whose keyword silhouette is negative (closer by HF's keywords to
+cut, "Other" capped at another share of the week, outsiders linked among themselves) and is scored like
+`topics_bench` (keyword silhouette and modularity against HF's keywords, mixed topics and off-field
+papers by the arXiv-field classifier of `topics_fields`) plus the share of strays: papers in a topic whose keyword silhouette is negative (closer by HF's keywords to
 another topic's papers than to their own). A cut a variant needs is refitted on the dev weeks the way
 `topics_bench --calibrate` fits `OTHER_BELOW` (zero crossing of a linear fit of keyword silhouette on
 it). Results and the reading of them: benchmarks/results/topics.md ("Tried on the dev weeks"). The test
@@ -14,6 +15,7 @@ weeks are never read here.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -23,6 +25,7 @@ from assistant.config import Settings
 from assistant.embeddings import make_embedder
 from benchmarks.topics_bench import _labels, _zero_crossing, keyword_modularity, keyword_silhouette, paper_silhouettes
 from benchmarks.topics_data import Week, frozen_split, keyword_matrix, load_weeks, paper_vectors
+from benchmarks.topics_fields import FieldModel, confident_fields, listing_vectors, load_listing, topic_fields
 
 Measure = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -95,8 +98,45 @@ def outsiders_grouped(x: np.ndarray, labels: np.ndarray, min_size: int, share: f
     return trial
 
 
-Variant = tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], Measure]
-"""(labels from a week's raw and centred vectors, the measure "Other" is cut and ordered by)."""
+def average_linkage(x: np.ndarray, cut: float) -> list[list[int]]:
+    """Rows merged, closest pair of groups first, while the mean cosine between two groups is >= `cut`."""
+    groups, sim = [[i] for i in range(len(x))], x @ x.T
+    while len(groups) > 1:
+        pairs = [(float(sim[np.ix_(a, b)].mean()), ia, ib) for ia, a in enumerate(groups) for ib, b in enumerate(groups) if ia < ib]
+        best, ia, ib = max(pairs)
+        if best < cut:
+            break
+        groups[ia] += groups.pop(ib)
+    return groups
+
+
+def outsiders_linked(min_size: int, link: str, apart: bool) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Papers under the "Other" cut linked among themselves (`average_linkage` at the "Other" cut, or at
+    the week's median closeness with `link="median"`); a group of >= `min_size` becomes a topic (with
+    `apart`: only if its mean silhouette clears the dissolve cut, the junk-drawer rule), the rest stay."""
+
+    def place(raw: np.ndarray, x: np.ndarray) -> np.ndarray:
+        labels = base_labels()(raw, x)
+        near = closeness(x, labels)
+        far = np.flatnonzero(near < C.OTHER_BELOW)
+        cut = float(np.median(near)) if link == "median" else C.OTHER_BELOW
+        trial, nxt = labels.copy(), int(labels.max()) + 1
+        for group in average_linkage(x[far], cut):
+            if len(group) < min_size:
+                continue
+            candidate = trial.copy()
+            candidate[far[group]] = nxt
+            if not apart or C.topic_silhouettes(x, candidate)[nxt] >= C.DISSOLVE_BELOW:
+                trial, nxt = candidate, nxt + 1
+        return trial
+
+    return place
+
+
+Variant = tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], Measure, float | None, bool]
+"""(labels from a week's raw and centred vectors, the measure "Other" is cut and ordered by, the cap on
+"Other" as a share of the week (None: no cap), whether the cut is refitted for the variant (else
+`OTHER_BELOW`, which the linked outsiders were grouped at))."""
 
 
 def base_labels(dissolve: float | None = C.DISSOLVE_BELOW) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
@@ -104,24 +144,32 @@ def base_labels(dissolve: float | None = C.DISSOLVE_BELOW) -> Callable[[np.ndarr
     return lambda raw, x: _labels(len(x), C.cluster(raw, other_below=None, dissolve_below=dissolve)[0])
 
 
+CAP = C.OTHER_MAX_SHARE
 VARIANTS: dict[str, Variant] = {
-    "current": (base_labels(), closeness),
-    **{f"outsiders grouped, >= {m}": ((lambda m: lambda raw, x: outsiders_grouped(x, base_labels()(raw, x), m, None, False))(m), closeness)
+    "current": (base_labels(), closeness, CAP, True),
+    **{f"Other capped at {100 * cap:.0f}%": (base_labels(), closeness, cap, False) for cap in (0.10, 0.20)},
+    "Other not capped": (base_labels(), closeness, None, False),
+    **{f"outsiders linked, >= {m}{' at median closeness' if link else ''}{', kept if apart' if apart else ''}, no cap":
+       (outsiders_linked(m, link, apart), closeness, None, False)
+       for m, link, apart in ((2, "", False), (3, "", False), (2, "median", False), (3, "median", False), (2, "", True))},
+    **{f"outsiders grouped, >= {m}": ((lambda m: lambda raw, x: outsiders_grouped(x, base_labels()(raw, x), m, None, False))(m), closeness, CAP, True)
        for m in (3, 4, 5)},
     **{f"least close 20% grouped if apart, >= {m}": ((lambda m: lambda raw, x: outsiders_grouped(x, base_labels()(raw, x), m, 0.2, True))(m),
-                                                     closeness) for m in (3, 4)},
-    **{f"dissolve under {d}": (base_labels(d), closeness) for d in (0.04, 0.08, None)},
-    **{f"placed by {m} nearest members": ((lambda m: lambda raw, x: settle_knn(x, base_labels()(raw, x), m))(m), knn_measure(m))
+                                                     closeness, CAP, True) for m in (3, 4)},
+    **{f"dissolve under {d}": (base_labels(d), closeness, CAP, True) for d in (0.04, 0.08, None)},
+    **{f"placed by {m} nearest members": ((lambda m: lambda raw, x: settle_knn(x, base_labels()(raw, x), m))(m), knn_measure(m), CAP, True)
        for m in (3, 5, 10)},
-    "Other ordered by margin": (base_labels(), margin),
-    "Other ordered by relative closeness": (base_labels(), relative),
+    "Other ordered by margin": (base_labels(), margin, CAP, True),
+    "Other ordered by relative closeness": (base_labels(), relative, CAP, True),
 }
 
 
-def evaluate(weeks: list[Week], vectors: dict[str, np.ndarray], variant: Variant) -> tuple[float, ...]:
-    """(cut, keyword silhouette, modularity, strays, share in Other, topics a week) over the weeks."""
+def evaluate(weeks: list[Week], vectors: dict[str, np.ndarray], variant: Variant, fields: dict[str, int]) -> tuple[float, ...]:
+    """(cut, keyword silhouette, modularity, strays, share in Other, topics a week, mixed topics,
+    off-field papers) over the weeks."""
     kw = keyword_matrix(weeks)
-    place, measure = variant
+    place, measure, cap, refit = variant
+    counts = np.zeros(4, dtype=int)  # mixed topics, topics, off-field papers, confident papers in topics
     runs = []
     for w in weeks:
         raw = C.normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers]))
@@ -134,28 +182,40 @@ def evaluate(weeks: list[Week], vectors: dict[str, np.ndarray], variant: Variant
         for i, s in paper_silhouettes(groups, kw[w.label])[0].items():
             xs.append(float(near[i]))
             ys.append(s)
-    cut = _zero_crossing(xs, ys)
+    cut = _zero_crossing(xs, ys) if refit else C.OTHER_BELOW
     rows = []
     for w, labels, near in runs:
         n = len(labels)
-        far = [int(i) for i in np.argsort(near, kind="stable") if near[i] < cut][: int(C.OTHER_MAX_SHARE * n)] if n >= C.MIN_FOR_OTHER else []
+        far = [int(i) for i in np.argsort(near, kind="stable") if near[i] < cut] if n >= C.MIN_FOR_OTHER else []
+        far = far[: int(cap * n)] if cap is not None else far
         groups = [[i for i in np.flatnonzero(labels == k).tolist() if i not in far] for k in np.unique(labels)]
         other = far + [i for g in groups if len(g) < 2 for i in g]
         groups = [g for g in groups if len(g) >= 2]
         scores = paper_silhouettes(groups, kw[w.label])[0]
         rows.append((keyword_silhouette(groups, other, kw[w.label])[0], keyword_modularity(groups, other, kw[w.label]),
                      sum(s < 0 for s in scores.values()) / max(sum(map(len, groups)), 1), len(other) / n, len(groups)))
-    return (cut, *np.array(rows).mean(axis=0).tolist())
+        counts += topic_fields(groups, np.array([fields[p.paper_id] for p in w.papers]))
+    return (cut, *np.array(rows).mean(axis=0).tolist(), counts[0] / counts[1], counts[2] / counts[3])
 
 
 def main() -> None:
     weeks = load_weeks()
     dev = [w for w in weeks if w.label in set(frozen_split()["dev"])]
-    vectors = paper_vectors(weeks, make_embedder(Settings(_env_file=None)).embed)
-    print(f"dev weeks: {len(dev)}\n| variant | Other cut | keyword silhouette | modularity | strays | Other | topics |")
+    embed = make_embedder(Settings(_env_file=None)).embed
+    vectors = paper_vectors(weeks, embed)
+    listing = load_listing()
+    train = np.array([i not in vectors for i in listing.ids])  # the HF papers in the listing are held out
+    model = FieldModel(listing_vectors(listing, embed)[train], listing.fields[train])
+    ids = sorted({p.paper_id for w in dev for p in w.papers})
+    fields = dict(zip(ids, confident_fields(model.proba(np.stack([vectors[i] for i in ids]))).tolist()))
+    print(f"dev weeks: {len(dev)}\n| variant | Other cut | keyword silhouette | modularity | strays | Other | topics | "
+          "mixed topics | off-field papers |", flush=True)
     for name, variant in VARIANTS.items():
-        cut, sil, mod, strays, other, topics = evaluate(dev, vectors, variant)
-        print(f"| {name} | {cut:.3f} | {sil:.4f} | {mod:.4f} | {100 * strays:.1f}% | {100 * other:.1f}% | {topics:.1f} |")
+        if sys.argv[1:] and name != "current" and not any(word in name for word in sys.argv[1:]):
+            continue
+        cut, sil, mod, strays, other, topics, mixed, off = evaluate(dev, vectors, variant, fields)
+        print(f"| {name} | {cut:.3f} | {sil:.4f} | {mod:.4f} | {100 * strays:.1f}% | {100 * other:.1f}% | {topics:.1f} | "
+              f"{100 * mixed:.0f}% | {100 * off:.1f}% |", flush=True)
 
 
 if __name__ == "__main__":

@@ -269,13 +269,18 @@ def test_cluster_picks_the_topic_count_from_the_data() -> None:
     assert (lo, hi) == (7, 14) and k_range(5) == (1, 1) and choose_k(normalize_rows(_planted(1, 4, 0.1)))[0] == 1
 
 
-def test_cluster_sends_a_paper_far_from_every_topic_to_other() -> None:
+def _week_with_outsiders(outsiders: int) -> list[np.ndarray]:
+    """Six tight themes of ten papers, then `outsiders` papers each unlike every theme."""
     rng = np.random.default_rng(0)
     dim = 384  # the packaged embedder's: the "Other" cut is calibrated on its vectors
     common = rng.standard_normal(dim)  # what every paper of a week shares
     themes = normalize_rows(rng.standard_normal((6, dim)))
     rows = [common + 3 * themes[j] + 0.1 * rng.standard_normal(dim) for j in range(6) for _ in range(10)]
-    rows.append(common + 3 * normalize_rows(rng.standard_normal((1, dim)))[0])  # unlike every theme
+    return rows + [common + 3 * normalize_rows(rng.standard_normal((1, dim)))[0] for _ in range(outsiders)]
+
+
+def test_cluster_sends_a_paper_far_from_every_topic_to_other() -> None:
+    rows = _week_with_outsiders(1)
     groups, other = cluster(np.stack(rows).astype(np.float32))
     assert other == [60] and len(groups) == 6
     assert all(len({i // 10 for i in g}) == 1 for g in groups)
@@ -285,6 +290,16 @@ def test_cluster_sends_a_paper_far_from_every_topic_to_other() -> None:
     groups, other = cluster(np.stack(rows[:5]).astype(np.float32))  # tiny week: no "Other" at all
     assert other == [] and sorted(i for g in groups for i in g) == list(range(5))
     assert cluster(np.zeros((0, 8), dtype=np.float32)) == ([], [])
+
+
+def test_other_is_capped_at_a_share_of_the_week_unless_told_not_to_be() -> None:
+    """Four outsiders in a week of 64: the cap (5% of the week: 3) keeps the nearest one in a topic; uncapped, all leave."""
+    rows = np.stack(_week_with_outsiders(4)).astype(np.float32)
+    groups, other = cluster(rows)
+    assert len(other) == 3 and set(other) < set(range(60, 64))
+    groups, other = cluster(rows, max_other=None)
+    assert other == list(range(60, 64)) and len(groups) == 6
+    assert all(len({i // 10 for i in g}) == 1 for g in groups)
 
 
 def test_a_junk_drawer_topic_is_dissolved_into_the_topics_its_papers_are_closest_to() -> None:
