@@ -72,7 +72,8 @@ class Settings(BaseSettings):
         "answer in its place by quoting the best paper (when its relevance reaches the calibrated quote bar)? `auto`: "
         "only for the packaged model (llm_backend `embedded`), which declines about half of answerable questions; an "
         "OpenAI-compatible endpoint's decline is respected (a capable model declines honestly, and overruling it "
-        "answers out-of-corpus and absent-detail questions). `always` / `never` force either.",
+        "answers out-of-corpus and absent-detail questions), and such a model judges the evidence itself: it is asked "
+        "from the relevance model's lower `ask` bar, where the app alone would refuse. `always` / `never` force either.",
     )
     llm_timeout: float = Field(120.0, gt=0, description="Seconds before a model request is abandoned.")
     llm_max_retries: int = Field(2, ge=0, description="Retries on connection errors, 429 and 5xx (with backoff).")
