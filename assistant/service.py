@@ -131,10 +131,13 @@ class Assistant:
         from assistant.chains.qa import QA
 
         # A comparison asked in the chat: the table's cells come from one model call per paper for an
-        # endpoint, from the abstracts for the slow local model (as the digest's `auto` extraction).
+        # endpoint, from the abstracts for the slow local model (as the digest's `auto` extraction). The
+        # packaged model does not compose it either: its compose call took 24-195 s on the dev comparisons
+        # and rarely survived the check; the answer states each paper's answering sentence instead (`chains/qa.py`).
         compare_chosen = partial(
             compare, llm_factory=self._chat.get, store=self.store, embed=self.embed_sentences,
             model_label=self.model_label, workers=self._model_workers(), model_extraction=self._model_workers() > 1,
+            model_compose=not self._packaged_model(),
         )
         return QA(
             self.retriever.search, self.settings.top_k, self.embed_sentences, self._chat.get, self.model_label,

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.chains.routing import classify, compared_items
+from assistant.citations import split_sentences
 from assistant.cli import cli
 from assistant.papers import make_paper_id
 from assistant.service import Assistant
@@ -65,6 +66,36 @@ def test_compare_in_the_chat_runs_the_comparison_chain_and_shows_its_table(share
     assert all(1 <= n <= len(ids) for s in answer.sentences for n in s.cites), "every [n] is a retrieved paper"
     # the local-model path: no extraction call per paper, one compose call whose focus is the question
     assert len(model.seen) == 1 and "compare ShrinkMatch and SimMatchV2" in str(model.seen[0][-1].content)
+
+
+def test_compare_in_the_chat_states_what_each_paper_does_in_its_own_words(shared: Assistant) -> None:
+    """Each compared paper gets a line: its title and the sentences the app would quote from it for the
+    question, cited; the model's checked comparison follows (here the fake's composed sentences)."""
+    app, _ = with_model(shared, COMPOSED)
+    answer = app.ask("compare ShrinkMatch and SimMatchV2")
+    papers = [h.paper for h in answer.evidence]
+    lines = answer.sentences[:2]
+    for n, (line, paper) in enumerate(zip(lines, papers), start=1):
+        assert line.cites == [n] and line.supported and line.text.startswith(f"{paper.title}: ")
+        body = line.text[len(paper.title) + 2 :].removesuffix(f" [{n}].")
+        assert body and all(s.rstrip(".") in paper.abstract for s in split_sentences(body)), "quoted, not written"
+    assert len(answer.sentences) > 2, "the model's checked comparison follows the lines"
+
+
+def test_compare_in_the_chat_with_the_packaged_model_makes_no_model_call(shared: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The packaged model's compose call took minutes on two cores and rarely passed the check: the
+    answer is the quoted lines, the table comes from the abstracts, and the model is never started."""
+    def no_model(*_args: object) -> None:
+        raise AssertionError("the packaged model was started for a comparison")
+
+    monkeypatch.setattr("assistant.llm.make_chat_model", no_model)
+    app = Assistant(shared.settings, embedder=shared.embedder, check_model=shared.check_model)
+    evts = list(app.ask_stream("compare ShrinkMatch and SimMatchV2"))
+    comparison, answer = dict(evts)["comparison"], evts[-1][1]
+    assert comparison.table and comparison.fallback
+    assert not answer.refused and [s.cites for s in answer.sentences] == [[1], [2]]
+    assert [c.paper_id for c in answer.citations if c.supported] == [SHRINK, SIMMATCH]
+    assert all(s.text.startswith(f"{h.paper.title}: ") for s, h in zip(answer.sentences, answer.evidence))
 
 
 def test_compare_with_a_paper_that_is_not_in_the_store_is_refused_without_the_model(shared: Assistant) -> None:

@@ -283,11 +283,14 @@ def compare(
     progress: bool = False,
     workers: int = 1,
     model_extraction: bool = True,
+    model_compose: bool = True,
 ) -> Comparison:
     """Clean the abstracts → extract (cached) → table with checked cells → compose → check every sentence.
 
     `model_extraction=False`: the table is filled from the abstracts' cue sentences (no model call
     per paper; the chat's comparisons with the slow local model), only the summary is composed.
+    `model_compose=False`: no model call at all; the summary is the app's own (the papers' checked
+    takeaways set side by side), `fallback` true (the chat's comparisons with the packaged model).
     """
     papers = evidence_papers(papers, embed, store)
     extractions = (
@@ -299,7 +302,7 @@ def compare(
     focus = query or "how these papers relate: their problems, methods, data and results"
     inputs = {"focus": focus, "papers": render_notes(papers, rows)}
     key = _compose_key(model_label, inputs)
-    cached = store.cache_get(COMPOSE_CACHE_KIND, key)
+    cached = store.cache_get(COMPOSE_CACHE_KIND, key) if model_compose else ""
     if isinstance(cached, str):
         raw = cached
     else:

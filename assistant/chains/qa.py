@@ -113,6 +113,15 @@ def standalone_question(question: str, history: Sequence[Turn], llm: BaseChatMod
     return rewritten
 
 
+def quoted(hit: Hit, n: int, quotes: Sequence[str]) -> Sentence:
+    """`Title: the quoted sentences [n].`, in the abstract's order: supported by construction."""
+    order = split_sentences(hit.paper.abstract)
+    body = " ".join(sorted((q for q in quotes if q), key=lambda q: order.index(q) if q in order else 0)).rstrip()
+    if body and body[-1] in ".!?":
+        body = body[:-1]
+    return Sentence(text=f"{hit.paper.title}: {body} [{n}].", cites=[n], supported=True)
+
+
 def extractive_answer(evidence: Evidence, model: str) -> Answer | None:
     """The answer the app writes itself when the model gives nothing usable: the answering sentences.
 
@@ -124,13 +133,7 @@ def extractive_answer(evidence: Evidence, model: str) -> Answer | None:
         return None
     best = evidence.verdict.answering[0]
     hit = evidence.hits[best.n - 1]
-    quotes = [q for q in best.quotes if q]
-    order = split_sentences(hit.paper.abstract)
-    quotes.sort(key=lambda q: order.index(q) if q in order else 0)
-    body = " ".join(quotes).rstrip()
-    if body and body[-1] in ".!?":
-        body = body[:-1]
-    sentence = Sentence(text=f"{hit.paper.title}: {body} [{best.n}].", cites=[best.n], supported=True)
+    sentence = quoted(hit, best.n, best.quotes)
     return Answer(
         answer=sentence.text,
         refused=False,
@@ -322,10 +325,21 @@ def _compared(query: str, vector: np.ndarray, k: int | None, qa: QA) -> tuple[li
     return chosen, None
 
 
+def compared_lines(query: str, chosen: Sequence[Hit], qa: QA, route: Route) -> list[Sentence]:
+    """What each compared paper does that matters to the question: its title and the sentences the app
+    would quote from it for the question (`answerable.judge`: its own-work sentences closest to the
+    question, as in `extractive_answer`), cited."""
+    verdict = judge(query, chosen, qa.embed, qa.term_weights, route)
+    return [quoted(hit, s.n, s.quotes) for hit, s in zip(chosen, verdict.supports)]
+
+
 def compare_events(query: str, vector: np.ndarray, k: int | None, qa: QA) -> Iterator[AskEvent]:
     """A comparison asked in the chat: the comparison chain on the named papers, its table as a
-    ("comparison", Comparison) event and its checked summary as the answer. Yields nothing when
-    fewer than two papers were found and every item was (the caller answers it as a question)."""
+    ("comparison", Comparison) event, and as the answer one quoted line per paper (`compared_lines`:
+    each paper's own statement of what it does, so no paper's fact is lost) followed by the model's
+    checked comparison when it wrote one (the app's own summary, made of the same papers' takeaways,
+    would repeat the lines). Yields nothing when fewer than two papers were found and every item was
+    (the caller answers it as a question)."""
     chosen, missing = _compared(query, vector, k, qa)
     if missing is None and len(chosen) < 2:
         return
@@ -340,7 +354,10 @@ def compare_events(query: str, vector: np.ndarray, k: int | None, qa: QA) -> Ite
     yield ("model", qa.model_label)
     comparison = qa.compare([h.paper for h in chosen], query=query)
     yield ("comparison", comparison)
-    yield ("answer", cited_answer(comparison.sentences, comparison.citations, chosen, qa.model_label))
+    lines = compared_lines(query, chosen, qa, classify(vector))
+    sentences = lines + ([] if comparison.fallback else comparison.sentences)
+    citations = [citation(n, h, supported=True) for n, h in enumerate(chosen, start=1)]
+    yield ("answer", cited_answer(sentences, citations, chosen, qa.model_label, comparison.removed_citations))
 
 
 def answer_events(question: str, history: Sequence[Turn], k: int | None, qa: QA) -> Iterator[AskEvent]:
