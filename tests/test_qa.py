@@ -119,6 +119,22 @@ def test_out_of_range_citation_removed_and_reported(shared: Assistant) -> None:
     assert cited and cited <= {"1", "2", "3"}
 
 
+def test_a_number_the_prompt_did_not_show_is_replaced_by_the_shown_paper(shared: Assistant) -> None:
+    """The small model cites a number it was not shown (the judge left that paper out of the prompt):
+    the marker is removed and the sentence gets the shown paper it is closest to, then is checked."""
+    evidence = shared.evidence_for(QUESTION, 3)
+    n = rank_of(shared, QUESTION, SHRINK_ID)
+    hidden = [m for m in range(1, len(evidence.hits) + 1) if m not in evidence.shown]
+    assert n in evidence.shown and hidden, "the test needs a retrieved paper the prompt leaves out"
+    app, model = with_model(shared, SUPPORTED.format(n=hidden[0]))
+    answer = app.ask(QUESTION, k=3)
+
+    assert f"[{hidden[0]}]" not in human_text(model.seen[0]).split("Question:")[0]
+    assert not answer.refused and not answer.extractive
+    assert [(c.n, c.paper_id, c.supported) for c in answer.citations] == [(n, SHRINK_ID, True)]
+    assert answer.removed_citations == [hidden[0]]
+
+
 def test_bare_citation_becomes_an_extractive_answer(shared: Assistant) -> None:
     app, _ = with_model(shared, "[1]")
     answer = app.ask(QUESTION, k=3)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.chains.answerable import Verdict
-from assistant.citations import parse_citations, split_sentences
+from assistant.citations import keep_citations, parse_citations, split_sentences
 from assistant.papers import Hit
 
 EmbedFn = Callable[[list[str]], np.ndarray]
@@ -28,12 +28,19 @@ class Evidence:
     verdict: Verdict | None = None
     """Whether (and by which sentences) the evidence answers the question; None outside QA."""
 
+    @property
+    def shown(self) -> set[int]:
+        """The numbers `[n]` of the papers the prompt shows: the answering ones once a verdict is known."""
+        if self.verdict is None:
+            return set(range(1, len(self.hits) + 1))
+        return {s.n for s in self.verdict.answering[:MAX_SHOWN]}
+
     def render(self) -> str:
         """The numbered evidence for the prompt: only the answering papers once a verdict is known."""
-        keep = {s.n for s in self.verdict.answering[:MAX_SHOWN]} if self.verdict is not None else None
+        keep = self.shown
         lines = []
         for n, (hit, sents) in enumerate(zip(self.hits, self.sentences), start=1):
-            if keep is not None and n not in keep:
+            if n not in keep:
                 continue
             date = hit.paper.dates[-1] if hit.paper.dates else "undated"
             lines.append(f"[{n}] {hit.paper.title} ({date}): {' '.join(sents)}")
@@ -47,16 +54,17 @@ MAX_SHOWN = 3
 def attach_citations(raw: str, evidence: Evidence, embed: EmbedFn) -> str:
     """Give every uncited sentence the number of the evidence paper it is closest to.
 
-    The small model often drops markers; attaching them here lets the support check decide,
-    rather than throwing a correct sentence away.
+    The small model often drops markers, or cites a number the prompt did not show (a paper the
+    judge left out): such a marker is removed first. Attaching them here lets the support check
+    decide, rather than throwing a correct sentence away.
     """
-    sentences = split_sentences(raw)
+    shown = evidence.shown
+    original = split_sentences(raw)
+    sentences = [keep_citations(s, lambda n: n in shown) for s in original]
     uncited = [i for i, s in enumerate(sentences) if not parse_citations(s)]
-    if not uncited or not evidence.hits:
-        return raw
-    candidates = [(n, s) for n, sents in enumerate(evidence.sentences, start=1) for s in sents]
-    if not candidates:
-        return raw
+    candidates = [(n, s) for n, sents in enumerate(evidence.sentences, start=1) if n in shown for s in sents]
+    if not uncited or not candidates:
+        return raw if sentences == original else " ".join(sentences)
     vecs = embed([sentences[i] for i in uncited] + [s for _, s in candidates])
     q, c = vecs[: len(uncited)], vecs[len(uncited) :]
     best = np.argmax(q @ c.T, axis=1)

@@ -27,7 +27,7 @@ from assistant.chains.grounding import check_answer, check_claim
 from assistant.chains.one_line import compress
 from assistant.chains.routing import Route, classify, compared_items
 from assistant.chains.support import short_title
-from assistant.citations import is_bare_citation, split_sentences, strip_citations
+from assistant.citations import is_bare_citation, parse_citations, split_sentences, strip_citations
 from assistant.errors import InputError
 from assistant.papers import Answer, Citation, Hit, Sentence, Turn
 from assistant.prompts import declines, load_prompt, without_decline
@@ -204,13 +204,15 @@ def refusal(question: str, evidence: Evidence) -> str:
     return f"The ingested papers do not say ({topic}). Closest papers: {closest}."
 
 
-def _checked(text: str, evidence: Evidence, embed: EmbedFn, model: str) -> Answer | None:
-    """The model's draft `text` as a checked Answer, or None when none of its sentences is supported."""
-    checked = check_answer(text, evidence.hits, embed)
-    sentences, citations, removed = checked.sentences, checked.citations, checked.removed
+def _checked(draft: str, evidence: Evidence, embed: EmbedFn, model: str) -> Answer | None:
+    """The model's draft as a checked Answer (citations attached first, a number the prompt did not
+    show reported as removed), or None when none of its sentences is supported."""
+    unshown = [n for n in dict.fromkeys(parse_citations(draft)) if n not in evidence.shown]
+    checked = check_answer(attach_citations(draft, evidence, embed), evidence.hits, embed)
+    sentences, citations = checked.sentences, checked.citations
     if not any(s.supported for s in sentences):
         return None
-    return cited_answer(sentences, citations, evidence.hits, model, removed)
+    return cited_answer(sentences, citations, evidence.hits, model, list(dict.fromkeys(unshown + checked.removed)))
 
 
 def restates(draft: str, question: str, hits: Sequence[Hit]) -> bool:
@@ -241,7 +243,7 @@ def finalize(
         claims = without_decline(draft)
         answer = None
         if re.search(r"[^\W\d_]{3}", claims) and not is_bare_citation(claims) and not restates(claims, question, evidence.hits):
-            answer = _checked(attach_citations(claims, evidence, embed), evidence, embed, model)
+            answer = _checked(claims, evidence, embed, model)
         declined = declines(draft) and answer is None
         if answer is None and verdict.best >= verdict.quote_bar and (overrule_declines or not declined):
             answer = extractive_answer(evidence, model)
