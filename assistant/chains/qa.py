@@ -116,28 +116,23 @@ def standalone_question(question: str, history: Sequence[Turn], llm: BaseChatMod
 def quoted(hit: Hit, n: int, quotes: Sequence[str]) -> Sentence:
     """`Title: the quoted sentences [n].`, in the abstract's order: supported by construction."""
     order = split_sentences(hit.paper.abstract)
-    body = " ".join(sorted((q for q in quotes if q), key=lambda q: order.index(q) if q in order else 0)).rstrip()
-    if body and body[-1] in ".!?":
-        body = body[:-1]
+    body = " ".join(sorted((q for q in quotes if q), key=lambda q: order.index(q) if q in order else 0))
+    body = body.rstrip()[:-1] if body.rstrip()[-1:] in (".", "!", "?") else body.rstrip()
     return Sentence(text=f"{hit.paper.title}: {body} [{n}].", cites=[n], supported=True)
 
 
 def extractive_answer(evidence: Evidence, model: str) -> Answer | None:
-    """The answer the app writes itself when the model gives nothing usable: the answering sentences.
-
-    The most probable answering paper's quotes (its own-work sentences closest to the question, in
-    the abstract's order), prefixed with its title and cited. Supported by construction (quotes of
-    the cited abstract), so the support check is not run on them. None when the evidence does not answer.
-    """
+    """The answer the app writes itself when the model gives nothing usable: the most probable answering
+    paper's quotes (`quoted`: its own-work sentences closest to the question), not re-checked. None when
+    the evidence does not answer."""
     if evidence.verdict is None or not evidence.verdict.answerable:
         return None
     best = evidence.verdict.answering[0]
-    hit = evidence.hits[best.n - 1]
-    sentence = quoted(hit, best.n, best.quotes)
+    sentence = quoted(evidence.hits[best.n - 1], best.n, best.quotes)
     return Answer(
         answer=sentence.text,
         refused=False,
-        citations=[citation(best.n, hit, supported=True)],
+        citations=[citation(best.n, evidence.hits[best.n - 1], supported=True)],
         model=model,
         sentences=[sentence],
         evidence=evidence.hits,
@@ -205,8 +200,7 @@ def refusal(question: str, evidence: Evidence) -> str:
 
 
 def _checked(draft: str, evidence: Evidence, embed: EmbedFn, model: str) -> Answer | None:
-    """The model's draft as a checked Answer (citations attached first, a number the prompt did not
-    show reported as removed), or None when none of its sentences is supported."""
+    """The draft checked (citations attached first; an unshown number reported removed), or None if nothing is supported."""
     unshown = [n for n in dict.fromkeys(parse_citations(draft)) if n not in evidence.shown]
     checked = check_answer(attach_citations(draft, evidence, embed), evidence.hits, embed)
     sentences, citations = checked.sentences, checked.citations
@@ -328,20 +322,15 @@ def _compared(query: str, vector: np.ndarray, k: int | None, qa: QA) -> tuple[li
 
 
 def compared_lines(query: str, chosen: Sequence[Hit], qa: QA, route: Route) -> list[Sentence]:
-    """What each compared paper does that matters to the question: its title and the sentences the app
-    would quote from it for the question (`answerable.judge`: its own-work sentences closest to the
-    question, as in `extractive_answer`), cited."""
+    """Per compared paper: its title and the sentences the app would quote from it for the question."""
     verdict = judge(query, chosen, qa.embed, qa.term_weights, route)
     return [quoted(hit, s.n, s.quotes) for hit, s in zip(chosen, verdict.supports)]
 
 
 def compare_events(query: str, vector: np.ndarray, k: int | None, qa: QA) -> Iterator[AskEvent]:
-    """A comparison asked in the chat: the comparison chain on the named papers, its table as a
-    ("comparison", Comparison) event, and as the answer one quoted line per paper (`compared_lines`:
-    each paper's own statement of what it does, so no paper's fact is lost) followed by the model's
-    checked comparison when it wrote one (the app's own summary, made of the same papers' takeaways,
-    would repeat the lines). Yields nothing when fewer than two papers were found and every item was
-    (the caller answers it as a question)."""
+    """A comparison asked in the chat: the comparison chain's table as a ("comparison", Comparison) event;
+    the answer is `compared_lines` (no paper's fact lost), then the model's checked comparison if it wrote
+    one (the app's own repeats the lines). Nothing when < 2 papers were found and every item was."""
     chosen, missing = _compared(query, vector, k, qa)
     if missing is None and len(chosen) < 2:
         return
