@@ -226,5 +226,10 @@ def render_marked(sentences: list[Sentence], mark: str = "\u26a0 unsupported") -
             prev = sentences[i - 1].text
             new_line = _LIST_MARK.match(s.text) or _starts_with_cited_text(s.text)
             out.append("\n" if new_line or prev.startswith("#") or prev.endswith(":") else " ")
-        out.append(s.text if s.supported else f"{s.text} [{unverified_note(s)}]" if s.unverified else f"{s.text} [{mark}]")
+        if s.supported:
+            out.append(s.text)
+        elif s.unverified:
+            out.append(f"{s.text} [{unverified_note(s)}]")
+        else:
+            out.append(f"{s.text} [{mark}]")
     return "".join(out)

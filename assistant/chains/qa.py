@@ -116,8 +116,8 @@ def standalone_question(question: str, history: Sequence[Turn], llm: BaseChatMod
 def quoted(hit: Hit, n: int, quotes: Sequence[str]) -> Sentence:
     """`Title: the quoted sentences [n].`, in the abstract's order: supported by construction."""
     order = split_sentences(hit.paper.abstract)
-    body = " ".join(sorted((q for q in quotes if q), key=lambda q: order.index(q) if q in order else 0))
-    body = body.rstrip()[:-1] if body.rstrip()[-1:] in (".", "!", "?") else body.rstrip()
+    body = " ".join(sorted((q for q in quotes if q), key=lambda q: order.index(q) if q in order else 0)).rstrip()
+    body = body[:-1] if body[-1:] in ".!?" else body  # (an empty body stays empty)
     return Sentence(text=f"{hit.paper.title}: {body} [{n}].", cites=[n], supported=True)
 
 
@@ -128,11 +128,12 @@ def extractive_answer(evidence: Evidence, model: str) -> Answer | None:
     if evidence.verdict is None or not evidence.verdict.answerable:
         return None
     best = evidence.verdict.answering[0]
-    sentence = quoted(evidence.hits[best.n - 1], best.n, best.quotes)
+    hit = evidence.hits[best.n - 1]
+    sentence = quoted(hit, best.n, best.quotes)
     return Answer(
         answer=sentence.text,
         refused=False,
-        citations=[citation(best.n, evidence.hits[best.n - 1], supported=True)],
+        citations=[citation(best.n, hit, supported=True)],
         model=model,
         sentences=[sentence],
         evidence=evidence.hits,
