@@ -229,8 +229,12 @@ def retrieval_rows(app: Any, cases: list[dict[str, Any]]) -> list[dict[str, Any]
         if k is None:
             continue
         ranked = [h.paper.paper_id for h in app.search(case["question"], k=k)]
-        rows.append({"id": case["id"], "type": case["type"], "split": case["split"], "k": k,
-                     "recall": recall_at(case["expected"], ranked, k)})
+        row = {"id": case["id"], "type": case["type"], "split": case["split"], "k": k,
+               "recall": recall_at(case["expected"], ranked, k)}
+        if case["type"] == "which_papers":  # the audited labels can hold more than k papers; the earlier ones kept
+            row["recall_capped"] = recall_at(case["expected"], ranked, k, capped=True)
+            row["recall_before_audit"] = recall_at(case.get("expected_before_audit", case["expected"]), ranked, k)
+        rows.append(row)
     return rows
 
 
@@ -357,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         entries = merge_results(args.results, name, entry)
     (args.results / "answers.md").write_text(render(entries), encoding="utf-8")
     print(json.dumps({"run": name, **entry["summary"]["overall"], "paraphrase_recall5": entry["summary"]["paraphrase_recall5"],
-                      "which_recall10": entry["summary"]["which_recall10"]}, indent=1))
+                      **{k: v for k, v in entry["summary"].items() if k.startswith("which_recall10")}}, indent=1))
     if args.sample and entry["rows"]:
         print(f"hand-grading sample: {write_sample(entry, cases, data, args.sample)}", file=sys.stderr)
     return 0

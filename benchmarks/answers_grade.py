@@ -160,7 +160,9 @@ def grade(case: dict[str, Any], view: dict[str, Any]) -> dict[str, Any]:
     return {"verdict": verdict, "wrong": wrong, "facts": facts, "cited_expected": cited}
 
 
-def recall_at(expected: Iterable[str], ranked: Sequence[str], k: int) -> float:
-    """Share of `expected` ids among the first `k` of `ranked`."""
+def recall_at(expected: Iterable[str], ranked: Sequence[str], k: int, capped: bool = False) -> float:
+    """Share of `expected` ids among the first `k` of `ranked`; `capped`: out of min(k, expected), so a
+    list of k right papers scores 1 when more than k are right (BEIR's capped recall)."""
     want = set(expected)
-    return len(want & set(ranked[:k])) / len(want) if want else 0.0
+    den = min(len(want), k) if capped else len(want)
+    return len(want & set(ranked[:k])) / den if want else 0.0

@@ -76,8 +76,8 @@ def summarize(entry: dict[str, Any]) -> dict[str, Any]:
         vals = [r[key] for r in rows if r.get(key) is not None]
         return {"p50": _quantile(vals, 0.5), "p95": _quantile(vals, 0.95), "n": len(vals)}
 
-    def recall(kind: str) -> float | None:
-        vals = [r["recall"] for r in retrieval if r["type"] == kind]
+    def recall(kind: str, key: str = "recall") -> float | None:
+        vals = [r.get(key, r["recall"]) for r in retrieval if r["type"] == kind]
         return round(statistics.mean(vals), 3) if vals else None
 
     return {
@@ -85,6 +85,8 @@ def summarize(entry: dict[str, Any]) -> dict[str, Any]:
         "by_type": by_type,
         "paraphrase_recall5": recall("paraphrase"),
         "which_recall10": recall("which_papers"),
+        "which_recall10_capped": recall("which_papers", "recall_capped"),
+        "which_recall10_before_audit": recall("which_papers", "recall_before_audit"),
         "latency_s": {"evidence": lat("evidence_s"), "first_token": lat("first_token_s"), "full_answer": lat("total_s")},
     }
 
@@ -102,6 +104,13 @@ def _fmt(x: Any, unit: str = "") -> str:
     return "—" if x is None else f"{x}{unit}"
 
 
+def _which(s: dict[str, Any]) -> str:
+    """"Which papers" recall@10 on the audited labels, with the capped figure and the earlier labels' one."""
+    if s.get("which_recall10_capped") is None:
+        return _fmt(s.get("which_recall10"))
+    return f"{_fmt(s['which_recall10'])} (capped {_fmt(s['which_recall10_capped'])}; earlier labels {_fmt(s['which_recall10_before_audit'])})"
+
+
 def render(entries: dict[str, Any]) -> str:
     out = ["# Answer quality on unseen questions (benchmarks/answers_bench.py)", "", HOW_TO_RUN, ""]
     out += ["## Summary", "", "| run | cases | useful | partial | not useful | answerable refused | unanswerable refused "
@@ -114,7 +123,7 @@ def render(entries: dict[str, Any]) -> str:
             f"| {name} | {o.get('cases', 0)} | {_fmt(o.get('useful'), '%')} | {_fmt(o.get('partial'), '%')} "
             f"| {_fmt(o.get('not_useful'), '%')} | {_fmt(o.get('answerable_refused'), '%')} "
             f"| {_fmt(o.get('unanswerable_refused'), '%')} | {_fmt(o.get('wrong_answers'), '%')} "
-            f"| {_fmt(s['paraphrase_recall5'])} | {_fmt(s['which_recall10'])} "
+            f"| {_fmt(s['paraphrase_recall5'])} | {_which(s)} "
             f"| {_fmt(lat['first_token']['p50'])} / {_fmt(lat['first_token']['p95'])} s "
             f"| {_fmt(lat['full_answer']['p50'])} / {_fmt(lat['full_answer']['p95'])} s "
             f"| {_fmt(e['peak_rss_mb'], ' MB')} | {e['load1']['before']} / {e['load1']['max']} |"
