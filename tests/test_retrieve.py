@@ -14,6 +14,7 @@ from assistant.periods import parse_day, week_bounds
 from assistant.retrieve import convex_fuse, fuse, minmax, mmr
 from assistant.service import Assistant
 from assistant.store import KEYWORD_ANALYZER, KeywordIndex, keyword_text
+from assistant.store.keywords import fold
 from tests.conftest import make_settings
 
 
@@ -99,6 +100,33 @@ def test_capitalised_acronym_and_exact_phrase_outrank_the_same_words_apart() -> 
     assert kw.search("which papers improve CLIP", 2)[0][0] == "clip"
     assert kw.search("consistency models for image generation", 2)[0][0] == "phrase"
     assert kw.scores_for("improve CLIP", ["ppo", "clip", "nope"]).keys() == {"ppo", "clip"}
+
+
+def test_a_name_typed_without_its_diacritics_finds_the_paper_that_writes_them() -> None:
+    papers = {
+        "tulu": "TÜLU 3: Pushing Frontiers in Open Language Model Post-Training. We release Tülu 3 and its recipe.",
+        "other": "Open language model post-training recipes compared on many benchmarks.",
+    }
+    kw = KeywordIndex.build(list(papers), list(papers.values()))
+    assert kw.search("tulu 3 recipe", 2)[0][0] == "tulu"
+    assert [p for p, _ in kw.search("Tülu", 2)] == [p for p, _ in kw.search("tulu", 2)] == ["tulu"]
+    assert fold("Schrödinger, Tülu, naïve; ß and ø stay") == "Schrodinger, Tulu, naive; ß and ø stay"
+
+
+def test_a_lower_case_word_reads_as_the_acronym_only_where_the_papers_mostly_capitalise_it() -> None:
+    papers = {
+        "dpo": "We align models with DPO, a preference objective; DPO needs no reward model.",
+        "dpo2": "A DPO variant with a length penalty.",
+        "rl": "Reinforcement learning from human feedback with a reward model and PPO.",
+        "clip1": "Gradient clip thresholds for stable training: we clip the update norm.",
+        "clip2": "We clip rewards to a range and study the clip value.",
+        "clip3": "CLIP features for segmentation.",
+    }
+    kw = KeywordIndex.build(list(papers), list(papers.values()))
+    assert "^dpo" in kw.query_tokens("dpo vs ppo for rlhf")  # both papers with "dpo" write DPO
+    assert "^clip" not in kw.query_tokens("how do they clip gradients")  # 1 of 3 papers: a word here
+    assert "^reward" not in kw.query_tokens("reward model") and "^with" not in kw.query_tokens("with dpo")
+    assert kw.search("dpo", 3)[0][0] in {"dpo", "dpo2"}
 
 
 def test_dates_and_weeks_are_validated() -> None:

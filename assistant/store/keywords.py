@@ -13,6 +13,7 @@ import logging
 import re
 import shutil
 import sqlite3
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ _ACRONYM = re.compile(r"^[A-Z][A-Z0-9]*[A-Z][A-Z0-9]*s?$")  # CLIP, PTQ, LLMs, G
 _PHRASE_BREAK = re.compile(r"[.;:!?()\[\]{}\"]|,\s")
 _PLAIN = re.compile(r"\w+")
 # Bump when the analysis below changes: an index saved by another version is rebuilt on load.
-KEYWORD_ANALYZER = "en-stem-stop+compounds+acronyms+bigrams-2"
+KEYWORD_ANALYZER = "en-stem-stop+compounds+acronyms+bigrams+ascii-3"
 
 
 def _bm25s() -> Any:
@@ -47,6 +48,13 @@ def _bm25s() -> Any:
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     return bm25s
+
+
+def fold(text: str) -> str:
+    """The text without diacritics ("Tülu" -> "Tulu", "Schrödinger" -> "Schrodinger"), so a name typed
+    without its accents matches; letters with no ASCII base (ß, ø, CJK) are kept as they are."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
 def keyword_text(text: str) -> str:
@@ -64,6 +72,9 @@ def keyword_text(text: str) -> str:
 # dev split ("which papers" recall@10, paraphrase recall@5) and SciFact train; see retrieval.md.
 ACRONYM_WEIGHT = 1.0
 PAIR_WEIGHT = 0.5
+# A query word typed in lower case ("dpo", "galore") also counts as the acronym when at least this share
+# of the papers that contain the word write it in capitals (see `KeywordIndex.query_tokens`).
+ACRONYM_SHARE = 0.5
 
 
 @functools.cache
@@ -82,6 +93,7 @@ def analyse(text: str, stemmer: Any, pairs: bool = True) -> list[str]:
     "consistency models" outranks the many that say "models" and "consistency" apart.
     """
     stop = _stop_words()
+    text = fold(text)
     words: list[str] = []
     phrase_of: list[int] = []
     for n, phrase in enumerate(_PHRASE_BREAK.split(text)):
@@ -185,10 +197,35 @@ class KeywordIndex:
         hits = hits[np.lexsort((hits, -scores[hits]))]
         return [(self.ids[d], float(s)) for d, s in zip(hits.tolist(), scores[hits].tolist())]
 
+    def _df(self, token: str) -> int:
+        """How many indexed papers contain `token` (0 when none does)."""
+        vocab = getattr(self.retriever, "vocab_dict", None) or {}
+        indptr = (getattr(self.retriever, "scores", None) or {}).get("indptr")
+        tid = vocab.get(token)
+        return int(indptr[tid + 1] - indptr[tid]) if tid is not None and indptr is not None else 0
+
+    def query_tokens(self, query: str) -> list[str]:
+        """The query's analysed tokens, plus `^dpo` for a word typed in lower case ("dpo", "tulu") when the
+        papers that contain it mostly write it in capitals (`ACRONYM_SHARE`): what the corpus calls an
+        acronym is read as one, while "clip" in a corpus of gradient-clipping papers stays a word."""
+        tokens = self.tokenize([query])[0]
+        stemmer = self._stemmer()
+        have = set(tokens)
+        stop = _stop_words()
+        for word in _WORD.findall(fold(query)):
+            if not word.islower() or word in stop:
+                continue
+            acronym = "^" + word  # not de-pluralised: "clips" is a word's plural, "CLIPs" an acronym's
+            stem = stemmer.stemWord(word)  # type: ignore[attr-defined]
+            if acronym not in have and self._df(acronym) >= ACRONYM_SHARE * max(self._df(stem), 1):
+                tokens.append(acronym)
+                have.add(acronym)
+        return tokens
+
     def _scores(self, query: str) -> np.ndarray | None:
         """BM25 of every paper: its words, plus its acronyms and word pairs at their weights (None: no known term)."""
         vocab = getattr(self.retriever, "vocab_dict", None) or {}
-        tokens = [w for w in self.tokenize([query])[0] if w in vocab]
+        tokens = [w for w in self.query_tokens(query) if w in vocab]
         total: np.ndarray | None = None
         for kind, weight in ((_is_word, 1.0), (_is_acronym, ACRONYM_WEIGHT), (_is_pair, PAIR_WEIGHT)):
             part = [w for w in tokens if kind(w)]
