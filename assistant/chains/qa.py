@@ -21,7 +21,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable
 
-from assistant.chains.answerable import TermWeights, Verdict, content_stems, judge, numbers_in
+from assistant.chains.answerable import TermWeights, Verdict, content_stems, judge, numbers_in, paper_texts
 from assistant.chains.evidence import Evidence, attach_citations
 from assistant.chains.grounding import check_answer, check_claim
 from assistant.chains.one_line import compress
@@ -130,15 +130,8 @@ def extractive_answer(evidence: Evidence, model: str) -> Answer | None:
     best = evidence.verdict.answering[0]
     hit = evidence.hits[best.n - 1]
     sentence = quoted(hit, best.n, best.quotes)
-    return Answer(
-        answer=sentence.text,
-        refused=False,
-        citations=[citation(best.n, hit, supported=True)],
-        model=model,
-        sentences=[sentence],
-        evidence=evidence.hits,
-        extractive=True,
-    )
+    return Answer(answer=sentence.text, refused=False, citations=[citation(best.n, hit, supported=True)], model=model,
+                  sentences=[sentence], evidence=evidence.hits, extractive=True)
 
 
 # --- answers that are not one model draft: "which papers" lists, comparisons asked in the chat ---------
@@ -163,14 +156,9 @@ def paper_list(verdict: Verdict, hits: Sequence[Hit], embed: EmbedFn, model: str
     """One line per answering paper, in retrieval order (the caller checked that the verdict answers)."""
     picks = sorted(verdict.answering[:LIST_SIZE], key=lambda s: s.n)
     sentences = [paper_line(hits[s.n - 1], s.n, s.sentence, embed) for s in picks]
-    return Answer(
-        answer="\n".join(f"- {s.text}" for s in sentences),
-        refused=False,
-        citations=[citation(s.n, hits[s.n - 1], True) for s in picks],
-        model=model,
-        sentences=sentences,
-        evidence=list(hits),
-    )
+    return Answer(answer="\n".join(f"- {s.text}" for s in sentences), refused=False,
+                  citations=[citation(s.n, hits[s.n - 1], True) for s in picks], model=model, sentences=sentences,
+                  evidence=list(hits))
 
 
 def citation(n: int, hit: Hit, supported: bool) -> Citation:
@@ -275,6 +263,8 @@ class QA:
     """The store's word rarities (`Retriever.term_weights`), a signal of the answerability decision."""
     compare: Callable[..., Comparison]
     """(papers, query=the question) -> the comparison chain's checked table and summary (`chains/compare.py`)."""
+    keep: Callable[[list[str]], None]
+    """`SentenceCache.keep`: paper texts embedded once per store, not once per process."""
     overrule_declines: bool = True
     """Whether a declined draft may be replaced by quotes (`Settings.overrule_declines`, resolved for the back end)."""
 
@@ -294,11 +284,16 @@ class QA:
         """The evidence papers for `query` (its vector given), `k` or `top_k` of them."""
         return self.search(query, k=k or self.top_k, vector=vector)
 
+    def read(self, hits: Sequence[Hit]) -> None:
+        """Have what the judge embeds of the hits at hand (kept in the store, so a later question embeds only itself)."""
+        self.keep([t for h in hits for t in paper_texts(h.paper)])
+
 
 def evidence_for(query: str, k: int | None, qa: QA) -> Evidence:
     """Retrieve and focus the evidence for a standalone question."""
     vector = qa.embed([query])[0]
     hits = qa.find(query, k, vector)
+    qa.read(hits)
     route = classify(vector)
     return focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights, route, qa.judged_by_model(route))
 
@@ -313,6 +308,7 @@ def _compared(query: str, vector: np.ndarray, k: int | None, qa: QA) -> tuple[li
     for item in items:
         item_vector = qa.embed([item])[0]
         hits = qa.find(item, 3, item_vector)
+        qa.read(hits)
         verdict = judge(item, hits, qa.embed, qa.term_weights, classify(item_vector))
         taken = {h.paper.paper_id for h in chosen}
         pick = next((hits[s.n - 1] for s in verdict.answering if hits[s.n - 1].paper.paper_id not in taken), None)
@@ -382,6 +378,7 @@ def answer_events(question: str, history: Sequence[Turn], k: int | None, qa: QA)
             return
     hits = qa.find(query, max(k or 0, LIST_SIZE) if kind == "which" else k, vector)
     yield ("evidence", Evidence(hits, [[] for _ in hits]))  # shown at once; sentences picked next
+    qa.read(hits)
     evidence = focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights, route, qa.judged_by_model(route))
     verdict = evidence.verdict
     if kind == "which" and verdict is not None and verdict.answerable:

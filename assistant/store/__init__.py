@@ -7,6 +7,7 @@ write order):
 - `vectors`      chunk vectors in Chroma (embedded or a server)
 - `keywords`     the BM25 keyword index, its analyser and its files
 - `cache`        model outputs (extractions, summaries) keyed by what they depend on
+- `sentence_vectors` query-time sentence vectors keyed by their text, kept across processes
 - `fetch_log`    which days `assistant fetch` fetched, and the raw responses
 - `lock`         the cross-process write lock
 - `diagnostics`  read-only and full-disk hints for error messages

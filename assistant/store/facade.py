@@ -20,6 +20,8 @@ The write order, which keeps the three stores consistent after a crash at any po
 5. The keyword index is derived: it is saved with the generation it was built from and rebuilt
    when the table's generation moved on (`keyword_index`).
 
+Sentence vectors (`sentence_vectors`) are a cache keyed by their text, outside this order: never stale.
+
 `assistant reindex` repairs what a crash can leave behind (orphan chunks, a missing index)
 without re-parsing sources.
 """
@@ -41,6 +43,7 @@ from assistant.store import cache, keywords, lock
 from assistant.store.profiles import ProfileTable
 from assistant.store.keywords import KeywordFiles, KeywordIndex
 from assistant.store.paper_table import PaperTable
+from assistant.store.sentence_vectors import SentenceVectors
 from assistant.store.vectors import Vectors
 
 
@@ -182,6 +185,10 @@ class Store:
             items.sort(key=lambda t: t[0])
             out[pid] = (np.asarray([v for _, v, _ in items], dtype=np.float32), [d for _, _, d in items])
         return out
+
+    def sentence_vectors(self, space: str) -> SentenceVectors:
+        """The kept sentence vectors of one vector space (`Embedder.vector_space`), filled as questions come."""
+        return SentenceVectors(self.table, space)
 
     # --- keyword index -------------------------------------------------------------------
     def keyword_index(self) -> KeywordIndex:

@@ -1,0 +1,128 @@
+"""Kept sentence vectors: a paper's title and sentences are embedded once per store, never go stale,
+are the very vectors the judge would compute, and a store from before they were kept still answers."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.chains.answerable import paper_texts
+from assistant.chains.evidence import Evidence
+from assistant.citations import split_sentences
+from assistant.embeddings import LocalEmbedder, SentenceCache
+from assistant.papers import Paper, make_paper_id
+from assistant.service import Assistant
+from tests.conftest import make_settings
+
+QUESTION = "How does Immiscible Diffusion pair noise with images during training?"
+
+
+def _record(monkeypatch: pytest.MonkeyPatch, app: Assistant) -> list[str]:
+    """Every text `app`'s embedder embeds from now on (set before its first question)."""
+    embedded: list[str] = []
+    embed: Callable[..., np.ndarray] = app.embedder.embed
+
+    def recording(texts: list[str], bulk: bool = False) -> np.ndarray:
+        embedded.extend(texts)
+        return embed(texts, bulk)
+
+    monkeypatch.setattr(app.embedder, "embed", recording)
+    return embedded
+
+
+def _judged(evidence: Evidence) -> list[tuple[str, float, str]]:
+    assert evidence.verdict is not None
+    return [(h.paper.paper_id, s.probability, s.sentence) for h, s in zip(evidence.hits, evidence.verdict.supports)]
+
+
+def test_a_vector_does_not_depend_on_the_texts_embedded_with_it() -> None:
+    """What makes kept vectors safe: the int8 ONNX output of a text is the same alone or in any batch."""
+    e = LocalEmbedder(bulk="onnx")
+    text = "Immiscible diffusion assigns each image the noise closest to it within a mini-batch."
+    others = ["Short.", "A much longer sentence about quantized LiDAR detectors, " * 6, "Mirror prox for Nash games."]
+    alone = e.embed([text])[0]
+    assert np.array_equal(alone, e.embed([others[0], text, *others[1:]])[1])
+    assert np.array_equal(alone, e.embed([*others, text])[3])
+
+
+def test_a_later_process_embeds_only_the_question(seeded_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = Assistant(make_settings(seeded_copy))
+    before = first.evidence_for(QUESTION)
+    kept = first.store.sentence_vectors(first.embedder.vector_space)
+    assert kept.count() >= sum(len(paper_texts(h.paper)) for h in before.hits)
+    first.close()
+
+    later = Assistant(make_settings(seeded_copy), embedder=first.embedder)  # a new process: nothing in memory
+    embedded = _record(monkeypatch, later)
+    after = later.evidence_for(QUESTION)
+    assert embedded == [QUESTION]  # the papers' titles and sentences came from the store
+    assert _judged(after) == _judged(before)
+    later.close()
+
+
+def test_questions_are_never_kept(tmp_path: Path) -> None:
+    """Only texts passed to `keep` (paper texts) reach the store; whatever else is embedded stays in memory."""
+    app = Assistant(make_settings(tmp_path / "data"))
+    kept = app.store.sentence_vectors(app.embedder.vector_space)
+    cache = SentenceCache(app.embedder.embed, kept)
+    cache(["what does the paper do?", "a draft sentence [1]."])
+    assert kept.count() == 0
+    cache.keep(["A title", "An abstract sentence."])
+    assert set(kept.get(["A title", "An abstract sentence.", "what does the paper do?"])) == {"A title", "An abstract sentence."}
+    app.close()
+
+
+def _paper(abstract: str) -> Paper:
+    title = "Frobnicator networks for speech"
+    return Paper(paper_id=make_paper_id(title, "2611.00042"), title=title, abstract=abstract, dates=["2026-11-02"])
+
+
+def test_a_changed_abstract_is_judged_from_its_new_sentences(tmp_path: Path) -> None:
+    """Re-ingest with a new abstract: the judge reads the new sentences, in this process and the next one,
+    never vectors kept for the old text."""
+    settings = make_settings(tmp_path / "data")
+    question = "How many residual blocks do frobnicator networks stack?"
+    old = _paper("We propose frobnicator networks for speech. They gate seventeen layers with learned masks.")
+    new = _paper("We propose frobnicator networks for speech. They stack forty residual blocks without gating.")
+    app = Assistant(settings)
+    app.ingest_papers([old], progress=False)
+    app.evidence_for(question)  # the old sentences are now kept
+    app.ingest_papers([new], progress=False)
+    fresh = app.embedder.embed([question, *paper_texts(new)])  # no cache involved
+    best = float((fresh[2:] @ fresh[0]).max())
+    for asker in (app, Assistant(settings, embedder=app.embedder)):
+        (support,) = asker.evidence_for(question).verdict.supports  # type: ignore[union-attr]
+        assert support.sentence in split_sentences(new.abstract) and "forty" in support.sentence
+        assert support.signals["sentence_cosine"] == pytest.approx(best, abs=1e-4)
+        asker.close()
+
+
+def test_a_store_from_before_kept_vectors_still_answers_and_fills_them(seeded_copy: Path) -> None:
+    app = Assistant(make_settings(seeded_copy))
+    expected = _judged(app.evidence_for(QUESTION))
+    app.close()
+    db = sqlite3.connect(seeded_copy / "papers.sqlite")
+    db.execute("DROP TABLE IF EXISTS sentence_vectors")  # as an older version left it
+    db.commit()
+    db.close()
+
+    old = Assistant(make_settings(seeded_copy), embedder=app.embedder)
+    assert _judged(old.evidence_for(QUESTION)) == expected  # computed on the fly
+    assert old.store.sentence_vectors(old.embedder.vector_space).count() > 0  # and kept for the next question
+    old.close()
+
+
+def test_kept_vectors_that_cannot_be_read_or_written_never_fail_a_question(tmp_path: Path) -> None:
+    """A store whose table is missing after it was opened (read-only, an older version's) answers from the embedder."""
+    app = Assistant(make_settings(tmp_path / "data"))
+    kept = app.store.sentence_vectors(app.embedder.vector_space)
+    app.store.table.db.execute("DROP TABLE sentence_vectors")
+    cache = SentenceCache(app.embedder.embed, kept)
+    cache.keep(["A title", "An abstract sentence."])  # nothing kept, nothing raised
+    assert kept.get(["A title"]) == {} and kept.count() == 0
+    assert np.array_equal(cache(["A title"])[0], app.embedder.embed(["A title"])[0])
+    app.close()
