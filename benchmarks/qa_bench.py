@@ -477,8 +477,10 @@ def _v(x: Any, unit: str = "%") -> str:
 def render_md(entries: dict[str, dict[str, Any]]) -> str:
     out = ["# Seed QA benchmark", ""]
     out.append(
-        "`python -m benchmarks.qa_bench [--backend embedded|fake] [--limit N]`: the cases in "
+        "`python -m benchmarks.qa_bench [--backend embedded|fake] [--warm] [--limit N]`: the cases in "
         "`benchmarks/qa_cases.jsonl` through `Assistant.ask_stream` over the five seed pages (310 papers). "
+        "Runs start from a store with no kept sentence vectors (cold: each question's papers are embedded); "
+        "`warm` runs find them kept by an untimed first pass (papers read before). "
         "\"cites expected\" = the answer is not a refusal and cites an expected paper with a supported citation. "
         "The machine is shared (2 cores): latencies are only comparable at similar load, recorded per run."
     )
