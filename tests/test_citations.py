@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.chains.answerable import key_terms, method_name, sentence_roles
-from assistant.chains.grounding import GROUNDING, GroundingConfig, check_answer, check_claim, missing_terms
+from assistant.chains.calibration import load
+from assistant.chains.grounding import GROUNDING, GroundingConfig, check_answer, check_claim, missing_terms, negation_flips
 from assistant.citations import (
     CITE_RE, claim_body, is_bare_citation, parse_citations, render_marked, split_sentences, strip_citations,
 )
@@ -304,7 +305,32 @@ def test_a_contradiction_written_with_the_abstracts_words_is_not_supported() -> 
     said = check_claim("SlimRoute does not require large batches [1].", SLIM, fake_embed)
     negated = check_claim("SlimRoute requires large batches [1].", SLIM, fake_embed)
     assert said.supported and not negated.supported
-    assert negated.features["negation"] == 1.0 and negated.probability < said.probability
+    # "requires", "large", "batches" are negated in the abstract and not in the claim; "SlimRoute" is not
+    assert negated.features["negation"] == 0.75 and said.features["negation"] == 0.0
+    assert negated.probability < said.probability
+
+
+def test_a_negation_turns_around_only_the_words_it_scopes() -> None:
+    """A negation elsewhere in the sentence does not make the claim's words a contradiction; one in front of them does."""
+    sentence = "We propose SlimRoute, which trains a small router on a single GPU and needs no auxiliary loss."
+    assert negation_flips("SlimRoute trains a small router on a single GPU.", sentence) == 0.0
+    assert negation_flips("SlimRoute needs an auxiliary loss.", sentence) == 0.5  # "auxiliary loss" is negated
+    assert negation_flips("SlimRoute does not train a small router.", sentence) == 0.75  # all but "SlimRoute"
+
+
+def test_a_claim_stated_only_by_an_unattributed_sentence_is_marked() -> None:
+    """The closest sentence says "we" or names the method: attributed; a sentence after the turn that does
+    neither (an account of a baseline, a motivation) is not, and the support model trusts it less."""
+    paper = Paper(paper_id="2405.00006", title="SlimRoute: Small Routers for Mixture of Experts", abstract=(
+        "We propose SlimRoute, which trains a small router with 2.1M parameters. "
+        "Dense routers assign every token with a static capacity factor."))
+    own = check_claim("SlimRoute trains a small router [1].", paper, fake_embed)
+    static = check_claim("SlimRoute assigns every token with a static capacity factor [1].", paper, fake_embed)
+    assert own.features["unattributed"] == 0.0 and static.features["unattributed"] == 1.0
+    model = load("support")
+    attributed = {**static.features, "unattributed": 0.0}
+    as_own = float(model.scores(np.array([[attributed[f] for f in model.features]]))[0])
+    assert static.probability < round(as_own, 4)
 
 
 # ---------------------------------------------------------------------------- check_answer

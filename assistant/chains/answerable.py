@@ -492,8 +492,10 @@ def _compares_with_prior(sentence: str) -> bool:
     return prior is not None and found is not None and found.start() < prior.start()
 
 
-def _is_own(sentence: str) -> bool:
-    return bool(_OWN_WORK & set(words(sentence))) or bool(_THIS_WORK.search(sentence))
+def own_work_marks(sentences: list[str], name: str = "") -> list[bool]:
+    """Whether each sentence says it states the paper's own work ("we", "our", "this paper", "propose", its `name`)."""
+    named = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)") if name else None
+    return [bool(_OWN_WORK & set(words(s))) or bool(_THIS_WORK.search(s)) or bool(named and named.search(s)) for s in sentences]
 
 
 def method_name(title: str) -> str:
@@ -512,8 +514,7 @@ def sentence_roles(sentences: list[str], name: str = "") -> list[Role]:
     the paper against that work ("it outperforms previous methods by 8.7%"); other sentences before
     the turn are `background`, the rest `own`. An abstract that never says "we" is all `own`.
     """
-    named = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)") if name else None
-    owns = [_is_own(s) or bool(named and named.search(s)) for s in sentences]
+    owns = own_work_marks(sentences, name)
     first_own = next((i for i, own in enumerate(owns) if own), 0)
     roles: list[Role] = []
     for i, (s, own) in enumerate(zip(sentences, owns)):

@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 from assistant.chains.answerable import (
-    Role, content_stems, key_terms, method_name, numbers_in, sentence_roles, term_in, words,
+    Role, content_stems, key_terms, method_name, numbers_in, own_work_marks, sentence_roles, stem, term_in, words,
 )
 from assistant.chains.calibration import load
 from assistant.citations import claim_body, keep_citations, parse_citations, split_sentences
@@ -37,21 +37,18 @@ EmbedFn = Callable[[list[str]], np.ndarray]
 class GroundingConfig:
     """Every threshold of the support check and the answerability decision, with how it was set."""
 
-    support_probability: float = 0.87
-    """Probability of the `support` model (`SUPPORT_FEATURES`, support.json) a claim needs to be labelled
-    supported. `benchmarks/fit_support.py` (2026-12-06): the lowest probability at which the hand DEV
-    pairs, each scored by a model fitted without its paper (5 folds), reach 95% precision (there:
-    0.968, recall 0.535 of the 167 dev pairs whose key terms are stated) while 97% of the oracle's gold
-    sentences stay supported. The model is fitted on the hand dev pairs (written and model-drafted
-    sentences) and SciFact TRAIN claims; the hand test pairs and SciFact dev claims are only reported
-    (`benchmarks/support_bench.py`)."""
+    support_probability: float = field(default_factory=lambda: load("support").thresholds["supported"])
+    """Probability of the `support` model a claim needs to be labelled supported, from support.json
+    (`benchmarks/fit_support.py`, 2026-12-07: 0.83): the lowest at which the hand DEV pairs, each scored by
+    a model fitted without its paper (5 folds, 10 fold assignments), reach 95% mean precision (0.952, recall
+    0.675 of the 167 with their key terms stated; the old features: 0.87, recall 0.535) with 97% of the
+    oracle's gold sentences kept. Fitted on hand dev pairs and SciFact TRAIN; hand test and SciFact dev
+    are only reported (`benchmarks/support_bench.py`)."""
 
-    unverified_probability: float = 0.55
-    """Probability of the `support` model from which a claim that does not reach `support_probability` is
-    shown as *not verified* (neutral, with the abstract's closest sentence quoted) rather than as
-    unsupported (⚠). `benchmarks/fit_support.py` (same fit): the highest probability below which at least
-    85% of the out-of-fold hand dev pairs are truly unsupported (there: 37 of 43; the band between holds
-    61 dev pairs, 47 of them truly supported, mostly paraphrases in other words)."""
+    unverified_probability: float = field(default_factory=lambda: load("support").thresholds["unverified"])
+    """From it a claim below `support_probability` is *not verified* (neutral, quoting the closest sentence),
+    not unsupported (⚠); support.json, same fit (0.49): the highest below which ≥ 85% of the out-of-fold
+    hand dev pairs are truly unsupported (first assignment: 35 of 40; the band: 47, 32 truly supported)."""
 
     support_similarity: float = 0.69
     """Cosine (all-MiniLM-L6-v2) at which a claim "matches" a sentence: a phrase (table cell) needs it
@@ -87,24 +84,43 @@ def missing_terms(sentence: str, abstract_text: str) -> list[str]:
 # ---------------------------------------------------------------------------- what contradicts a sentence
 
 _NEGATIONS = frozenset("not no never without cannot none neither nor lack lacks lacking fail fails failed unable non".split())
-"""Words that turn a statement around: a claim with one and its closest sentence without (or the reverse)."""
+NEGATION_SCOPE = 4
+"""Words after a negation that it turns around ("does not require large batches"); set once, not tuned."""
 
 
-def _negated(text: str) -> bool:
-    return any(w in _NEGATIONS or w.endswith("n't") for w in words(text))
+def negated_stems(text: str) -> dict[str, bool]:
+    """Each word's stem and whether a negation comes at most `NEGATION_SCOPE` words before it."""
+    out: dict[str, bool] = {}
+    last = -NEGATION_SCOPE - 1
+    for k, w in enumerate(words(text)):
+        if w in _NEGATIONS or w.endswith("n't"):
+            last = k
+            continue
+        s = stem(w)
+        out[s] = out.get(s, False) or k - last <= NEGATION_SCOPE
+    return out
+
+
+def negation_flips(claim: str, sentence: str) -> float:
+    """Share of the claim's content words that the sentence also states, negated where the claim is not
+    or the reverse ("requires large batches" against "does not require large batches")."""
+    said, stated = negated_stems(claim), negated_stems(sentence)
+    shared = [m for m in content_stems(claim) if m in said and m in stated]
+    return sum(said[m] != stated[m] for m in shared) / len(shared) if shared else 0.0
 
 
 # ---------------------------------------------------------------------------- one claim, one paper
 
-SUPPORT_FEATURES = ("cosine", "coverage", "best_coverage", "window_coverage", "prior_words", "negation")
-"""Per (claim, paper): cosine of the claim with the closest title or own-work sentence; the share of the
-content words it says of the paper that the paper's own work states, that the single sentence stating
-most of them states, and that the best window of two adjacent allowed sentences states; the share stated only where the abstract speaks of other work (background and prior-work
-sentences, "than ..." / "unlike ..." / "outperforming previous ..." clauses: prior work attributed to
-the paper); whether its negation differs from that of the closest sentence or of the one stating most
-of its words (a contradiction written with the abstract's words). Also tried, and weighted zero by the fit (so left out): how much closer the
-claim is to a background sentence, words the abstract never states, names and numbers stated only
-of other work, and a lexicon of opposite words ("increases" / "reduces", "fixed" / "adaptive")."""
+SUPPORT_FEATURES = ("cosine", "coverage", "best_coverage", "window_coverage", "prior_words", "negation", "unattributed")
+"""Per (claim, paper): cosine with the closest title or own-work sentence; shares of the content words it
+says of the paper stated by the paper's own work, by the single sentence stating most of them, by the best
+window of two adjacent allowed sentences, and only where the abstract speaks of other work (background,
+prior work, "than ..." / "outperforming previous ..." clauses); the share of its words that the sentence
+stating most of them negates and the claim does not, or the reverse (`negation_flips`); whether neither that
+sentence nor the closest one is the title or says it is the paper's own work (`own_work_marks`). Tried and
+weighted zero or no better out of fold on dev (left out): closeness to a background sentence, words the
+abstract never states, a lexicon of opposite words, one learned from SciFact's contradicting claims, and a
+logistic head on the claim's and the sentence's embeddings ([u*v, |u-v|], fitted on SciFact train)."""
 
 
 @dataclass
@@ -164,10 +180,9 @@ def own_clauses(sentence: str) -> tuple[str, str]:
 class _PaperText:
     sentences: list[str]  # the title first, then the abstract's sentences
     roles: list[Role]
-    stems: list[set[str]]
-    """Content stems each sentence states of the paper's own work (all of it for background and prior sentences)."""
-    other: list[set[str]]
-    """Content stems each sentence states only of other work (compared clauses)."""
+    stems: list[set[str]]  # content stems each states of the paper's own work (all, in background/prior ones)
+    other: list[set[str]]  # content stems each states only of other work (compared clauses)
+    marked: list[bool]  # the title, and each sentence that says it is the paper's own work (`own_work_marks`)
     numbers: list[tuple[float, str]]
 
 
@@ -176,9 +191,10 @@ def _paper_text(title: str, abstract: str) -> _PaperText:
     sents = split_sentences(abstract) or ([abstract] if abstract.strip() else [])
     sentences = [title, *sents]
     parts = [own_clauses(s) for s in sentences]
+    name = method_name(title)
     return _PaperText(
-        sentences, ["title", *sentence_roles(sents, method_name(title))], [content_stems(o) for o, _ in parts],
-        [content_stems(x) for _, x in parts], numbers_in(f"{title}. {abstract}"),
+        sentences, ["title", *sentence_roles(sents, name)], [content_stems(o) for o, _ in parts],
+        [content_stems(x) for _, x in parts], [True, *own_work_marks(sents, name)], numbers_in(f"{title}. {abstract}"),
     )
 
 
@@ -187,13 +203,10 @@ _REFERS = frozenset("paper work study approach method framework technique algori
 
 
 def about_paper(claim: str, text: _PaperText) -> bool:
-    """Whether a claim speaks of the cited paper's work (then only its own work may support it) rather
-    than stating something its abstract says of anyone ("Model merging combines several models [3].").
-
-    It does when a citation marker or a word like "paper", "method", "it", "this" comes among its first
-    three words, or when it names something the title or an own-work sentence names and no background
-    or prior-work sentence does (the paper's method, "Nash-MP").
-    """
+    """Whether a claim speaks of the cited paper's work (then only its own work may support it) rather than
+    of what its abstract says of anyone ("Model merging combines several models [3]."): a citation marker or
+    a word like "paper", "method", "it", "this" among its first three words, or a name the title or an
+    own-work sentence states and no background or prior-work sentence does (the paper's method, "Nash-MP")."""
     head = claim.split()[:3]
     if any(parse_citations(w) for w in head) or _REFERS & {w.lower().strip(",.:;") for w in head}:
         return True
@@ -219,8 +232,7 @@ def _measure(body: str, text: _PaperText, embed: EmbedFn, allowed: frozenset[Rol
     other = [j for j in idx if j not in own]
     best = max(own, key=lambda j: sims[j]) if own else max(idx, key=lambda j: sims[j])
     cosine = sims[best] if own else 0.0
-    # What the claim itself says of other work ("outperforms the previous best") may be stated anywhere;
-    # what it says of the paper must be stated as the paper's own work.
+    # What the claim says of other work ("outperforms the previous best") may be stated anywhere; of the paper, as its own.
     said = own_clauses(body)[0]
     need = content_stems(said) or content_stems(body)
     # Unless the claim is about the paper's own work, every clause of an allowed sentence counts.
@@ -239,9 +251,9 @@ def _measure(body: str, text: _PaperText, embed: EmbedFn, allowed: frozenset[Rol
         "best_coverage": share(stems[worded]),
         "window_coverage": max(map(share, windows), default=0.0),
         "prior_words": share(other_stems - own_stems),
-        # Against the closest sentence and the one stating most of the claim's words: "Barlow Twins needs a
-        # predictor network" is closest to the method's sentence, but "does not require ... a predictor network" says it.
-        "negation": float(any(_negated(body) != _negated(text.sentences[j]) for j in {best, worded})),
+        # Word by word against the sentence stating most of the claim's words ("does not require ... a predictor network").
+        "negation": negation_flips(body, text.sentences[worded]),
+        "unattributed": float(not (text.marked[best] or text.marked[worded])),
     }
     return feats, best, max(sims.values())
 
@@ -275,17 +287,13 @@ def check_claim(
 ) -> Support:
     """Whether `paper`'s title and abstract state `claim` (citation markers in it are ignored).
 
-    Never when a key term of the claim (a number, name or acronym) is not stated in the paper.
-    Otherwise a sentence claim is supported when the calibrated `support` model (a logistic
-    regression over `SUPPORT_FEATURES`, `benchmarks/fit_support.py`) gives it at least
-    `config.support_probability`: close to a sentence that states its words, neither negating that
-    sentence nor echoing what the abstract says of other work as the paper's. With `own_work` (the
-    default) a claim about the paper ("paper [n] does X", "X-Net uses ...", see `about_paper`) is
-    supported only by the title and sentences about the paper's own work, never by its background or
-    its account of prior work; a claim that does not speak of the paper ("Model merging combines
-    several models [3].") may be stated by any sentence. With `phrase` (a short extracted phrase, e.g. a table
-    cell), a cosine of `config.support_similarity` or stating `config.phrase_coverage` of its
-    content words is enough (phrases are too short for the model's features).
+    Never when a key term (a number, name or acronym) is not stated in the paper. Otherwise a sentence
+    is supported when the calibrated `support` model (`SUPPORT_FEATURES`) gives it at least
+    `config.support_probability`. With `own_work` (the default) a claim about the paper (see
+    `about_paper`) is supported only by the title and own-work sentences, never by the background or
+    the account of prior work; a claim that does not speak of the paper may be stated by any sentence.
+    A `phrase` (e.g. a table cell) needs a cosine of `config.support_similarity` or
+    `config.phrase_coverage` of its content words (too short for the model's features).
     """
     body = claim_body(claim)
     text = _paper_text(paper.title, paper.abstract)
@@ -346,14 +354,12 @@ class AnswerCheck:
 def check_answer(raw: str, evidence: list[Hit], embed: EmbedFn, config: GroundingConfig = GROUNDING) -> AnswerCheck:
     """Check a cited draft against its evidence (`evidence[i]` is `[i+1]`) with `check_claim`.
 
-    Numbers outside 1..len(evidence) are removed from the text and reported; a sentence without a
-    valid citation is unsupported (no inheritance from the sentence before); a sentence is
-    supported iff at least one cited paper supports it, and then only the supporting citations
-    stay on it (the others are reported in `dropped`). An unsupported sentence keeps its valid
-    citations so the reader sees what was claimed; it is `unverified` (shown neutrally, with the
-    closest abstract sentence as `quote`) when a cited paper's check is in the middle band. Citations come one per distinct valid cited
-    number, in order of first appearance; `supported` means the paper supports at least one
-    sentence that cites it.
+    Numbers outside 1..len(evidence) are removed and reported; a sentence without a valid citation is
+    unsupported (no inheritance); a sentence is supported iff a cited paper supports it, and then only
+    the supporting citations stay (the others go to `dropped`). An unsupported sentence keeps its
+    citations; it is `unverified` (shown neutrally, quoting the closest abstract sentence) when a cited
+    paper's check is in the middle band. Citations: one per distinct valid number, in order of first
+    appearance; `supported` = the paper supports a sentence that cites it.
     """
     texts = split_sentences(raw)
     valid = range(1, len(evidence) + 1)
