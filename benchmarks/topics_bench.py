@@ -28,11 +28,9 @@ paper's field (vision, robotics, language, machine learning) where it is confide
 when two or more of its confident papers (and at least a tenth) are of another field than its most
 common one; also the share of confident papers in topics that are off their topic's field.
 
-Calibration (`--calibrate`, dev weeks only), two cuts, each where a linear fit of keyword agreement
-on an embedding measure crosses zero (below it, agreement with HF's keywords is no better than
-chance): `clustering.DISSOLVE_BELOW`, a topic's mean keyword silhouette on its mean silhouette
-(no topic dissolved, every paper in a topic), and then `clustering.OTHER_BELOW`, each paper's keyword
-silhouette on its cosine to its topic's centre (loose topics dissolved, every paper in a topic).
+Calibration (`--calibrate`, dev weeks only): `clustering.OTHER_BELOW`, where a linear fit of each
+paper's keyword silhouette on its closeness to its topic (`clustering.closeness`, every paper in a
+topic) crosses zero (below it, agreement with HF's keywords is no better than chance).
 
 Usage: python -m benchmarks.topics_bench [--weeks dev|test|all] [--calibrate] [--show WEEK...]
 (`--show` prints each topic's member titles of the given weeks, for the hand check, and stops.)
@@ -51,15 +49,14 @@ import numpy as np
 
 from assistant.chains.clustering import (
     ASSIGN_POWER,
-    DISSOLVE_BELOW,
-    centre_similarity,
     centred,
     choose_k,
     closeness,
     cluster,
+    k_range,
     normalize_rows,
+    silhouette,
     spherical_kmeans,
-    topic_silhouettes,
 )
 from assistant.chains.topic_labels import group_titles
 from assistant.config import Settings
@@ -71,6 +68,11 @@ OUT = Path(__file__).resolve().parent / "results" / "topics.md"
 HAND = "## Hand check"
 
 Grouping = tuple[list[list[int]], list[int]]
+# The former clustering (until 2026-12-07), reported for comparison: topic count by silhouette, topics
+# whose mean silhouette was under 0.06 dissolved (the zero crossing of a topic's mean keyword silhouette
+# on it, dev weeks), "Other" under 0.046 (fitted the same way on that clustering).
+FORMER_DISSOLVE = 0.06
+FORMER_OTHER = 0.046
 
 
 def paper_silhouettes(groups: Sequence[Sequence[int]], kw: np.ndarray) -> tuple[dict[int, float], list[float]]:
@@ -125,34 +127,33 @@ def _zero_crossing(xs: Sequence[float], ys: Sequence[float]) -> float:
     return float(-intercept / slope)
 
 
-def calibrate(
-    weeks: Sequence[Week], vectors: dict[str, np.ndarray], power: float | None = ASSIGN_POWER
-) -> tuple[float, int, float, int]:
-    """(the dissolve cut, topics it was fitted on, the "Other" cut, papers it was fitted on): each the
-    zero crossing of a linear fit of keyword silhouette on an embedding measure (module docstring)."""
+def calibrate(weeks: Sequence[Week], vectors: dict[str, np.ndarray], power: float = ASSIGN_POWER) -> tuple[float, int]:
+    """(the "Other" cut, papers it was fitted on): the zero crossing of a linear fit of keyword
+    silhouette on closeness to the topic, every paper in a topic (module docstring)."""
     kw = keyword_matrix(list(weeks))
-    raws = {w.label: normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers])) for w in weeks}
-    tx: list[float] = []
-    ty: list[float] = []
-    for w in weeks:
-        groups, _ = cluster(raws[w.label], other_below=None, dissolve_below=None, assign_power=None)
-        scores = paper_silhouettes(groups, kw[w.label])[0]
-        for j, s in topic_silhouettes(centred(raws[w.label]), _labels(len(raws[w.label]), groups)).items():
-            own = [scores[i] for i in groups[j] if i in scores]
-            if own:
-                tx.append(s)
-                ty.append(float(np.mean(own)))
-    dissolve = _zero_crossing(tx, ty)
     xs: list[float] = []
     ys: list[float] = []
     for w in weeks:
-        groups, _ = cluster(raws[w.label], other_below=None, dissolve_below=dissolve, assign_power=power)
-        x, labels = centred(raws[w.label]), _labels(len(raws[w.label]), groups)
-        near = centre_similarity(x, labels) if power is None else closeness(x, labels, power)
+        raw = normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers]))
+        groups, _ = cluster(raw, other_below=None, assign_power=power)
+        near = closeness(centred(raw), _labels(len(raw), groups), power)
         for i, score in paper_silhouettes(groups, kw[w.label])[0].items():
             xs.append(float(near[i]))
             ys.append(score)
-    return dissolve, len(tx), _zero_crossing(xs, ys), len(xs)
+    return _zero_crossing(xs, ys), len(xs)
+
+
+def silhouette_k(x: np.ndarray) -> int:
+    """The former topic count: the best silhouette among the readable counts of `k_range`."""
+    lo, hi = k_range(len(x))
+    scores = {k: silhouette(x, spherical_kmeans(x, k)[0]) if k > 1 else 0.0 for k in range(lo, hi + 1)}
+    return max(scores, key=lambda k: (scores[k], -k))
+
+
+def former(x: np.ndarray, other: bool = True) -> Grouping:
+    """The former digest clustering (silhouette count, loose topics dissolved, Other at its former cut)."""
+    return cluster(x, k=silhouette_k(centred(x)), dissolve_below=FORMER_DISSOLVE,
+                   other_below=FORMER_OTHER if other else None)
 
 
 def baseline(x: np.ndarray) -> Grouping:
@@ -170,15 +171,10 @@ def same_k(x: np.ndarray) -> Grouping:
 METHODS: dict[str, Callable[[np.ndarray], Grouping]] = {
     "k-means, k = sqrt(n/2) (baseline; the digest before)": baseline,
     "k-means, the digest's k": same_k,
-    "digest clustering before loose topics were dissolved, every paper in a topic": lambda x: cluster(
-        x, other_below=None, dissolve_below=None, assign_power=None),
-    f"digest clustering, loose topics dissolved (mean silhouette < {DISSOLVE_BELOW}), every paper in a topic":
-        lambda x: cluster(x, other_below=None, assign_power=None),
-    f"digest clustering, loose topics dissolved, papers placed by closeness to members (power {ASSIGN_POWER:g}), "
-    "every paper in a topic": lambda x: cluster(x, other_below=None),
-    "digest clustering, Other not capped (tried, not adopted)": lambda x: cluster(x, max_other=None),
-    "digest clustering (centred, k by silhouette, loose topics dissolved, placed by closeness, calibrated Other, "
-    "at most 5% of the week)":
+    "former digest clustering (k by silhouette, loose topics dissolved, placed by closeness, Other at most 5%)": former,
+    "digest clustering, every paper in a topic": lambda x: cluster(x, other_below=None),
+    "digest clustering, Other not capped": lambda x: cluster(x, max_other=None),
+    "digest clustering (centred, k by stability, placed by closeness, calibrated Other, at most 5% of the week)":
         lambda x: cluster(x),
 }
 
@@ -274,9 +270,8 @@ def main() -> None:
         print("\n".join(line for w in args.show for line in show(by_label[w], vectors)))
         return
     if args.calibrate:
-        dissolve, topics, cut, n = calibrate([w for w in weeks if w.label in set(split["dev"])], vectors)
-        print(f"DISSOLVE_BELOW = {dissolve:.2f}  (fitted on {topics} dev-week topics)")
-        print(f"OTHER_BELOW = {cut:.3f}  (fitted on {n} dev-week papers, loose topics dissolved at {dissolve:.2f})")
+        cut, n = calibrate([w for w in weeks if w.label in set(split["dev"])], vectors)
+        print(f"OTHER_BELOW = {cut:.3f}  (fitted on {n} dev-week papers)")
         return
     parts = ("dev", "test") if args.weeks == "all" else (args.weeks,)
     fields, check = field_predictions(weeks, vectors)

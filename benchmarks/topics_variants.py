@@ -1,4 +1,4 @@
-"""Placement variants of the digest clustering tried on the DEV weeks of the topic benchmark (none adopted).
+"""Placement variants of the former digest clustering tried on the DEV weeks of the topic benchmark (none adopted).
 
     python -m benchmarks.topics_variants [WORD...]  # dev weeks only; one row per variant (whose name has a WORD)
 
@@ -9,8 +9,9 @@ cut, "Other" capped at another share of the week, outsiders linked among themsel
 papers by the arXiv-field classifier of `topics_fields`) plus the share of strays: papers in a topic whose keyword silhouette is negative (closer by HF's keywords to
 another topic's papers than to their own). A cut a variant needs is refitted on the dev weeks the way
 `topics_bench --calibrate` fits `OTHER_BELOW` (zero crossing of a linear fit of keyword silhouette on
-it). Results and the reading of them: benchmarks/results/topics.md ("Tried on the dev weeks"). The test
-weeks are never read here.
+it). Results and the reading of them: benchmarks/results/topics.md ("Tried on the dev weeks"). The
+variants start from the former clustering (`topics_bench.former`: topic count by silhouette, loose
+topics dissolved), which they were tried on. The test weeks are never read here.
 """
 
 from __future__ import annotations
@@ -23,7 +24,16 @@ import numpy as np
 from assistant.chains import clustering as C
 from assistant.config import Settings
 from assistant.embeddings import make_embedder
-from benchmarks.topics_bench import _labels, _zero_crossing, keyword_modularity, keyword_silhouette, paper_silhouettes
+from benchmarks.topics_bench import (
+    FORMER_DISSOLVE,
+    FORMER_OTHER,
+    _labels,
+    _zero_crossing,
+    keyword_modularity,
+    keyword_silhouette,
+    paper_silhouettes,
+    silhouette_k,
+)
 from benchmarks.topics_data import Week, frozen_split, keyword_matrix, load_weeks, paper_vectors
 from benchmarks.topics_fields import FieldModel, confident_fields, listing_vectors, load_listing, topic_fields
 
@@ -79,11 +89,11 @@ def outsiders_grouped(x: np.ndarray, labels: np.ndarray, min_size: int, share: f
     group of at least `min_size` becomes a topic (with `apart`: only if its mean silhouette clears the
     dissolve cut), then every paper is settled again."""
     near = closeness(x, labels)
-    far = np.flatnonzero(near < (np.quantile(near, share) if share else C.OTHER_BELOW))
+    far = np.flatnonzero(near < (np.quantile(near, share) if share else FORMER_OTHER))
     if len(far) < 2 * min_size:
         return labels
     trial, nxt, new = labels.copy(), int(labels.max()) + 1, []
-    sub = C.choose_k(x[far])[1]
+    sub = C.spherical_kmeans(x[far], silhouette_k(x[far]))[0]
     for j in np.unique(sub):
         if (sub == j).sum() >= min_size:
             trial[far[sub == j]], nxt = nxt, nxt + 1
@@ -92,7 +102,7 @@ def outsiders_grouped(x: np.ndarray, labels: np.ndarray, min_size: int, share: f
     if apart:
         sil = C.topic_silhouettes(x, trial)
         for j in new:
-            if sil.get(j, 1.0) < C.DISSOLVE_BELOW or (trial == j).sum() < min_size:
+            if sil.get(j, 1.0) < FORMER_DISSOLVE or (trial == j).sum() < min_size:
                 trial[trial == j] = labels[trial == j]
         trial = C.settle(x, trial, C.ASSIGN_POWER)
     return trial
@@ -118,15 +128,15 @@ def outsiders_linked(min_size: int, link: str, apart: bool) -> Callable[[np.ndar
     def place(raw: np.ndarray, x: np.ndarray) -> np.ndarray:
         labels = base_labels()(raw, x)
         near = closeness(x, labels)
-        far = np.flatnonzero(near < C.OTHER_BELOW)
-        cut = float(np.median(near)) if link == "median" else C.OTHER_BELOW
+        far = np.flatnonzero(near < FORMER_OTHER)
+        cut = float(np.median(near)) if link == "median" else FORMER_OTHER
         trial, nxt = labels.copy(), int(labels.max()) + 1
         for group in average_linkage(x[far], cut):
             if len(group) < min_size:
                 continue
             candidate = trial.copy()
             candidate[far[group]] = nxt
-            if not apart or C.topic_silhouettes(x, candidate)[nxt] >= C.DISSOLVE_BELOW:
+            if not apart or C.topic_silhouettes(x, candidate)[nxt] >= FORMER_DISSOLVE:
                 trial, nxt = candidate, nxt + 1
         return trial
 
@@ -139,9 +149,9 @@ Variant = tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], Measure, float |
 `OTHER_BELOW`, which the linked outsiders were grouped at))."""
 
 
-def base_labels(dissolve: float | None = C.DISSOLVE_BELOW) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """The digest's topics of a week (raw unit vectors in; every paper in a topic)."""
-    return lambda raw, x: _labels(len(x), C.cluster(raw, other_below=None, dissolve_below=dissolve)[0])
+def base_labels(dissolve: float | None = FORMER_DISSOLVE) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """The former digest's topics of a week (raw unit vectors in; every paper in a topic)."""
+    return lambda raw, x: _labels(len(x), C.cluster(raw, k=silhouette_k(x), other_below=None, dissolve_below=dissolve)[0])
 
 
 CAP = C.OTHER_MAX_SHARE
@@ -182,7 +192,7 @@ def evaluate(weeks: list[Week], vectors: dict[str, np.ndarray], variant: Variant
         for i, s in paper_silhouettes(groups, kw[w.label])[0].items():
             xs.append(float(near[i]))
             ys.append(s)
-    cut = _zero_crossing(xs, ys) if refit else C.OTHER_BELOW
+    cut = _zero_crossing(xs, ys) if refit else FORMER_OTHER
     rows = []
     for w, labels, near in runs:
         n = len(labels)

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.chains.clustering import (
+    adjusted_rand,
     centred,
     choose_k,
     cluster,
@@ -19,6 +20,7 @@ from assistant.chains.clustering import (
     k_range,
     normalize_rows,
     silhouette,
+    stability,
     topic_silhouettes,
 )
 from assistant.chains.topic_labels import group_keywords, group_titles, parse_topic_reply
@@ -267,6 +269,24 @@ def test_cluster_picks_the_topic_count_from_the_data() -> None:
         assert all(len({i // 9 for i in g}) == 1 for g in found)
     lo, hi = k_range(200)
     assert (lo, hi) == (7, 14) and k_range(5) == (1, 1) and choose_k(normalize_rows(_planted(1, 4, 0.1)))[0] == 1
+
+
+def test_adjusted_rand_index() -> None:
+    truth = np.array([0, 0, 0, 1, 1, 1])
+    assert adjusted_rand(truth, truth) == 1.0 and adjusted_rand(truth, 5 - truth) == 1.0  # names do not matter
+    assert abs(adjusted_rand(truth, np.array([0, 0, 1, 1, 2, 2])) - 0.8 / 3.3) < 1e-9  # worked by hand
+    rng = np.random.default_rng(0)
+    assert abs(adjusted_rand(rng.integers(0, 4, 2000), rng.integers(0, 4, 2000))) < 0.01  # chance agreement is ~0
+
+
+def test_the_topic_count_is_the_one_subsamples_agree_on() -> None:
+    """Five planted themes: split in five, every subsample finds the same groups; four or six cut a theme
+    differently depending on which papers are left out."""
+    x = centred(normalize_rows(_planted(5, 9, 0.3)))
+    scores = {k: stability(x, k) for k in range(3, 8)}
+    assert max(scores, key=lambda k: scores[k]) == 5, scores
+    k, labels = choose_k(x)
+    assert k == 5 and adjusted_rand(labels, np.repeat(np.arange(5), 9)) > 0.9
 
 
 def _week_with_outsiders(outsiders: int) -> list[np.ndarray]:

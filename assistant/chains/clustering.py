@@ -1,10 +1,11 @@
 """Topic groups for a digest: spherical k-means on the week's centred paper vectors, the number of
-topics picked by silhouette, loose topics (a "junk drawer" of papers that fit nowhere) dissolved
-into the others, each paper placed with the topic whose members it is closest to on average (`settle`),
-and papers far from their topic's members sent to "Other".
+topics picked by stability (the count whose groupings of random subsamples of the week agree most),
+each paper placed with the topic whose members it is closest to on average (`settle`), and papers far
+from their topic's members sent to "Other".
 
 Called by `chains.digest.build_digest`; pure numpy, deterministic for a seed. Measured against HF's
-keywords on many weeks by `benchmarks/topics_bench.py` (results in `benchmarks/results/topics.md`).
+keywords and arXiv fields on many weeks by `benchmarks/topics_bench.py` (results in
+`benchmarks/results/topics.md`).
 """
 
 from __future__ import annotations
@@ -18,13 +19,8 @@ import numpy as np
 # vectors of the packaged embedder) a paper's place agrees with HF's keywords no better than chance, so
 # it goes to "Other": the zero crossing of a linear fit of each paper's keyword silhouette on it, over
 # the dev weeks of the topic benchmark (`python -m benchmarks.topics_bench --calibrate`; recalibrate
-# for another embedder). Before ASSIGN_POWER: 0.24 on the cosine to the topic's centre.
-OTHER_BELOW = 0.046
-# A topic whose members' mean silhouette (centred vectors, cosine) is under this is a "junk drawer":
-# its papers agree with HF's keywords no better than chance (the zero crossing of a linear fit of a
-# topic's mean keyword silhouette on its mean silhouette, dev weeks of the topic benchmark), so its
-# papers go to their closest other topic.
-DISSOLVE_BELOW = 0.06
+# for another embedder or another topic count rule). Before the stability count: 0.046.
+OTHER_BELOW = 0.104
 # Papers are finally placed by `x . m / |m|**ASSIGN_POWER`, m the mean of a topic's other members.
 # k-means' cosine to the centre (power 1) divides by |m|, which is short for a loose topic, so a broad
 # topic drew papers far from all its members (a junk drawer) and hid them from "Other". Picked on the
@@ -32,14 +28,19 @@ DISSOLVE_BELOW = 0.06
 # 1 → 0.0160 / 0.1115, 0.5 → 0.0160 / 0.1108, 0 → 0.0163 / 0.1121, −0.5 → 0.0162 / 0.1124.
 ASSIGN_POWER = 0.0
 ScoresFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
-# At most this share of a week goes to "Other" (the farthest first; issue #6's "≥ 95% in a topic"). It
-# binds in 25 of the 35 dev weeks. Kept after trying it uncapped (`topics_bench`, `topics_variants capped`,
-# results/topics.md): on the dev weeks no cap raised the keyword silhouette (0.0163 → 0.0171) and lowered
-# the papers off their topic's arXiv field (11.3% → 10.1%) but lowered keyword modularity (0.112 → 0.105),
-# put 11.2% of the papers (up to a third of a week) in "Other", and about half of the papers it moved were
-# ones a reader would keep in their topic (dev 2025-W13, 2025-W45); on the three hand-checked test weeks it
-# fixed no mixed topic.
+# At most this share of a week goes to "Other" (the farthest first; issue #6's "≥ 95% in a topic").
+# Kept after trying it uncapped (`topics_bench`, `topics_variants capped`, results/topics.md): on the dev
+# weeks no cap lowered keyword modularity, put up to a third of a week in "Other", and about half of the
+# papers it moved were ones a reader would keep in their topic; on the hand-checked test weeks it fixed
+# no mixed topic.
 OTHER_MAX_SHARE = 0.05
+# The topic count is the one whose k-means groupings of STABILITY_RUNS random subsamples (each
+# STABILITY_SHARE of the week) agree most with each other (adjusted Rand index on the papers two
+# subsamples share). Not tuned: a common setting of subsampling stability, checked on the dev weeks
+# (`benchmarks/topics_repr.py`) against the former silhouette pick, which chose 3.7 broad topics a week
+# whose papers mixed arXiv fields more often than k-means' (results/topics.md).
+STABILITY_RUNS = 6
+STABILITY_SHARE = 0.8
 MIN_TO_SPLIT = 6  # fewer papers than this make one topic
 MIN_FOR_OTHER = 10  # below this many papers every paper stays in a topic (too few outsiders to test against)
 
@@ -128,17 +129,55 @@ def centred(x: np.ndarray) -> np.ndarray:
     return c if len(x) > 2 and float(np.abs(c).sum()) > 0 else x
 
 
+def adjusted_rand(a: np.ndarray, b: np.ndarray) -> float:
+    """Adjusted Rand index of two labellings of the same rows: 1 when they group the rows alike, about 0
+    when they agree no more than chance."""
+    _, ia = np.unique(a, return_inverse=True)
+    _, ib = np.unique(b, return_inverse=True)
+    table = np.zeros((int(ia.max()) + 1, int(ib.max()) + 1))
+    np.add.at(table, (ia, ib), 1)
+
+    def pairs(v: np.ndarray) -> float:
+        return float(np.sum(v * (v - 1) / 2))
+
+    both, rows, cols = pairs(table), pairs(table.sum(axis=1)), pairs(table.sum(axis=0))
+    expected = rows * cols / max(len(a) * (len(a) - 1) / 2, 1)
+    span = (rows + cols) / 2 - expected
+    return (both - expected) / span if span > 0 else 1.0
+
+
+def stability(
+    x: np.ndarray, k: int, seed: int = 0, runs: int = STABILITY_RUNS, share: float = STABILITY_SHARE
+) -> float:
+    """How alike k-means groups `runs` random subsamples of the rows: the mean adjusted Rand index of
+    every two subsamples' labels on the rows they share. A count the data supports gives the same
+    groups whichever papers are left out; a count that cuts through a theme cuts it differently each time."""
+    n = len(x)
+    labels = []
+    for r in range(runs):
+        rows = np.sort(np.random.default_rng(seed + 100 + r).choice(n, max(k, int(share * n)), replace=False))
+        full = np.full(n, -1)
+        full[rows] = spherical_kmeans(x[rows], k, seed + r, restarts=2)[0]
+        labels.append(full)
+    agree = []
+    for i in range(runs):
+        for j in range(i + 1, runs):
+            shared = (labels[i] >= 0) & (labels[j] >= 0)
+            agree.append(adjusted_rand(labels[i][shared], labels[j][shared]))
+    return float(np.mean(agree))
+
+
 def choose_k(x: np.ndarray, seed: int = 0) -> tuple[int, np.ndarray]:
-    """(k, labels) with the best silhouette among the readable topic counts of `k_range`."""
+    """(k, labels) with the most stable grouping (`stability`) among the readable topic counts of
+    `k_range`; the fewer topics on a tie."""
     lo, hi = k_range(len(x))
-    best: tuple[float, int, np.ndarray] | None = None
+    best: tuple[float, int] | None = None
     for k in range(lo, hi + 1):
-        labels, _ = spherical_kmeans(x, k, seed)
-        score = silhouette(x, labels) if k > 1 else 0.0
+        score = stability(x, k, seed) if k > 1 else 0.0
         if best is None or score > best[0] + 1e-9:
-            best = (score, k, labels)
+            best = (score, k)
     assert best is not None
-    return best[1], best[2]
+    return best[1], spherical_kmeans(x, best[1], seed)[0]
 
 
 def centre_similarity(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -226,14 +265,15 @@ def cluster(
     k: int | None = None,
     seed: int = 0,
     other_below: float | None = OTHER_BELOW,
-    dissolve_below: float | None = DISSOLVE_BELOW,
+    dissolve_below: float | None = None,
     assign_power: float | None = ASSIGN_POWER,
     max_other: float | None = OTHER_MAX_SHARE,
 ) -> tuple[list[list[int]], list[int]]:
     """Topic groups of row indices (largest first, each ordered by centrality) and the "Other" rows.
 
-    `k=None` lets the data pick the topic count (`choose_k`); then a topic whose mean silhouette is
-    under `dissolve_below` (None: keep every topic) is dissolved into the others (`dissolve_loose`).
+    `k=None` lets the data pick the topic count (`choose_k`). A topic whose mean silhouette is under
+    `dissolve_below` is dissolved into the others (`dissolve_loose`; the former junk-drawer rule, off in
+    the digest since the count is picked by stability, kept for the benchmark's comparison rows).
     A paper alone in its group joins the nearest group; then every paper moves to the topic it scores
     highest with (`settle`, `assign_power`; None: k-means' placement). A paper whose closeness to its
     topic (`closeness`; the cosine to its centre when `assign_power` is None) is under `other_below`
@@ -244,7 +284,7 @@ def cluster(
     if n == 0:
         return [], []
     x = centred(normalize_rows(np.asarray(vectors, dtype=np.float32)))
-    labels = spherical_kmeans(x, k)[0] if k else choose_k(x, seed)[1]
+    labels = spherical_kmeans(x, k, seed)[0] if k else choose_k(x, seed)[1]
     if n >= MIN_FOR_OTHER:
         sizes = np.bincount(labels, minlength=int(labels.max()) + 1)
         if (sizes >= 2).sum() >= 2:
@@ -252,7 +292,7 @@ def cluster(
             cents = normalize_rows(np.stack([x[labels == j].mean(axis=0) for j in big]))
             for i in np.flatnonzero(sizes[labels] == 1):
                 labels[i] = big[int(np.argmax(cents @ x[i]))]
-        labels = dissolve_loose(x, labels, dissolve_below if k is None else None)
+        labels = dissolve_loose(x, labels, dissolve_below)
         labels = settle(x, labels, assign_power)
     other = _far_from_topics(x, labels, other_below, assign_power, max_other)
     groups: list[list[int]] = []
