@@ -52,23 +52,26 @@ def tfidf(texts: list[str], min_df: int = 2, max_share: float = 0.5) -> np.ndarr
 
 
 def week_rows(weeks: list[Week], vectors: dict[str, np.ndarray], weight: float | None) -> dict[str, np.ndarray]:
-    """Per week, its rows: the embedding (weight None), TF-IDF alone (weight inf), or both joined, the
-    TF-IDF part scaled by `weight` relative to the centred embedding."""
+    """Per week, its rows: the unit embedding (weight None), TF-IDF alone (weight inf), or both joined,
+    the TF-IDF part scaled by `weight` relative to the centred embedding (the clustering centres rows)."""
     out = {}
     for w in weeks:
-        emb = C.centred(C.normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers])))
+        raw = C.normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers]))
         if weight is None:
-            out[w.label] = emb
+            out[w.label] = raw
             continue
+        emb = C.centred(raw)
         tf = tfidf([p.text for p in w.papers])
         out[w.label] = tf if weight == float("inf") else np.hstack([emb, weight * C.centred(tf)])
     return out
 
 
 def louvain(x: np.ndarray, neighbours: int, resolution: float, seed: int = 0) -> np.ndarray:
-    """Labels from Louvain communities of the mutual-or kNN graph (cosine weights, positive only)."""
+    """Labels from Louvain communities of the k-nearest-neighbour graph of the centred rows (cosine
+    weights, positive only)."""
     import networkx as nx
 
+    x = C.centred(C.normalize_rows(x))
     sim = x @ x.T
     np.fill_diagonal(sim, -np.inf)
     g = nx.Graph()
@@ -138,8 +141,7 @@ def main() -> None:
     model = FieldModel(listing_vectors(listing, embed)[train], listing.fields[train])
     ids = sorted({p.paper_id for w in dev for p in w.papers})
     fields = dict(zip(ids, confident_fields(model.proba(np.stack([vectors[i] for i in ids]))).tolist()))
-    emb = week_rows(dev, vectors, None)
-    raw = {w.label: C.normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers])) for w in dev}
+    raw = week_rows(dev, vectors, None)
     def fixed(a: float | None, f: float) -> Callable[[], dict[str, Grouping]]:
         return lambda: (lambda rows: {w.label: C.cluster(rows[w.label], k=max(2, round(f * len(w.papers) ** 0.5)))
                                       for w in dev})(week_rows(dev, vectors, a))
@@ -147,15 +149,15 @@ def main() -> None:
     variants: dict[str, Callable[[], dict[str, Grouping]]] = {
         "k-means, k = sqrt(n/2) (baseline)": lambda: {w.label: baseline(raw[w.label]) for w in dev},
         "former: k by silhouette, loose topics dissolved": lambda: {w.label: former(raw[w.label]) for w in dev},
-        "k by stability, loose topics dissolved (0.06), Other refitted": lambda: stable_variant(emb, dev, FORMER_DISSOLVE),
-        "k by stability, Other refitted (adopted)": lambda: stable_variant(emb, dev, None),
+        "k by stability, loose topics dissolved (0.06), Other refitted": lambda: stable_variant(raw, dev, FORMER_DISSOLVE),
+        "k by stability, Other refitted (adopted)": lambda: stable_variant(raw, dev, None),
         **{f"embedding + TF-IDF x{a}, k by stability, Other refitted": (lambda a: lambda: stable_variant(
             week_rows(dev, vectors, a), dev, None))(a) for a in (0.5, 1.0)},
         "TF-IDF only, k by stability, Other refitted": lambda: stable_variant(week_rows(dev, vectors, float("inf")), dev, None),
         **{f"fixed k = {f} sqrt(n)": fixed(None, f) for f in (0.5, 0.7, 1.0)},
         "embedding + TF-IDF x1.0, fixed k = 0.7 sqrt(n)": fixed(1.0, 0.7),
         **{f"Louvain, {nb}-nearest-neighbour graph, resolution {res}": (lambda nb, res: lambda: louvain_grouping(
-            emb, dev, nb, res))(nb, res) for nb, res in ((10, 1.0), (10, 1.25), (10, 1.5), (5, 1.0))},
+            raw, dev, nb, res))(nb, res) for nb, res in ((10, 1.0), (10, 1.25), (10, 1.5), (5, 1.0))},
         "Louvain on embedding + TF-IDF x1.0, 10 neighbours, resolution 1.5": lambda: louvain_grouping(
             week_rows(dev, vectors, 1.0), dev, 10, 1.5),
     }
