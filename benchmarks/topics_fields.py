@@ -160,3 +160,13 @@ def report(y: np.ndarray, proba: np.ndarray, cut: float = CONFIDENT) -> list[str
         lines.append(f"  {name}: {int(np.sum(y == k))} papers, confidently found {np.mean(pred[y == k] == k):.2f}, "
                      f"precision {np.mean(y[said] == k) if said.any() else float('nan'):.2f} ({int(said.sum())} said)")
     return lines
+
+
+def dev_fields(papers: Sequence[str], vectors: dict[str, np.ndarray], embed: Callable[[list[str]], np.ndarray]) -> dict[str, int]:
+    """{paper id: confident field index or -1} for the given HF papers, from a model fitted on the arXiv
+    listing without the HF papers in it (held out, as in `topics_bench`)."""
+    listing = load_listing()
+    train = np.array([i not in vectors for i in listing.ids])
+    model = FieldModel(listing_vectors(listing, embed)[train], listing.fields[train])
+    ids = sorted(set(papers))
+    return dict(zip(ids, confident_fields(model.proba(np.stack([vectors[i] for i in ids]))).tolist()))

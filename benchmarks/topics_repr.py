@@ -20,12 +20,11 @@ from collections.abc import Callable
 import numpy as np
 
 from assistant.chains import clustering as C
-from assistant.config import Settings
-from assistant.embeddings import make_embedder
 from assistant.store.keywords import KeywordIndex
 from benchmarks.topics_bench import FORMER_DISSOLVE, baseline, former, keyword_modularity, keyword_silhouette
-from benchmarks.topics_data import Week, frozen_split, keyword_matrix, load_weeks, paper_vectors
-from benchmarks.topics_fields import FieldModel, confident_fields, listing_vectors, load_listing, topic_fields
+from benchmarks.topics_data import Week, keyword_matrix
+from benchmarks.topics_fields import topic_fields
+from benchmarks.topics_variants import dev_setup
 
 Grouping = tuple[list[list[int]], list[int]]
 
@@ -132,16 +131,9 @@ def louvain_grouping(rows: dict[str, np.ndarray], weeks: list[Week], neighbours:
 
 
 def main() -> None:
-    weeks = load_weeks()
-    dev = [w for w in weeks if w.label in set(frozen_split()["dev"])]
-    embed = make_embedder(Settings(_env_file=None)).embed
-    vectors = paper_vectors(weeks, embed)
-    listing = load_listing()
-    train = np.array([i not in vectors for i in listing.ids])
-    model = FieldModel(listing_vectors(listing, embed)[train], listing.fields[train])
-    ids = sorted({p.paper_id for w in dev for p in w.papers})
-    fields = dict(zip(ids, confident_fields(model.proba(np.stack([vectors[i] for i in ids]))).tolist()))
+    dev, vectors, fields = dev_setup()
     raw = week_rows(dev, vectors, None)
+
     def fixed(a: float | None, f: float) -> Callable[[], dict[str, Grouping]]:
         return lambda: (lambda rows: {w.label: C.cluster(rows[w.label], k=max(2, round(f * len(w.papers) ** 0.5)))
                                       for w in dev})(week_rows(dev, vectors, a))

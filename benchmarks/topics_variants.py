@@ -35,7 +35,7 @@ from benchmarks.topics_bench import (
     silhouette_k,
 )
 from benchmarks.topics_data import Week, frozen_split, keyword_matrix, load_weeks, paper_vectors
-from benchmarks.topics_fields import FieldModel, confident_fields, listing_vectors, load_listing, topic_fields
+from benchmarks.topics_fields import dev_fields, topic_fields
 
 Measure = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -208,16 +208,17 @@ def evaluate(weeks: list[Week], vectors: dict[str, np.ndarray], variant: Variant
     return (cut, *np.array(rows).mean(axis=0).tolist(), counts[0] / counts[1], counts[2] / counts[3])
 
 
-def main() -> None:
+def dev_setup() -> tuple[list[Week], dict[str, np.ndarray], dict[str, int]]:
+    """(the dev weeks, every paper's vector, the dev papers' confident arXiv fields)."""
     weeks = load_weeks()
     dev = [w for w in weeks if w.label in set(frozen_split()["dev"])]
     embed = make_embedder(Settings(_env_file=None)).embed
     vectors = paper_vectors(weeks, embed)
-    listing = load_listing()
-    train = np.array([i not in vectors for i in listing.ids])  # the HF papers in the listing are held out
-    model = FieldModel(listing_vectors(listing, embed)[train], listing.fields[train])
-    ids = sorted({p.paper_id for w in dev for p in w.papers})
-    fields = dict(zip(ids, confident_fields(model.proba(np.stack([vectors[i] for i in ids]))).tolist()))
+    return dev, vectors, dev_fields([p.paper_id for w in dev for p in w.papers], vectors, embed)
+
+
+def main() -> None:
+    dev, vectors, fields = dev_setup()
     print(f"dev weeks: {len(dev)}\n| variant | Other cut | keyword silhouette | modularity | strays | Other | topics | "
           "mixed topics | off-field papers |", flush=True)
     for name, variant in VARIANTS.items():
