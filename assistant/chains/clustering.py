@@ -24,7 +24,8 @@ OTHER_BELOW = 0.104
 # Papers are finally placed by `x . m / |m|**ASSIGN_POWER`, m the mean of a topic's other members.
 # k-means' cosine to the centre (power 1) divides by |m|, which is short for a loose topic, so a broad
 # topic drew papers far from all its members (a junk drawer) and hid them from "Other". Picked on the
-# dev weeks (`topics_bench`, keyword silhouette / modularity, "Other" cut refitted per power):
+# dev weeks with the former silhouette count (`topics_bench`, keyword silhouette / modularity, "Other"
+# cut refitted per power):
 # 1 → 0.0160 / 0.1115, 0.5 → 0.0160 / 0.1108, 0 → 0.0163 / 0.1121, −0.5 → 0.0162 / 0.1124.
 ASSIGN_POWER = 0.0
 ScoresFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
