@@ -242,8 +242,11 @@ def _load1() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def run(backend: str, cases: list[dict[str, Any]], data: Path, retrieval_only: bool) -> dict[str, Any]:
+def run(backend: str, cases: list[dict[str, Any]], data: Path, retrieval_only: bool, budget_s: float | None = None) -> dict[str, Any]:
+    """Ask every case (or stop asking once `budget_s` has passed: a chunk's hold of the heavy lock)."""
     from assistant.service import Assistant
+
+    started = time.monotonic()
 
     load = [_load1()]
     progress = data / f"progress_{backend}.jsonl"
@@ -258,6 +261,9 @@ def run(backend: str, cases: list[dict[str, Any]], data: Path, retrieval_only: b
             ask_case(app, {"id": "warmup", "type": "detail", "split": "-", "question": WARMUP_QUESTION, "expected": [], "key_facts": []})
             progress.write_text("", encoding="utf-8")
             for i, case in enumerate(cases, start=1):
+                if budget_s is not None and time.monotonic() - started > budget_s:
+                    print(f"  time budget spent after {i - 1} cases; run the rest with --ids", file=sys.stderr)
+                    break
                 rows.append(ask_case(app, case))
                 with progress.open("a", encoding="utf-8") as f:  # a stopped run's rows stay usable
                     f.write(json.dumps(rows[-1]) + "\n")
@@ -274,6 +280,28 @@ def run(backend: str, cases: list[dict[str, Any]], data: Path, retrieval_only: b
         "load1": {"before": load[0], "max": max(load), "after": load[-1]},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "rows": rows, "retrieval": retrieval,
+    }
+
+
+def assemble(split: str, chunks: list[Path]) -> dict[str, Any]:
+    """One run of the split from chunk runs (each `--ids` run under its own hold of the heavy lock): every
+    chunk dir holds `rows.jsonl` (the run's progress file) and `entry.json` (its answers.json entry); a case
+    asked twice keeps its last row. Load and peak RSS are the worst over the chunks."""
+    wanted = {c["id"] for c in load_cases(split)}
+    rows: dict[str, dict[str, Any]] = {}
+    entries = []
+    for chunk in chunks:
+        lines = (chunk / "rows.jsonl").read_text(encoding="utf-8").splitlines()
+        rows.update({r["id"]: r for r in map(json.loads, filter(str.strip, lines)) if r["id"] in wanted})
+        entries.append(json.loads((chunk / "entry.json").read_text(encoding="utf-8")))
+    if wanted - set(rows):
+        raise SystemExit(f"{len(wanted - set(rows))} cases of {split} are in no chunk: {', '.join(sorted(wanted - set(rows))[:5])} ...")
+    return {
+        "backend": entries[0]["backend"], "when": max(e["when"] for e in entries),
+        "load1": {"before": entries[0]["load1"]["before"], "max": max(e["load1"]["max"] for e in entries),
+                  "after": entries[-1]["load1"]["after"]},
+        "peak_rss_mb": max(e["peak_rss_mb"] for e in entries), "rows": [rows[c["id"]] for c in load_cases(split)],
+        "retrieval": list({r["id"]: r for e in entries for r in e.get("retrieval", [])}.values()), "chunks": len(chunks),
     }
 
 
@@ -325,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=SHARED, help="the shared data dir (with hf_daily_papers/)")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--sample", type=int, default=0, help="also write N answered cases for hand grading")
+    parser.add_argument("--budget-s", type=float, default=None, help="stop asking new cases after this many seconds")
+    parser.add_argument("--assemble", type=Path, nargs="+", default=None,
+                        help="write one run of --split from chunk dirs (rows.jsonl + entry.json each) instead of asking")
     parser.add_argument("--serve", choices=["fake", "oracle"], help=argparse.SUPPRESS)
     parser.add_argument("--gold", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -344,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     data = args.data or default_data_dir()
     built = ensure_store(data, args.shared)
     print(f"store: {built.get('papers')} papers in {data} ({'reused' if built['reused'] else 'built'})", file=sys.stderr)
-    entry = run(args.backend, cases, data, args.retrieval_only)
+    entry = assemble(args.split, args.assemble) if args.assemble else run(args.backend, cases, data, args.retrieval_only, args.budget_s)
     entry["store_papers"] = built.get("papers")
     if args.limit or args.types or args.ids:
         entry["limit_note"] = f"subset: {len(cases)} cases" + (f", types {args.types}" if args.types else "")

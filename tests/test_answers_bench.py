@@ -271,3 +271,25 @@ def test_sentence_spans_index_the_text() -> None:
     assert [text[a:b] for a, b in sentence_spans(text)] == [
         "A Title: things", "We study X, e.g. on\nImageNet (Fig. 2).", "Results are 3.5 points better!",
     ]
+
+
+def test_chunk_runs_assemble_into_one_run_of_the_split(tmp_path: Path) -> None:
+    """Chunks asked under separate holds of the heavy lock make one run: each case's last row, the worst load and RSS."""
+    from benchmarks.answers_bench import assemble
+
+    ids = [c["id"] for c in load_cases("dev")]
+    halves = [ids[: len(ids) // 2], ids[len(ids) // 2 :]]
+    for i, (half, load, rss) in enumerate(zip(halves, (1.5, 3.0), (2400, 2600))):
+        chunk = tmp_path / f"c{i}"
+        chunk.mkdir()
+        rows = [{"id": cid, "verdict": "useful", "chunk": i} for cid in half] + ([{"id": ids[0], "verdict": "refused", "chunk": i}] if i else [])
+        (chunk / "rows.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+        entry = {"backend": "embedded", "when": f"2026-12-07T0{i}:00:00+00:00", "peak_rss_mb": rss, "retrieval": [],
+                 "load1": {"before": load, "max": load + 1, "after": load}}
+        (chunk / "entry.json").write_text(json.dumps(entry))
+    run = assemble("dev", [tmp_path / "c0", tmp_path / "c1"])
+    assert [r["id"] for r in run["rows"]] == ids
+    assert run["rows"][0]["verdict"] == "refused", "a case asked again keeps its last row"
+    assert run["peak_rss_mb"] == 2600 and run["load1"]["max"] == 4.0 and run["chunks"] == 2
+    with pytest.raises(SystemExit, match="in no chunk"):
+        assemble("dev", [tmp_path / "c0"])

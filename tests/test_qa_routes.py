@@ -21,7 +21,7 @@ from assistant.service import Assistant
 from assistant.prompts import CANNOT_ANSWER
 from tests.conftest import cli_env, make_settings
 from tests.fake_openai import FakeOpenAI
-from tests.test_qa import RecordingChat, with_model
+from tests.test_qa import RecordingChat, human_text, with_model
 
 SHRINK = make_paper_id("Shrinking Class Space for Enhanced Certainty in Semi-Supervised Learning")
 SIMMATCH = make_paper_id("SimMatchV2: Semi-Supervised Learning with Graph Consistency")
@@ -219,3 +219,49 @@ def test_a_capable_endpoint_is_asked_where_the_app_alone_would_refuse_and_its_de
 
     declining, model = _with_backend(shared, "openai", CANNOT_ANSWER)
     assert declining.ask(question).refused and len(model.seen) == 1
+
+
+def test_what_an_acronym_stands_for_is_answered_not_refused_for_the_word_stand(shared: Assistant) -> None:
+    """"stand for" only says how to answer: the abstract that names the acronym answers, though it never says "stand"."""
+    wina = make_paper_id("WINA: Weight Informed Neuron Activation for Accelerating Large Language Model Inference")
+    app, model = with_model(shared, "WINA is a training-free sparse activation framework [1].")
+    evidence = app.evidence_for("what does WINA stand for")
+    assert evidence.verdict is not None and evidence.verdict.answerable
+    best = evidence.verdict.answering[0]
+    assert evidence.hits[best.n - 1].paper.paper_id == wina
+    assert best.signals["coverage"] == 1.0 and best.signals["missing_rarity"] == 0.0, "no question word is missing"
+    answer = app.ask("what does WINA stand for")
+    assert len(model.seen) == 1 and not answer.refused
+    assert any(c.paper_id == wina and c.supported for c in answer.citations)
+
+
+def test_the_model_is_shown_every_sentence_the_app_would_quote(shared: Assistant) -> None:
+    """A two-part question's second answer is often not next to the first: the prompt shows the quotes too."""
+    question = "how does shrinkmatch treat uncertain samples, and what does it gain on benchmarks?"
+    app, model = with_model(shared, "ShrinkMatch seeks a shrunk class space for each uncertain sample [1].")
+    evidence = app.evidence_for(question)
+    assert evidence.verdict is not None and evidence.verdict.answering
+    app.ask(question)
+    prompt = human_text(model.seen[0])
+    for support in evidence.verdict.answering[:3]:
+        assert support.quotes and all(q in prompt for q in support.quotes)
+        assert all(q in evidence.sentences[support.n - 1] for q in support.quotes)
+
+
+def test_a_paraphrase_the_check_cannot_confirm_is_shown_not_verified_rather_than_refused(shared: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under the quote bar (raised here), a right answer in other words is shown as not verified, its closest
+    sentence quoted; the same words after a decline are still refused."""
+    from assistant.chains.calibration import load
+
+    for bar in ("quote", "overrule"):
+        monkeypatch.setitem(load("relevance").thresholds, bar, 1.01)
+    question = "how many reweighting principles does shrinkmatch use for its uncertain loss"
+    draft = "ShrinkMatch weights its uncertain-sample loss with two principles [1]."
+    app, _ = with_model(shared, draft)
+    answer = app.ask(question)
+    assert not answer.refused and not answer.extractive
+    sentence = answer.sentences[0]
+    assert sentence.unverified and not sentence.supported and sentence.quote in answer.evidence[0].paper.abstract
+    assert answer.citations[0].paper_id == SHRINK and not answer.citations[0].supported
+    declined, _ = with_model(shared, f"{CANNOT_ANSWER}. {draft}")
+    assert declined.ask(question).refused
