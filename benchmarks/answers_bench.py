@@ -283,11 +283,11 @@ def run(backend: str, cases: list[dict[str, Any]], data: Path, retrieval_only: b
     }
 
 
-def assemble(split: str, chunks: list[Path]) -> dict[str, Any]:
-    """One run of the split from chunk runs (each `--ids` run under its own hold of the heavy lock): every
+def assemble(cases: list[dict[str, Any]], chunks: list[Path]) -> dict[str, Any]:
+    """One run of `cases` from chunk runs (each `--ids` run under its own hold of the heavy lock): every
     chunk dir holds `rows.jsonl` (the run's progress file) and `entry.json` (its answers.json entry); a case
     asked twice keeps its last row. Load and peak RSS are the worst over the chunks."""
-    wanted = {c["id"] for c in load_cases(split)}
+    wanted = {c["id"] for c in cases}
     rows: dict[str, dict[str, Any]] = {}
     entries = []
     for chunk in chunks:
@@ -295,12 +295,12 @@ def assemble(split: str, chunks: list[Path]) -> dict[str, Any]:
         rows.update({r["id"]: r for r in map(json.loads, filter(str.strip, lines)) if r["id"] in wanted})
         entries.append(json.loads((chunk / "entry.json").read_text(encoding="utf-8")))
     if wanted - set(rows):
-        raise SystemExit(f"{len(wanted - set(rows))} cases of {split} are in no chunk: {', '.join(sorted(wanted - set(rows))[:5])} ...")
+        raise SystemExit(f"{len(wanted - set(rows))} cases are in no chunk: {', '.join(sorted(wanted - set(rows))[:5])} ...")
     return {
         "backend": entries[0]["backend"], "when": max(e["when"] for e in entries),
         "load1": {"before": entries[0]["load1"]["before"], "max": max(e["load1"]["max"] for e in entries),
                   "after": entries[-1]["load1"]["after"]},
-        "peak_rss_mb": max(e["peak_rss_mb"] for e in entries), "rows": [rows[c["id"]] for c in load_cases(split)],
+        "peak_rss_mb": max(e["peak_rss_mb"] for e in entries), "rows": [rows[c["id"]] for c in cases],
         "retrieval": list({r["id"]: r for e in entries for r in e.get("retrieval", [])}.values()), "chunks": len(chunks),
     }
 
@@ -375,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     data = args.data or default_data_dir()
     built = ensure_store(data, args.shared)
     print(f"store: {built.get('papers')} papers in {data} ({'reused' if built['reused'] else 'built'})", file=sys.stderr)
-    entry = assemble(args.split, args.assemble) if args.assemble else run(args.backend, cases, data, args.retrieval_only, args.budget_s)
+    entry = assemble(cases, args.assemble) if args.assemble else run(args.backend, cases, data, args.retrieval_only, args.budget_s)
     entry["store_papers"] = built.get("papers")
     if args.limit or args.types or args.ids:
         entry["limit_note"] = f"subset: {len(cases)} cases" + (f", types {args.types}" if args.types else "")

@@ -277,7 +277,8 @@ def test_chunk_runs_assemble_into_one_run_of_the_split(tmp_path: Path) -> None:
     """Chunks asked under separate holds of the heavy lock make one run: each case's last row, the worst load and RSS."""
     from benchmarks.answers_bench import assemble
 
-    ids = [c["id"] for c in load_cases("dev")]
+    cases = load_cases("dev")
+    ids = [c["id"] for c in cases]
     halves = [ids[: len(ids) // 2], ids[len(ids) // 2 :]]
     for i, (half, load, rss) in enumerate(zip(halves, (1.5, 3.0), (2400, 2600))):
         chunk = tmp_path / f"c{i}"
@@ -287,9 +288,10 @@ def test_chunk_runs_assemble_into_one_run_of_the_split(tmp_path: Path) -> None:
         entry = {"backend": "embedded", "when": f"2026-12-07T0{i}:00:00+00:00", "peak_rss_mb": rss, "retrieval": [],
                  "load1": {"before": load, "max": load + 1, "after": load}}
         (chunk / "entry.json").write_text(json.dumps(entry))
-    run = assemble("dev", [tmp_path / "c0", tmp_path / "c1"])
+    run = assemble(cases, [tmp_path / "c0", tmp_path / "c1"])
     assert [r["id"] for r in run["rows"]] == ids
     assert run["rows"][0]["verdict"] == "refused", "a case asked again keeps its last row"
     assert run["peak_rss_mb"] == 2600 and run["load1"]["max"] == 4.0 and run["chunks"] == 2
     with pytest.raises(SystemExit, match="in no chunk"):
-        assemble("dev", [tmp_path / "c0"])
+        assemble(cases, [tmp_path / "c0"])
+    assert len(assemble(cases[:3], [tmp_path / "c0"])["rows"]) == 3, "a subset needs only its own cases"
