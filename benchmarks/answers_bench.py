@@ -287,9 +287,7 @@ def assemble(cases: list[dict[str, Any]], chunks: list[Path]) -> dict[str, Any]:
     """One run of `cases` from chunk runs (each `--ids` run under its own hold of the heavy lock): every
     chunk dir holds `rows.jsonl` (the run's progress file) and `entry.json` (its answers.json entry); a case
     asked twice keeps its last row. Load and peak RSS are the worst over the chunks."""
-    wanted = {c["id"] for c in cases}
-    rows: dict[str, dict[str, Any]] = {}
-    entries = []
+    wanted, rows, entries = {c["id"] for c in cases}, {}, []
     for chunk in chunks:
         lines = (chunk / "rows.jsonl").read_text(encoding="utf-8").splitlines()
         rows.update({r["id"]: r for r in map(json.loads, filter(str.strip, lines)) if r["id"] in wanted})
@@ -354,8 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--sample", type=int, default=0, help="also write N answered cases for hand grading")
     parser.add_argument("--budget-s", type=float, default=None, help="stop asking new cases after this many seconds")
-    parser.add_argument("--assemble", type=Path, nargs="+", default=None,
-                        help="write one run of --split from chunk dirs (rows.jsonl + entry.json each) instead of asking")
+    parser.add_argument("--assemble", type=Path, nargs="+", help="one run of the cases from chunk dirs (rows.jsonl + entry.json each)")
     parser.add_argument("--serve", choices=["fake", "oracle"], help=argparse.SUPPRESS)
     parser.add_argument("--gold", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
