@@ -217,8 +217,8 @@ def finalize(
     title, or wrote nothing the papers support, the best answering paper is quoted if its probability
     reaches the verdict's calibrated `quote_bar` (higher the more the question asks for a detail); a
     decline is overruled so only with `overrule_declines` (the packaged model's). Else a draft that did
-    not decline and is *not verified* (every key term stated, a paraphrase the check cannot confirm:
-    dev drafts 77% right) is shown as such, with the closest sentence quoted. Otherwise: a refusal.
+    not decline and is *not verified* (every key term stated, a paraphrase the check cannot confirm,
+    mostly right on the hand dev pairs) is shown as such, with the closest sentence quoted. Otherwise: a refusal.
     """
     verdict = evidence.verdict
     if verdict is not None and verdict.answerable:
