@@ -79,12 +79,17 @@ class _FakeXllamacpp:
         self.CommonParams, self.Server = CommonParams, Server
 
 
-def test_local_model_server_binds_loopback_with_a_fresh_random_key(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def fake_xllamacpp(monkeypatch: pytest.MonkeyPatch) -> _FakeXllamacpp:
+    """The native module replaced by a recorder, and the readiness wait skipped."""
     fake = _FakeXllamacpp()
     monkeypatch.setitem(sys.modules, "xllamacpp", fake)
     monkeypatch.setattr(local_model.LocalModelServer, "_wait_ready", lambda self, url, timeout: None)
+    return fake
+
+
+def test_local_model_server_binds_loopback_with_a_fresh_random_key(tmp_path: Path, fake_xllamacpp: _FakeXllamacpp) -> None:
+    fake = fake_xllamacpp
     servers = [local_model.LocalModelServer(tmp_path / "m.gguf", context_size=512, threads=1) for _ in range(2)]
     keys = [s.api_key for s in servers]
     for params, key in zip(fake.params, keys):
@@ -97,15 +102,10 @@ def test_local_model_server_binds_loopback_with_a_fresh_random_key(
     assert all(k not in repr(s) for s, k in zip(servers, keys))
 
 
-def test_local_model_server_keeps_no_prompt_cache_in_host_memory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_local_model_server_keeps_no_prompt_cache_in_host_memory(tmp_path: Path, fake_xllamacpp: _FakeXllamacpp) -> None:
     """llama.cpp's host-memory prompt cache (8 GiB by default) grew the process ~6 MB a question."""
-    fake = _FakeXllamacpp()
-    monkeypatch.setitem(sys.modules, "xllamacpp", fake)
-    monkeypatch.setattr(local_model.LocalModelServer, "_wait_ready", lambda self, url, timeout: None)
     local_model.LocalModelServer(tmp_path / "m.gguf", context_size=512, threads=1)
-    assert fake.params[0].cache_ram_mib == 0
+    assert fake_xllamacpp.params[0].cache_ram_mib == 0
 
 
 def test_model_file_is_checked_against_the_published_sha256() -> None:
