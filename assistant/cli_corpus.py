@@ -83,11 +83,12 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 @handle_errors
 def reindex(ctx: click.Context, embeddings: bool, as_json: bool) -> None:
     """Rebuild derived indexes from the stored papers, without re-parsing any source file."""
+    from assistant.chains.answerable import paper_texts
     from assistant.ingest import reindex as run
 
     app = command_assistant(ctx)
     app.check_model = not embeddings
-    result = run(app.store, app.embedder, embeddings=embeddings, progress=not as_json)
+    result = run(app.store, app.embedder, embeddings=embeddings, progress=not as_json, kept_texts=paper_texts)
     if as_json:
         emit(result)
     else:

@@ -285,11 +285,19 @@ def check_consistency(store: Store) -> dict[str, int]:
     }
 
 
-def reindex(store: Store, embedder: Embedder, embeddings: bool = False, progress: bool = True) -> dict[str, int]:
+def reindex(
+    store: Store,
+    embedder: Embedder,
+    embeddings: bool = False,
+    progress: bool = True,
+    kept_texts: Callable[[Paper], list[str]] | None = None,
+) -> dict[str, int]:
     """Make Chroma and the keyword index agree with the paper table, without re-parsing sources.
 
     Papers whose chunks are missing or stale are re-embedded, orphan chunks are deleted; with
     `embeddings=True` the collection is dropped and everything is re-embedded (new embedder).
+    With `kept_texts` (what a question keeps of a paper: `chains.answerable.paper_texts`), kept
+    sentence vectors of texts no stored paper has any more, or of another embedder, are dropped.
     """
     with store.writing():
         if embeddings:
@@ -306,4 +314,8 @@ def reindex(store: Store, embedder: Embedder, embeddings: bool = False, progress
             bar.update(len(batch))
         bar.close()
         kw = store.rebuild_keyword_index()
-    return {"papers": len(papers), "reembedded": len(stale), "orphans_deleted": len(orphans), "keyword_docs": len(kw.ids)}
+        result = {"papers": len(papers), "reembedded": len(stale), "orphans_deleted": len(orphans), "keyword_docs": len(kw.ids)}
+        if kept_texts is not None:
+            texts = [t for p in store.iter_papers() for t in kept_texts(p)]
+            result["sentence_vectors_pruned"] = store.sentence_vectors(embedder.vector_space).prune(texts)
+    return result

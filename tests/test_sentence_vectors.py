@@ -3,16 +3,19 @@ are the very vectors the judge would compute, and a store from before they were 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from assistant.chains.answerable import paper_texts
 from assistant.chains.evidence import Evidence
 from assistant.citations import split_sentences
+from assistant.cli import cli
 from assistant.embeddings import LocalEmbedder, SentenceCache
 from assistant.papers import Paper, make_paper_id
 from assistant.service import Assistant
@@ -126,3 +129,36 @@ def test_kept_vectors_that_cannot_be_read_or_written_never_fail_a_question(tmp_p
     assert kept.get(["A title"]) == {} and kept.count() == 0
     assert np.array_equal(cache(["A title"])[0], app.embedder.embed(["A title"])[0])
     app.close()
+
+
+def test_reindex_drops_the_vectors_of_old_abstracts_and_other_embedders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kept rows are never rewritten, so `assistant reindex` prunes what no stored paper reads any more:
+    the old abstract's sentences and another vector space's rows go, the current paper's stay."""
+    settings = make_settings(tmp_path / "data")
+    question = "How many residual blocks do frobnicator networks stack?"
+    old = _paper("We propose frobnicator networks for speech. They gate seventeen layers with learned masks.")
+    new = _paper("We propose frobnicator networks for speech. They stack forty residual blocks without gating.")
+    app = Assistant(settings)
+    app.ingest_papers([old], progress=False)
+    app.evidence_for(question)
+    app.ingest_papers([new], progress=False)
+    app.evidence_for(question)
+    kept = app.store.sentence_vectors(app.embedder.vector_space)
+    other = app.store.sentence_vectors("another embedder")
+    other.put({t: np.ones(3, dtype=np.float32) for t in paper_texts(new)})
+    current = set(paper_texts(new))
+    stale = set(paper_texts(old)) - current
+    assert stale and set(kept.get(list(stale))) == stale
+    app.close()
+
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("ASSISTANT_MODEL_CACHE_DIR", str(settings.models_dir))
+    result = CliRunner().invoke(cli, ["reindex", "--json"], obj={}, catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["sentence_vectors_pruned"] == len(stale) + len(current)
+    after = Assistant(settings)
+    kept = after.store.sentence_vectors(after.embedder.vector_space)
+    assert set(kept.get(list(current | stale))) == current
+    assert after.store.sentence_vectors("another embedder").get(list(current)) == {}
+    after.close()

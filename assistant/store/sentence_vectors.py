@@ -75,6 +75,29 @@ class SentenceVectors:
             except sqlite3.Error as exc:
                 log.debug("sentence vectors not kept in %s: %s", self.table.dir, exc)
 
+    def prune(self, texts: list[str]) -> int:
+        """Forget every kept vector except those of `texts` in this vector space; returns how many went.
+
+        Rows are never rewritten, so a changed abstract or another embedder leaves its old rows behind:
+        `assistant reindex` passes the current papers' texts and drops the rest (run it under the store's
+        write lock, so no paper is added meanwhile). An answering process may re-add a row at any time;
+        that is harmless, as rows are keyed by exact text.
+        """
+        keep = [(self._key(t),) for t in dict.fromkeys(texts)]
+        with self.table.lock:
+            try:
+                with self.table.db:
+                    self.table.db.execute("CREATE TEMP TABLE IF NOT EXISTS keep_vectors (key BLOB PRIMARY KEY) WITHOUT ROWID")
+                    self.table.db.execute("DELETE FROM keep_vectors")
+                    self.table.db.executemany("INSERT OR IGNORE INTO keep_vectors (key) VALUES (?)", keep)
+                    gone = self.table.db.execute(
+                        "DELETE FROM sentence_vectors WHERE key NOT IN (SELECT key FROM keep_vectors)"
+                    ).rowcount
+                    self.table.db.execute("DELETE FROM keep_vectors")
+            except sqlite3.OperationalError:  # no table (read-only old store): nothing kept, nothing to prune
+                return 0
+        return int(gone)
+
     def count(self) -> int:
         with self.table.lock:
             try:
