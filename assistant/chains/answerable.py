@@ -26,7 +26,7 @@ import difflib
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -124,6 +124,13 @@ def _stop_stems() -> frozenset[str]:
     return frozenset(stem(w) for w in STOP_WORDS)
 
 
+def _spread(term: str, sentences: Sequence[Container[str]]) -> float:
+    """How few of an abstract's sentences state `term` (an inverse sentence frequency, smoothed): 1 when none
+    does, falling to 0 when all do."""
+    n = len(sentences)
+    return math.log((n + 1) / (sum(term in s for s in sentences) + 1)) / math.log(n + 1)
+
+
 def _stated(word: str, vocabulary: set[str]) -> bool:
     if word in vocabulary:
         return True
@@ -187,9 +194,8 @@ def signals(
         # Which of its sentences answers: the question's words the title states (the paper's name, its
         # topic) say which paper, not which sentence, so they are left out here (none left: the cosine decides);
         # so, in part, does a word many of its sentences state (a name the title lacks: "CoPrompt"), weighted
-        # down by its spread over the abstract (an inverse sentence frequency, 1 for a word one sentence states).
-        spread = lambda t: math.log((len(said) + 1) / (sum(t in sent for sent in said) + 1)) / math.log(len(said) + 1)
-        answer_words = {t: w * spread(t) for t, w in asked.items() if t not in title}
+        # down by its spread over the abstract (`_spread`).
+        answer_words = {t: w * _spread(t, said) for t, w in asked.items() if t not in title}
         answer_mass = sum(answer_words.values())
         lexical = np.array([sum(w for t, w in answer_words.items() if t in sent) / answer_mass if answer_mass > 0 else 0.0 for sent in said])
         words = set(vocab)
