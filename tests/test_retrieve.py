@@ -129,6 +129,25 @@ def test_a_lower_case_word_reads_as_the_acronym_only_where_the_papers_mostly_cap
     assert kw.search("dpo", 3)[0][0] in {"dpo", "dpo2"}
 
 
+def test_document_frequencies_read_from_the_index_are_plain_counts(tmp_path: Path) -> None:
+    """`KeywordIndex._df` reads bm25s's internal score matrix: a bm25s upgrade that changes it fails here,
+    before term rarities (the answer judge's signal) and acronym reading silently go wrong. Saved and loaded too."""
+    texts = [
+        "DPO aligns models; DPO needs no reward model.",
+        "A reward model trained with PPO from human feedback.",
+        "Gradient clipping for stable training of large models.",
+        "Sparse attention for long documents.",
+    ]
+    built = KeywordIndex.build([f"p{i}" for i in range(len(texts))], texts)
+    built.save(tmp_path / "kw")
+    tokens = KeywordIndex.tokenize(texts)
+    for kw in (built, KeywordIndex.load(tmp_path / "kw")):
+        for token in {t for doc in tokens for t in doc} | {"unseen"}:
+            assert kw._df(token) == sum(token in doc for doc in tokens), token
+        (weights,) = kw.term_weights(["reward model sparse"])
+        assert weights["model"] < weights["reward"] < weights["spars"] < 1.0
+
+
 def test_dates_and_weeks_are_validated() -> None:
     assert parse_day("2025-06-02", "--since") == "2025-06-02"
     assert parse_day(None, "--since") is None

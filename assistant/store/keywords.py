@@ -198,7 +198,10 @@ class KeywordIndex:
         return [(self.ids[d], float(s)) for d, s in zip(hits.tolist(), scores[hits].tolist())]
 
     def _df(self, token: str) -> int:
-        """How many indexed papers contain `token` (0 when none does)."""
+        """How many indexed papers contain `token` (0 when none does).
+
+        Read from bm25s's token-major score matrix (`scores["indptr"]`: a token's run of nonzero scores is
+        one per paper containing it); bm25s is pinned, and a test checks this against a plain count."""
         vocab = getattr(self.retriever, "vocab_dict", None) or {}
         indptr = (getattr(self.retriever, "scores", None) or {}).get("indptr")
         tid = vocab.get(token)
@@ -242,21 +245,9 @@ class KeywordIndex:
         answerability decision uses it to tell a missing rare word (a method's name, "dropout")
         from a missing common one ("results").
         """
-        tokens = self.words(texts)
-        vocab = getattr(self.retriever, "vocab_dict", None) or {}
-        scores = getattr(self.retriever, "scores", None) or {}
-        indptr = scores.get("indptr")
         total = len(self.ids)
         norm = float(np.log(total + 1)) or 1.0
-        out = []
-        for words in tokens:
-            weights = {}
-            for w in words:
-                tid = vocab.get(w)
-                df = int(indptr[tid + 1] - indptr[tid]) if tid is not None and indptr is not None else 0
-                weights[w] = float(np.log((total + 1) / (df + 1))) / norm
-            out.append(weights)
-        return out
+        return [{w: float(np.log((total + 1) / (self._df(w) + 1))) / norm for w in words} for words in self.words(texts)]
 
     def scores_for(self, query: str, ids: Iterable[str]) -> dict[str, float]:
         """BM25 scores of the given papers for `query` (0.0 when no query term occurs; unknown ids left out).
