@@ -130,6 +130,17 @@ def louvain_grouping(rows: dict[str, np.ndarray], weeks: list[Week], neighbours:
     return out
 
 
+def print_rows(weeks: list[Week], variants: dict[str, Callable[[], dict[str, Grouping]]], fields: dict[str, int]) -> None:
+    """One table row per variant (those whose name has a word given on the command line, or all), as each ends."""
+    print("| variant | keyword silhouette | modularity | Other | topics | mixed topics | off-field papers |", flush=True)
+    for name, make in variants.items():
+        if sys.argv[1:] and not any(word in name for word in sys.argv[1:]):
+            continue
+        sil, mod, other, topics, mixed, off = scores(weeks, make(), fields)
+        print(f"| {name} | {sil:.4f} | {mod:.4f} | {100 * other:.1f}% | {topics:.1f} | {100 * mixed:.0f}% | "
+              f"{100 * off:.1f}% |", flush=True)
+
+
 def main() -> None:
     dev, vectors, fields = dev_setup()
     raw = week_rows(dev, vectors, None)
@@ -153,13 +164,7 @@ def main() -> None:
         "Louvain on embedding + TF-IDF x1.0, 10 neighbours, resolution 1.5": lambda: louvain_grouping(
             week_rows(dev, vectors, 1.0), dev, 10, 1.5),
     }
-    print("| variant | keyword silhouette | modularity | Other | topics | mixed topics | off-field papers |", flush=True)
-    for name, make in variants.items():
-        if sys.argv[1:] and not any(word in name for word in sys.argv[1:]):
-            continue
-        sil, mod, other, topics, mixed, off = scores(dev, make(), fields)
-        print(f"| {name} | {sil:.4f} | {mod:.4f} | {100 * other:.1f}% | {topics:.1f} | {100 * mixed:.0f}% | "
-              f"{100 * off:.1f}% |", flush=True)
+    print_rows(dev, variants, fields)
 
 
 if __name__ == "__main__":

@@ -31,3 +31,36 @@ def test_a_topic_is_mixed_only_when_enough_of_its_confident_papers_are_off_field
     assert topic_fields([list(range(11)), [11, 12]], fields) == (0, 2, 2, 13)  # one stray per topic is not a mix
     assert topic_fields([[13, 14]], fields) == (0, 1, 0, 0)  # no confident paper: nothing to say
     assert topic_fields([list(range(10)) + [10, 11]] * 2, np.array([0] * 10 + [1, 1])) == (2, 2, 4, 24)
+
+
+def test_the_domain_bench_reads_own_work_and_moves_a_paper_of_another_field() -> None:
+    from assistant.papers import Paper
+    from benchmarks.topics_data import Week
+    from benchmarks.topics_domain import field_outliers, own_work_text, short_text
+
+    paper = Paper(
+        paper_id="2401.00901", title="SegLite: Efficient Fine-Tuning for Semantic Segmentation",
+        abstract=("Large language models are costly to fine-tune. "
+                  "We propose SegLite, which fine-tunes a segmentation network with 2% of its weights. "
+                  "SegLite matches full fine-tuning on ADE20K."),
+    )
+    assert own_work_text(paper).split("\n\n")[1].startswith("We propose SegLite")
+    assert "costly" not in own_work_text(paper)
+    # The contribution sentence (the takeaway's first candidate) is the paper's own work, not its background.
+    assert short_text(paper) == f"{paper.title}\n\nWe propose SegLite, which fine-tunes a segmentation network with 2% of its weights."
+    assert short_text(paper.model_copy(update={"abstract": ""})) == f"{paper.title}\n\n"
+    # Two topics of papers near field 0 and field 1; paper 2 sits in topic A but is clearly of field 1.
+    names = np.eye(2, 4)
+    x = np.array([[1, 0, .3, 0], [1, 0, 0, .3], [0, 1, .3, .3], [0, 1, 0, .3], [0, 1, .3, 0]], dtype=float)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    week = Week("2025-W01", [paper] * 5, [[]] * 5)
+    grouping = {"2025-W01": ([[0, 1, 2], [3, 4]], [])}
+    groups, other = field_outliers([week], {"2025-W01": x}, grouping, names, 0.2, False)["2025-W01"]
+    assert sorted(map(sorted, groups)) == [[0, 1], [2, 3, 4]] and other == []
+    # Paper 2 is of field 1, and no topic is: moved to "Other" only when asked, else kept.
+    x2 = np.array([[1, 0, .3, 0], [1, 0, 0, .1], [0, .2, 0, 1], [0, 1, .3, 0], [0, 1, 0, 0]], dtype=float)
+    x2 /= np.linalg.norm(x2, axis=1, keepdims=True)
+    names2 = np.array([[1, 0, 0, 0], [0, 0, 0, 1]], dtype=float)
+    groups, other = field_outliers([week], {"2025-W01": x2}, grouping, names2, 0.2, True)["2025-W01"]
+    assert sorted(map(sorted, groups)) == [[0, 1], [3, 4]] and other == [2]
+    assert field_outliers([week], {"2025-W01": x2}, grouping, names2, 0.2, False)["2025-W01"][1] == []

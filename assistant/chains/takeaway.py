@@ -64,6 +64,12 @@ def _candidates(paper: Paper) -> list[str]:
     return sorted(ordered, key=lambda s: not own(s))
 
 
+def contribution_sentence(paper: Paper) -> str:
+    """The abstract sentence a takeaway starts from (the first candidate, before the support check):
+    what the paper does, not its background. Cheap (no embedding), so the digest can cluster on it."""
+    return next(iter(_candidates(paper)), "")
+
+
 def _hf_summary(paper: Paper) -> str | None:
     value = paper.extra.get("ai_summary")
     return " ".join(str(value).split()) or None if value else None
