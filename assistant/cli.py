@@ -200,7 +200,7 @@ def ask(ctx: click.Context, question: str, k: int | None, as_json: bool) -> None
     click.echo("\nAnswer:" if not answer.refused else "\nNo answer:")
     click.echo("  " + (answer.answer if answer.refused else render_marked(answer.sentences)))
     if answer.removed_citations:
-        click.echo(f"  (removed citations outside the evidence: {answer.removed_citations})")
+        click.echo(f"  (removed citations of papers the model was not shown: {answer.removed_citations})")
     if answer.extractive:
         click.echo("  (quoted from the abstract: the model's draft was not supported by the papers, or it declined)")
     if not answer.refused:
@@ -245,6 +245,12 @@ def ui(host: str, port: int) -> None:
     if not UI_APP.exists():
         raise InputError(f"{UI_APP} is missing: reinstall the package (pip install paper-digest-assistant) or restore ui/ from the repository")
     sys.path.insert(0, str(UI_APP.parent))  # where the page scripts find `uikit`
+    import streamlit  # noqa: F401 - sets up its loggers, quietened next
+
+    # `uikit` is imported here, before Streamlit's runtime exists (to prewarm the store), so its cached
+    # functions would log "No runtime found, using MemoryCacheStorageManager" on every start: harmless
+    # (the page script reuses this module in this process), and noise to a user.
+    logging.getLogger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
     import uikit
     from streamlit.web import cli as streamlit_cli
 

@@ -269,6 +269,8 @@ def test_app_in_a_real_browser(seeded_copy: Path, tmp_path: Path, browser: WebDr
     finally:
         server.stop()
         chat.close()
+    log = Path(server.log.name).read_text()
+    assert "WARNING" not in log and "Traceback" not in log, f"the server's output is not clean:\n{log}"
 
     print(
         f"server healthy after {serving:.2f} s; app interactive after {interactive:.2f} s; "

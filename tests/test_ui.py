@@ -120,6 +120,13 @@ def test_chat_answer_has_citation_links_sources_and_status(ui_env: pytest.Monkey
     assert [m.value for m in at.sidebar.metric][:1] == ["310"]
 
 
+def test_a_citation_of_a_paper_the_model_was_not_shown_is_removed_and_said_so(ui_env: pytest.MonkeyPatch, chat: FakeOpenAI) -> None:
+    fake_answers(chat, SUPPORTED.replace("[1].", "[1][7]."))
+    at = ask(start(), QUESTION)
+    assert "ShrinkMatch adaptively seeks a shrunk class space" in markdown(at) and "[7]" not in markdown(at)
+    assert any(c.value == "Removed citations of papers the model was not shown: \\[7\\]" for c in at.caption), [c.value for c in at.caption]
+
+
 def test_follow_up_is_rewritten_with_history_and_clear_resets(ui_env: pytest.MonkeyPatch, chat: FakeOpenAI) -> None:
     # answers are consumed in order: first answer, the condensed follow-up query, second answer
     fake_answers(chat, SUPPORTED, "ShrinkMatch reweighting principles for uncertain loss", SUPPORTED)

@@ -267,7 +267,7 @@ def render_answer(answer: Answer) -> None:
         st.markdown("**Sources**\n\n" + sources_md(answer.citations))
     if answer.removed_citations:
         removed = ", ".join(f"\\[{n}\\]" for n in answer.removed_citations)
-        st.caption(f"Removed citations of papers that were not retrieved: {removed}")
+        st.caption(f"Removed citations of papers the model was not shown: {removed}")
     if answer.extractive:
         st.caption(EXTRACTIVE_NOTE)
     st.caption(f"Model: {md_escape(answer.model)}")
