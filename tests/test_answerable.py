@@ -109,7 +109,7 @@ def test_declined_clear_evidence_quotes_the_answering_sentence(shared: Assistant
     question = "How many language pairs does the ACES translation challenge set span?"
     app, model = with_model(shared, CANNOT_ANSWER)
     verdict = app.evidence_for(question).verdict
-    assert verdict is not None and verdict.best >= verdict.quote_bar
+    assert verdict is not None and verdict.best >= verdict.quote_bar(disowned=True)
     answer = app.ask(question)
     assert isinstance(app.chat_model, RecordingChat) and len(model.seen) == 1
     assert not answer.refused and answer.extractive

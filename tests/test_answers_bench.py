@@ -295,3 +295,25 @@ def test_chunk_runs_assemble_into_one_run_of_the_split(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="in no chunk"):
         assemble(cases, [tmp_path / "c0"])
     assert len(assemble(cases[:3], [tmp_path / "c0"])["rows"]) == 3, "a subset needs only its own cases"
+
+
+def test_the_quote_bars_are_fitted_per_disowned_draft_and_judged_by_leave_one_out() -> None:
+    """Declines on absent details reach 0.6-0.8 while declines the app should overrule reach 0.9+, and drafts
+    that failed without declining are right to quote from 0.5: the `declined` policy separates them, its
+    bars sit in the middle of the gaps, and leave-one-out keeps it over one bar for all."""
+    from benchmarks.fit_overrule import choose, fit
+
+    def row(kind: str, best: float, declined: bool, on: str) -> dict:
+        off = "refused"
+        return {"type": kind, "best": best, "detail": 1.0, "disowned": declined, "on": {"verdict": on}, "off": {"verdict": off}}
+
+    rows = [row("absent_detail", b, True, "answered") for b in (0.6, 0.65, 0.7, 0.75, 0.8)]
+    rows += [row("detail", b, True, "useful") for b in (0.9, 0.92, 0.95, 0.97)]
+    rows += [row("paraphrase", b, False, "useful") for b in (0.5, 0.55, 0.6, 0.7, 0.8)]
+    bars = fit("disowned", rows)
+    assert bars["quote"] <= 0.5 and 0.8 < bars["overrule"] <= 0.9
+    kept, chosen, report = choose(rows, {"quote": 0.56, "overrule": 0.74})
+    assert "detail" in report and kept != "detail"
+    assert kept == "disowned" and chosen == bars
+    assert report["disowned"]["cv"]["score"] > report["one"]["cv"]["score"]
+    assert report["disowned"]["dev"]["unanswerable_refused"] == 1.0 and report["disowned"]["dev"]["answerable_refused"] == 0.0

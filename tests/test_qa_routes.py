@@ -150,7 +150,7 @@ def test_a_paraphrased_paper_the_model_declines_is_answered_from_its_own_sentenc
     question = "a semi-supervised classifier that, for unsure pseudo-labels, drops the confusing classes and learns on the rest"
     app, model = with_model(shared, CANNOT_ANSWER)
     verdict = app.evidence_for(question).verdict
-    assert verdict is not None and verdict.detail < 0.5 and verdict.quote_bar < verdict.overrule_threshold
+    assert verdict is not None and verdict.best >= verdict.quote_bar(disowned=True)
     answer = app.ask(question)
     assert len(model.seen) == 1, "the model was asked first"
     assert not answer.refused and answer.extractive
@@ -171,6 +171,32 @@ def test_an_absent_detail_the_model_declines_is_still_refused(shared: Assistant)
     assert verdict is not None and verdict.detail > 0.5
     answer = app.ask(question)
     assert answer.refused and not answer.extractive
+
+
+def test_a_disowned_answer_is_overruled_only_from_the_higher_bar_an_empty_draft_from_the_lower(shared: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the best paper's probability between the two bars, a declined draft and one whose only claim the
+    papers do not state (an invented number) are refused (the model may be right that the papers lack the
+    answer), while a draft that says nothing (a bare "[1]") is quoted from the same paper; above both bars
+    the decline is overruled too."""
+    from assistant.chains.calibration import load
+
+    question = "a semi-supervised classifier that, for unsure pseudo-labels, drops the confusing classes and learns on the rest"
+    verdict = shared.evidence_for(question).verdict
+    assert verdict is not None and verdict.answerable
+    bars = load("relevance").thresholds
+    monkeypatch.setitem(bars, "quote", verdict.best - 0.01)
+    monkeypatch.setitem(bars, "overrule", verdict.best + 0.01)
+    declined, model = with_model(shared, CANNOT_ANSWER)
+    answer = declined.ask(question)
+    assert len(model.seen) == 1 and answer.refused and not answer.extractive
+    invented = with_model(shared, "ShrinkMatch trains on 4096 GPUs with a learning rate of 0.7 [1].")[0].ask(question)
+    assert invented.refused and "4096" not in invented.answer
+    bare, _ = with_model(shared, "[1]")
+    answer = bare.ask(question)
+    assert not answer.refused and answer.extractive and answer.citations[0].paper_id == SHRINK
+    monkeypatch.setitem(bars, "overrule", verdict.best)
+    answer = with_model(shared, CANNOT_ANSWER)[0].ask(question)
+    assert not answer.refused and answer.extractive and answer.citations[0].paper_id == SHRINK
 
 
 def test_an_endpoints_decline_is_respected_unless_the_setting_says_otherwise(shared: Assistant) -> None:

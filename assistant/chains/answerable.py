@@ -90,9 +90,11 @@ class Verdict:
     supports: list[Support]
     threshold: float
     quote_threshold: float
-    """The quote bar of a question that asks for no specific detail (find, explain, overview)."""
+    """The quote bar after a draft that failed without declining (empty, a bare citation, a restatement,
+    nothing supported)."""
     overrule_threshold: float
-    """The quote bar of a question that asks for a specific detail (a number, a dataset, a name)."""
+    """The quote bar after the model declined ("not in the papers") or wrote only claims the papers do not
+    state: overruling it needs clearer evidence."""
     detail: float = 0.0
     """The router's probability that the question asks for a specific detail."""
 
@@ -109,14 +111,12 @@ class Verdict:
     def best(self) -> float:
         return max((s.probability for s in self.supports), default=0.0)
 
-    @property
-    def quote_bar(self) -> float:
-        """Probability the best paper needs for the app to quote it when the model's draft fails (declined,
-        empty, a bare citation, a restatement or nothing supported): from `quote_threshold` for a question
-        that asks for no detail to `overrule_threshold` for one that does, in proportion to the router's
-        detail probability. A paper that is relevant answers "explain X" or "which paper does Y"; a detail
-        question needs more, since a relevant paper may not state the detail (then the model declines)."""
-        return self.quote_threshold + (self.overrule_threshold - self.quote_threshold) * self.detail
+    def quote_bar(self, disowned: bool) -> float:
+        """Probability the best paper needs for the app to quote it in place of a failed draft: higher when
+        the model declined or claimed what the papers do not state (`disowned`), since a relevant paper may
+        lack the asked detail and then the model is right not to find it (both bars fitted on the packaged
+        model's dev drafts, `benchmarks/fit_overrule.py`)."""
+        return self.overrule_threshold if disowned else self.quote_threshold
 
 
 @lru_cache(maxsize=1)
