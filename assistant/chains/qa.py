@@ -215,24 +215,20 @@ def finalize(
     papers. Evidence that can answer gives the draft when a sentence is supported (a decline token next
     to it does not hide it). When the model declined, answered a bare "[1]", restated the question or a
     title, or wrote nothing the papers support, the best answering paper is quoted if its probability
-    reaches the verdict's calibrated `quote_bar` (higher after a decline or claims the papers do not
-    state); a decline is overruled so only with `overrule_declines` (the packaged model's). Else a draft that did
-    not decline and is *not verified* (every key term stated, a paraphrase the check cannot confirm,
-    mostly right on the hand dev pairs) is shown as such, with the closest sentence quoted. Otherwise: a refusal.
+    reaches the verdict's calibrated `quote_bar` (higher after a decline or claims the papers do not state);
+    a decline is overruled so only with `overrule_declines` (the packaged model's). Else a draft that did not
+    decline and is *not verified* (every key term stated, a paraphrase the check cannot confirm, mostly right
+    on the hand dev pairs) is shown as such, with the closest sentence quoted. Otherwise: a refusal.
     """
     verdict = evidence.verdict
     if verdict is not None and verdict.answerable:
         draft = raw.strip()
         claims = without_decline(draft)
-        checked = answer = None
         wrote = bool(re.search(r"[^\W\d_]{3}", claims)) and not is_bare_citation(claims) and not restates(claims, question, evidence.hits)
-        if wrote:
-            checked = _checked(claims, evidence, embed, model)
-            answer = checked if checked is not None and any(s.supported for s in checked.sentences) else None
+        checked = _checked(claims, evidence, embed, model) if wrote else None
+        answer = checked if checked is not None and any(s.supported for s in checked.sentences) else None
         declined = declines(draft) and answer is None
-        # The model said the papers lack the answer, or wrote only claims they do not state: quoting in its
-        # place needs the higher bar (an empty, bare or restating draft, or one only not verified, says nothing).
-        disowned = declined or (wrote and checked is None)
+        disowned = declined or (wrote and checked is None)  # it said the papers lack it, or claimed what they do not state
         if answer is None and verdict.best >= verdict.quote_bar(disowned) and (overrule_declines or not declined):
             answer = extractive_answer(evidence, model)
         if answer is None and not declined:  # only "not verified": shown so (the closest sentence quoted), not refused
