@@ -16,6 +16,7 @@ from assistant.chains.answerable import paper_texts
 from assistant.chains.evidence import Evidence
 from assistant.citations import split_sentences
 from assistant.cli import cli
+from assistant.config import Settings
 from assistant.embeddings import LocalEmbedder, SentenceCache
 from assistant.papers import Paper, make_paper_id
 from assistant.service import Assistant
@@ -84,17 +85,26 @@ def _paper(abstract: str) -> Paper:
     return Paper(paper_id=make_paper_id(title, "2611.00042"), title=title, abstract=abstract, dates=["2026-11-02"])
 
 
-def test_a_changed_abstract_is_judged_from_its_new_sentences(tmp_path: Path) -> None:
-    """Re-ingest with a new abstract: the judge reads the new sentences, in this process and the next one,
-    never vectors kept for the old text."""
-    settings = make_settings(tmp_path / "data")
-    question = "How many residual blocks do frobnicator networks stack?"
+FROB_QUESTION = "How many residual blocks do frobnicator networks stack?"
+
+
+def _asked_then_changed(settings: Settings) -> tuple[Assistant, Paper, Paper]:
+    """A paper asked about (its sentences are kept), then re-ingested with a new abstract: (app, old, new)."""
     old = _paper("We propose frobnicator networks for speech. They gate seventeen layers with learned masks.")
     new = _paper("We propose frobnicator networks for speech. They stack forty residual blocks without gating.")
     app = Assistant(settings)
     app.ingest_papers([old], progress=False)
-    app.evidence_for(question)  # the old sentences are now kept
+    app.evidence_for(FROB_QUESTION)
     app.ingest_papers([new], progress=False)
+    return app, old, new
+
+
+def test_a_changed_abstract_is_judged_from_its_new_sentences(tmp_path: Path) -> None:
+    """Re-ingest with a new abstract: the judge reads the new sentences, in this process and the next one,
+    never vectors kept for the old text."""
+    settings = make_settings(tmp_path / "data")
+    question = FROB_QUESTION  # asked again below, in this process and the next
+    app, _, new = _asked_then_changed(settings)
     fresh = app.embedder.embed([question, *paper_texts(new)])  # no cache involved
     best = float((fresh[2:] @ fresh[0]).max())
     for asker in (app, Assistant(settings, embedder=app.embedder)):
@@ -135,14 +145,8 @@ def test_reindex_drops_the_vectors_of_old_abstracts_and_other_embedders(tmp_path
     """Kept rows are never rewritten, so `assistant reindex` prunes what no stored paper reads any more:
     the old abstract's sentences and another vector space's rows go, the current paper's stay."""
     settings = make_settings(tmp_path / "data")
-    question = "How many residual blocks do frobnicator networks stack?"
-    old = _paper("We propose frobnicator networks for speech. They gate seventeen layers with learned masks.")
-    new = _paper("We propose frobnicator networks for speech. They stack forty residual blocks without gating.")
-    app = Assistant(settings)
-    app.ingest_papers([old], progress=False)
-    app.evidence_for(question)
-    app.ingest_papers([new], progress=False)
-    app.evidence_for(question)
+    app, old, new = _asked_then_changed(settings)
+    app.evidence_for(FROB_QUESTION)
     kept = app.store.sentence_vectors(app.embedder.vector_space)
     other = app.store.sentence_vectors("another embedder")
     other.put({t: np.ones(3, dtype=np.float32) for t in paper_texts(new)})
