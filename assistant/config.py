@@ -104,6 +104,17 @@ class Settings(BaseSettings):
     )
     rrf_k: int = Field(20, ge=1, description="Rank offset of reciprocal rank fusion (fusion `rrf` only).")
     candidates: int = Field(100, ge=10, description="Candidates taken from each retriever before fusion.")
+    smooth_weight: float = Field(
+        0.3, ge=0, le=1,
+        description="Hybrid search: each of the best `smooth_pool` papers' score moves this far towards the mean "
+        "score of its `smooth_neighbours` most similar papers among them (paper vectors) when that lifts it, so a "
+        "relevant paper whose own words miss the query is lifted by the relevant papers it resembles; 0 = off. "
+        "Calibrated with "
+        "smooth_neighbours and smooth_pool on the answer cases' dev split and SciFact train "
+        "(`benchmarks/fit_smoothing.py`, grid in benchmarks/results/smoothing.md).",
+    )
+    smooth_neighbours: int = Field(3, ge=1, description="Neighbours whose scores smooth a paper's (see smooth_weight).")
+    smooth_pool: int = Field(50, ge=2, description="How many of the best fused papers are smoothed (see smooth_weight).")
     mmr_lambda: float = Field(
         0.7, ge=0, le=1, description="Relevance vs novelty of diverse search (MMR); 1 = plain relevance order."
     )

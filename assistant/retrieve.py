@@ -4,7 +4,8 @@ Used by `assistant search`, the answer/compare chains, the UI and `assistant eva
 yields (paper_id, score) candidates; a paper's dense score is its best chunk's cosine similarity.
 Hybrid fusion is a convex combination of BM25 scaled by its best score and raw cosine (default;
 tuned on SciFact train and our seed questions, see benchmarks/results/retrieval.md) or weighted
-reciprocal rank fusion. Dates are resolved in the paper table and passed down as an id set, never as slow Chroma
+reciprocal rank fusion; the best fused papers' scores are then lifted by their most similar neighbours'
+(`smooth`). Dates are resolved in the paper table and passed down as an id set, never as slow Chroma
 `where` clauses on dates. `diverse=True` re-ranks with MMR over paper vectors.
 """
 
@@ -65,6 +66,32 @@ def convex_fuse(bm25: Mapping[str, float], dense: Mapping[str, float], bm25_weig
         + (1 - bm25_weight) * dense.get(doc, floor)
         for doc in {*bm25, *dense}
     }
+
+
+def smooth(
+    ranked: Sequence[str], scores: Mapping[str, float], vectors: Mapping[str, np.ndarray], weight: float, neighbours: int
+) -> dict[str, float]:
+    """Scores of `ranked` lifted by their neighbourhood: the larger of a paper's own score and (1 − weight) · own +
+    weight · the mean score of its `neighbours` most similar papers (cosine of paper vectors, among `ranked` only).
+
+    The cluster hypothesis: papers on one topic resemble each other, so a relevant paper that states
+    the topic in other words than the query's (task vectors for model merging, a "facial" avatar for
+    "human faces") still sits among relevant papers and is lifted by them. Lift only: a paper unlike
+    the others (the one paper a question names, among papers that share its other words) keeps its
+    own score. Papers without a vector keep their score.
+    """
+    have = [d for d in ranked if d in vectors]
+    out = {d: scores[d] for d in ranked}
+    if weight <= 0 or len(have) < 2:
+        return out
+    m = np.stack([vectors[d] for d in have])
+    sims = m @ m.T
+    np.fill_diagonal(sims, -np.inf)
+    own = np.array([scores[d] for d in have])
+    near = np.argsort(-sims, axis=1, kind="stable")[:, : min(neighbours, len(have) - 1)]
+    for d, s, nb in zip(have, own, own[near].mean(axis=1)):
+        out[d] = float(max(s, (1 - weight) * s + weight * nb))
+    return out
 
 
 def mmr(
@@ -240,9 +267,16 @@ class Retriever:
             cosines = {**dense.scores, **known, **self.cosines(dense.vector, unread)}
             scores = convex_fuse(bm25, cosines, s.bm25_weight)
         ranked = sorted(scores, key=lambda p: (-scores[p], p))
+        vectors: dict[str, np.ndarray] = {}
+        if mode == "hybrid" and s.smooth_weight > 0 and len(ranked) > 1:
+            head = ranked[: s.smooth_pool]
+            vectors = self.paper_vectors(head)
+            scores = {**scores, **smooth(head, scores, vectors, s.smooth_weight, s.smooth_neighbours)}
+            ranked = sorted(head, key=lambda p: (-scores[p], p)) + ranked[len(head) :]
         if diverse and len(ranked) > 1:
             pool = ranked[: max(k * 3, k + 5)]
-            ranked = mmr(pool, scores, self.paper_vectors(pool), k, s.mmr_lambda)
+            vectors = {**vectors, **self.paper_vectors([p for p in pool if p not in vectors])}
+            ranked = mmr(pool, scores, vectors, k, s.mmr_lambda)
         best = ranked[:k]
         papers = self.store.get_papers(best)
         passages = self.passages(best, dense.vector) if dense.vector is not None else {}

@@ -11,7 +11,7 @@ from assistant.errors import InputError
 from assistant.evaluate import evaluate_questions, load_seed_questions
 from assistant.papers import Paper, make_paper_id
 from assistant.periods import parse_day, week_bounds
-from assistant.retrieve import convex_fuse, fuse, minmax, mmr
+from assistant.retrieve import convex_fuse, fuse, minmax, mmr, smooth
 from assistant.service import Assistant
 from assistant.store import KEYWORD_ANALYZER, KeywordIndex, keyword_text
 from assistant.store.keywords import fold
@@ -251,7 +251,7 @@ def test_exact_and_overfetch_dense_paths_agree(seeded_dir: Path) -> None:
 def test_keyword_only_candidates_are_fused_with_their_own_cosine(seeded_dir: Path, filtered: bool) -> None:
     """A paper only the keyword side returned is scored with its best chunk's cosine, not the dense list's floor
     (unfiltered: read by chunk id; date-filtered: the exact dense path's own cosines)."""
-    app = Assistant(make_settings(seeded_dir, candidates=10))
+    app = Assistant(make_settings(seeded_dir, candidates=10, smooth_weight=0))  # the fused scores themselves
     r = app.retriever
     dates = _dates(app)
     since, until = (dates[0], dates[0]) if filtered else (None, None)  # one day: the exact dense path
@@ -268,6 +268,51 @@ def test_keyword_only_candidates_are_fused_with_their_own_cosine(seeded_dir: Pat
     assert set(scored) & set(keyword_only)
     for pid in set(scored) & set(keyword_only):
         assert scored[pid] == pytest.approx(w * bm25[pid] / top + (1 - w) * exact[pid], abs=1e-5)
+
+
+# --------------------------------------------------------------------------- smoothing over neighbours
+def _unit(*xs: float) -> np.ndarray:
+    v = np.array(xs, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_smoothing_lifts_a_paper_among_relevant_neighbours_and_lowers_none() -> None:
+    # "synonym" states the topic in other words (lower fused score) but resembles the two relevant papers;
+    # "word" shares a query word (higher fused score) but resembles two unrelated papers.
+    scores = {"rel1": 0.80, "rel2": 0.78, "word": 0.55, "synonym": 0.50, "off1": 0.30, "off2": 0.28}
+    vectors = {
+        "rel1": _unit(1, 0.1, 0), "rel2": _unit(1, 0, 0.1), "synonym": _unit(0.9, 0.2, 0.1),
+        "word": _unit(0, 1, 0.1), "off1": _unit(0.1, 1, 0), "off2": _unit(0, 1, 0.2),
+    }
+    ranked = sorted(scores, key=lambda d: -scores[d])
+    out = smooth(ranked, scores, vectors, 0.2, 2)
+    assert out["synonym"] > out["word"]
+    assert out["synonym"] == pytest.approx(0.8 * 0.50 + 0.2 * (0.80 + 0.78) / 2)
+    assert out["word"] == 0.55  # lift only: a paper unlike the others (the one a question names) keeps its score
+    assert out["rel1"] == 0.80 and out["off2"] == pytest.approx(0.8 * 0.28 + 0.2 * (0.30 + 0.55) / 2)
+    assert smooth(ranked, scores, vectors, 0.0, 2) == scores  # weight 0: off
+    partial = smooth(ranked, scores, {k: v for k, v in vectors.items() if k != "word"}, 0.2, 2)
+    assert partial["word"] == 0.55  # no vector: keeps its own score, and is nobody's neighbour
+    assert partial["synonym"] == pytest.approx(0.8 * 0.50 + 0.2 * (0.80 + 0.78) / 2)
+    assert smooth(["a"], {"a": 0.4}, {"a": _unit(1, 0, 0)}, 0.2, 3) == {"a": 0.4}  # nothing to smooth with
+
+
+def test_hybrid_search_ranks_by_the_smoothed_scores(seeded_dir: Path) -> None:
+    """Search's hit scores are its fused scores smoothed over the head's paper vectors, best first (with the
+    setting at 0 they are the fused scores themselves)."""
+    query = "sparsity for large language models"
+    plain = Assistant(make_settings(seeded_dir, smooth_weight=0)).retriever
+    smoothed = Assistant(make_settings(seeded_dir)).retriever
+    s = smoothed.settings
+    fused = {h.paper.paper_id: h.score for h in plain.search(query, k=s.candidates)}
+    head = list(fused)[: s.smooth_pool]
+    want = smooth(head, fused, plain.paper_vectors(head), s.smooth_weight, s.smooth_neighbours)
+    hits = smoothed.search(query, k=10)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert [h.paper.paper_id for h in hits] == sorted(want, key=lambda p: (-want[p], p))[:10]
+    for h in hits:
+        assert h.score == pytest.approx(want[h.paper.paper_id], abs=1e-5)
+    assert any(abs(h.score - fused[h.paper.paper_id]) > 1e-4 for h in hits)
 
 
 # --------------------------------------------------------------------------- diversity
