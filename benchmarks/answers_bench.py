@@ -51,7 +51,7 @@ log = logging.getLogger("answers_bench")
 
 
 def load_cases(split: str, cases_dir: Path = CASES_DIR) -> list[dict[str, Any]]:
-    """The frozen cases of one split (`dev`, `test` or `all`)."""
+    """The frozen cases of one split (`dev`, `test`, `all` = both, or `fresh`)."""
     return [case for _, case in read_split(split, cases_dir, "question", "type")]
 
 
@@ -341,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:
         description="Answer quality on the frozen unseen cases (useful / refused / wrong, latency, recall).",
         epilog="Example: python -m benchmarks.answers_bench --split dev --backend fake --limit 40",
     )
-    parser.add_argument("--split", choices=["dev", "test", "all"], default="dev")
+    parser.add_argument("--split", choices=["dev", "test", "all", "fresh"], default="dev",
+                        help="fresh: 53 cases written after the engine was built, run only to report (benchmarks/answers/README.md)")
     parser.add_argument("--backend", choices=["embedded", "fake", "oracle"], default="fake")
     parser.add_argument("--limit", type=int, default=None, help="N cases of the split, taken round-robin over types")
     parser.add_argument("--types", default=None, help="comma-separated case types to run (default: all)")

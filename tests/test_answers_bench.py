@@ -151,6 +151,18 @@ def test_the_frozen_cases_are_well_formed_and_the_test_split_is_large_enough() -
             assert c["expected"] and (c["key_facts"] or c["type"] == "which_papers"), c["id"]
 
 
+def test_the_fresh_cases_are_new_and_ask_about_papers_no_other_case_touches() -> None:
+    old, fresh = load_cases("all"), load_cases("fresh")
+    assert len(fresh) >= 50 and all(c["split"] == "fresh" for c in fresh)
+    assert not {c["id"] for c in fresh} & {c["id"] for c in old}
+    touched = {p for c in old for p in c["expected"] + c.get("about", [])}
+    assert not {p for c in fresh for p in c["expected"] + c.get("about", [])} & touched
+    spec = json.loads((CASES_DIR / "store.json").read_text(encoding="utf-8"))
+    for c in fresh:
+        if c["type"] == "out_of_corpus":  # never ingested: not a distractor, not a seed paper
+            assert c["about"][0] not in spec["distractors"] and not c["about"][0].startswith("t:"), c["id"]
+
+
 def _seed_abstracts() -> dict[str, str]:
     from assistant.sources import find_input_files, merge_papers, parse_file
 
@@ -168,7 +180,7 @@ def test_every_key_fact_is_stated_by_an_expected_abstract_and_absent_details_are
                 row = json.loads(line)
                 texts.setdefault(row["arxiv_id"], f"{row['title']}. {row['abstract']}")
     checked = 0
-    for c in load_cases("all"):
+    for c in load_cases("all") + load_cases("fresh"):
         if c["type"] == "absent_detail":
             assert not contains(texts[c["about"][0]], c["absent"]), c["id"]
             continue
