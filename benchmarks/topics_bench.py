@@ -28,9 +28,10 @@ paper's field (vision, robotics, language, machine learning) where it is confide
 when two or more of its confident papers (and at least a tenth) are of another field than its most
 common one; also the share of confident papers in topics that are off their topic's field.
 
-Calibration (`--calibrate`, dev weeks only): `clustering.OTHER_BELOW`, where a linear fit of each
-paper's keyword silhouette on its closeness to its topic (`clustering.closeness`, every paper in a
-topic) crosses zero (below it, agreement with HF's keywords is no better than chance).
+Calibration (`--calibrate`, dev weeks only): `clustering.OTHER_BELOW`, the 5th percentile of the
+relative closeness to their topic (`clustering.relative_closeness`, every paper in a topic) of the
+papers whose confident field is their topic's: a paper of the topic's field is sent to "Other" about
+one time in twenty.
 
 Usage: python -m benchmarks.topics_bench [--weeks dev|test|all] [--calibrate] [--show WEEK...]
 (`--show` prints each topic's member titles of the given weeks, for the hand check, and stops.)
@@ -47,32 +48,20 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.chains.clustering import (
-    ASSIGN_POWER,
-    centred,
-    choose_k,
-    closeness,
-    cluster,
-    k_range,
-    normalize_rows,
-    silhouette,
-    spherical_kmeans,
-)
+from assistant.chains.clustering import OTHER_MAX_SHARE, centred, choose_k, cluster, normalize_rows, relative_closeness, spherical_kmeans
 from assistant.chains.topic_labels import group_titles
 from assistant.config import Settings
 from assistant.embeddings import make_embedder
 from benchmarks.topics_data import Week, frozen_split, keyword_matrix, load_weeks, paper_vectors
 from benchmarks.topics_fields import FIELDS, FieldModel, confident_fields, cross_validate, listing_vectors, load_listing, report, topic_fields
+from benchmarks.topics_former import cluster_before, former
 
 OUT = Path(__file__).resolve().parent / "results" / "topics.md"
 HAND = "## Hand check"
 
 Grouping = tuple[list[list[int]], list[int]]
-# The former clustering (until 2026-12-07), reported for comparison: topic count by silhouette, topics
-# whose mean silhouette was under 0.06 dissolved (the zero crossing of a topic's mean keyword silhouette
-# on it, dev weeks), "Other" under 0.046 (fitted the same way on that clustering).
-FORMER_DISSOLVE = 0.06
-FORMER_OTHER = 0.046
+# The share of the papers of their topic's field the digest's cut may send to "Other" (`calibrate`).
+ON_FIELD_SENT_AWAY = 0.05
 
 
 def paper_silhouettes(groups: Sequence[Sequence[int]], kw: np.ndarray) -> tuple[dict[int, float], list[float]]:
@@ -127,33 +116,22 @@ def _zero_crossing(xs: Sequence[float], ys: Sequence[float]) -> float:
     return float(-intercept / slope)
 
 
-def calibrate(weeks: Sequence[Week], vectors: dict[str, np.ndarray], power: float = ASSIGN_POWER) -> tuple[float, int]:
-    """(the "Other" cut, papers it was fitted on): the zero crossing of a linear fit of keyword
-    silhouette on closeness to the topic, every paper in a topic (module docstring)."""
-    kw = keyword_matrix(list(weeks))
-    xs: list[float] = []
-    ys: list[float] = []
+def calibrate(weeks: Sequence[Week], vectors: dict[str, np.ndarray], fields: dict[str, int]) -> tuple[float, int]:
+    """(the "Other" cut, papers it was fitted on): the ON_FIELD_SENT_AWAY quantile of the relative
+    closeness (`clustering.relative_closeness`, every paper in a topic) of the confident papers of their
+    topic's field (the topic's most common confident field), over the given weeks."""
+    on_field: list[float] = []
     for w in weeks:
         raw = normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers]))
-        groups, _ = cluster(raw, other_below=None, assign_power=power)
-        near = closeness(centred(raw), _labels(len(raw), groups), power)
-        for i, score in paper_silhouettes(groups, kw[w.label])[0].items():
-            xs.append(float(near[i]))
-            ys.append(score)
-    return _zero_crossing(xs, ys), len(xs)
-
-
-def silhouette_k(x: np.ndarray) -> int:
-    """The former topic count: the best silhouette among the readable counts of `k_range`."""
-    lo, hi = k_range(len(x))
-    scores = {k: silhouette(x, spherical_kmeans(x, k)[0]) if k > 1 else 0.0 for k in range(lo, hi + 1)}
-    return max(scores, key=lambda k: (scores[k], -k))
-
-
-def former(x: np.ndarray, other: bool = True) -> Grouping:
-    """The former digest clustering (silhouette count, loose topics dissolved, Other at its former cut)."""
-    return cluster(x, k=silhouette_k(centred(x)), dissolve_below=FORMER_DISSOLVE,
-                   other_below=FORMER_OTHER if other else None)
+        groups, _ = cluster(raw, other_below=None)
+        near = relative_closeness(centred(raw), _labels(len(raw), groups))
+        known = np.array([fields[p.paper_id] for p in w.papers])
+        for g in groups:
+            conf = [i for i in g if known[i] >= 0]
+            if conf:
+                main = np.bincount(known[conf]).argmax()
+                on_field += [float(near[i]) for i in conf if known[i] == main]
+    return float(np.quantile(on_field, ON_FIELD_SENT_AWAY)), len(on_field)
 
 
 def baseline(x: np.ndarray) -> Grouping:
@@ -172,9 +150,10 @@ METHODS: dict[str, Callable[[np.ndarray], Grouping]] = {
     "k-means, k = sqrt(n/2) (baseline; the digest before)": baseline,
     "k-means, the digest's k": same_k,
     "former digest clustering (k by silhouette, loose topics dissolved, placed by closeness, Other at most 5%)": former,
+    "previous digest clustering (k by stability, Other by absolute closeness, at most 5%)": lambda x: cluster_before(x),
     "digest clustering, every paper in a topic": lambda x: cluster(x, other_below=None),
-    "digest clustering, Other not capped": lambda x: cluster(x, max_other=None),
-    "digest clustering (centred, k by stability, placed by closeness, calibrated Other, at most 5% of the week)":
+    f"digest clustering, Other not capped (at most {100 * OTHER_MAX_SHARE:.0f}% in the digest)": lambda x: cluster(x, max_other=None),
+    "digest clustering (centred, k by stability, placed by closeness, Other by closeness relative to the topic's, calibrated on fields)":
         lambda x: cluster(x),
 }
 
@@ -255,7 +234,7 @@ def field_predictions(weeks: Sequence[Week], vectors: dict[str, np.ndarray]) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weeks", choices=("dev", "test", "all"), default="all")
-    parser.add_argument("--calibrate", action="store_true", help="print the two cuts fitted on the dev weeks and stop")
+    parser.add_argument("--calibrate", action="store_true", help="print the Other cut fitted on the dev weeks and stop")
     parser.add_argument("--show", nargs="+", metavar="WEEK", help="print these weeks' topics with their titles and stop")
     args = parser.parse_args()
     start = time.perf_counter()
@@ -269,12 +248,12 @@ def main() -> None:
             raise SystemExit(f"--show: no eligible week {', '.join(unknown)} (e.g. {', '.join(split['test'][:3])})")
         print("\n".join(line for w in args.show for line in show(by_label[w], vectors)))
         return
+    fields, check = field_predictions(weeks, vectors)
     if args.calibrate:
-        cut, n = calibrate([w for w in weeks if w.label in set(split["dev"])], vectors)
-        print(f"OTHER_BELOW = {cut:.3f}  (fitted on {n} dev-week papers)")
+        cut, n = calibrate([w for w in weeks if w.label in set(split["dev"])], vectors, fields)
+        print(f"OTHER_BELOW = {cut:.3f}  (fitted on {n} confident dev-week papers of their topic's field)")
         return
     parts = ("dev", "test") if args.weeks == "all" else (args.weeks,)
-    fields, check = field_predictions(weeks, vectors)
     lines = ["# Topic coherence against HF keywords and arXiv fields", "",
              "Command: `python -m benchmarks.topics_bench` (deterministic; "
              f"load average {os.getloadavg()[0]:.1f}, {time.perf_counter() - start:.0f} s to load and embed).", ""]

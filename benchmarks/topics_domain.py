@@ -32,6 +32,7 @@ from assistant.citations import split_sentences
 from benchmarks.topics_bench import _labels, _zero_crossing, baseline, paper_silhouettes
 from benchmarks.topics_data import keyword_matrix
 from benchmarks.topics_data import CACHE, Week
+from benchmarks.topics_former import PREVIOUS_MAX_SHARE, PREVIOUS_OTHER
 from benchmarks.topics_repr import Grouping, print_rows, stable_variant
 from benchmarks.topics_variants import dev_setup
 
@@ -93,7 +94,7 @@ def placed_by_both(weeks: list[Week], abstract: dict[str, np.ndarray], domain: d
     out = {}
     for w in weeks:
         labels, near = settled[w.label]
-        other = [int(i) for i in np.argsort(near, kind="stable") if near[i] < cut][: int(C.OTHER_MAX_SHARE * len(near))]
+        other = [int(i) for i in np.argsort(near, kind="stable") if near[i] < cut][: int(PREVIOUS_MAX_SHARE * len(near))]
         groups = [[i for i in np.flatnonzero(labels == k).tolist() if i not in other] for k in np.unique(labels)]
         out[w.label] = ([g for g in groups if len(g) >= 2], other + [i for g in groups if len(g) < 2 for i in g])
     return out
@@ -155,8 +156,8 @@ def outliers_first(weeks: list[Week], abstract: dict[str, np.ndarray], names: np
         labels = _labels(len(x), every[w.label][0])
         near = C.closeness(x, labels)
         first = sorted(marked[w.label][1], key=lambda i: near[i])
-        rest = [int(i) for i in np.argsort(near, kind="stable") if near[i] < C.OTHER_BELOW and i not in first]
-        other = (first + rest)[: int(C.OTHER_MAX_SHARE * len(x))]
+        rest = [int(i) for i in np.argsort(near, kind="stable") if near[i] < PREVIOUS_OTHER and i not in first]
+        other = (first + rest)[: int(PREVIOUS_MAX_SHARE * len(x))]
         groups = [[i for i in g if i not in other] for g in every[w.label][0]]
         out[w.label] = ([g for g in groups if len(g) >= 2], sorted(other + [i for g in groups if len(g) < 2 for i in g]))
     return out

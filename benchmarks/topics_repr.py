@@ -21,9 +21,10 @@ import numpy as np
 
 from assistant.chains import clustering as C
 from assistant.store.keywords import KeywordIndex
-from benchmarks.topics_bench import FORMER_DISSOLVE, baseline, former, keyword_modularity, keyword_silhouette
+from benchmarks.topics_bench import baseline, keyword_modularity, keyword_silhouette
 from benchmarks.topics_data import Week, keyword_matrix
 from benchmarks.topics_fields import topic_fields
+from benchmarks.topics_former import FORMER_DISSOLVE, cluster_before, former
 from benchmarks.topics_variants import dev_setup
 
 Grouping = tuple[list[list[int]], list[int]]
@@ -92,7 +93,7 @@ def refit_other(weeks: list[Week], rows: dict[str, np.ndarray], dissolve: float 
     kw = keyword_matrix(weeks)
     xs, ys = [], []
     for w in weeks:
-        groups, _ = C.cluster(rows[w.label], other_below=None, dissolve_below=dissolve)
+        groups, _ = cluster_before(rows[w.label], other_below=None, dissolve_below=dissolve)
         x, labels = C.centred(C.normalize_rows(rows[w.label])), _labels(len(w.papers), groups)
         near = C.closeness(x, labels)
         for i, sc in paper_silhouettes(groups, kw[w.label])[0].items():
@@ -105,7 +106,7 @@ def stable_variant(rows: dict[str, np.ndarray], weeks: list[Week], dissolve: flo
     """The digest's clustering (count by stability) on the rows, topics dissolved at `dissolve`, Other refitted."""
     other = refit_other(weeks, rows, dissolve)
     print(f"   (refitted other {other:.3f})", flush=True)
-    return {w.label: C.cluster(rows[w.label], other_below=other, dissolve_below=dissolve) for w in weeks}
+    return {w.label: cluster_before(rows[w.label], other_below=other, dissolve_below=dissolve) for w in weeks}
 
 
 def scores(weeks: list[Week], groupings: dict[str, Grouping], fields: dict[str, int]) -> tuple[float, ...]:
@@ -146,7 +147,7 @@ def main() -> None:
     raw = week_rows(dev, vectors, None)
 
     def fixed(a: float | None, f: float) -> Callable[[], dict[str, Grouping]]:
-        return lambda: (lambda rows: {w.label: C.cluster(rows[w.label], k=max(2, round(f * len(w.papers) ** 0.5)))
+        return lambda: (lambda rows: {w.label: cluster_before(rows[w.label], k=max(2, round(f * len(w.papers) ** 0.5)))
                                       for w in dev})(week_rows(dev, vectors, a))
 
     variants: dict[str, Callable[[], dict[str, Grouping]]] = {

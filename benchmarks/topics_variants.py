@@ -24,18 +24,10 @@ import numpy as np
 from assistant.chains import clustering as C
 from assistant.config import Settings
 from assistant.embeddings import make_embedder
-from benchmarks.topics_bench import (
-    FORMER_DISSOLVE,
-    FORMER_OTHER,
-    _labels,
-    _zero_crossing,
-    keyword_modularity,
-    keyword_silhouette,
-    paper_silhouettes,
-    silhouette_k,
-)
+from benchmarks.topics_bench import _labels, _zero_crossing, keyword_modularity, keyword_silhouette, paper_silhouettes
 from benchmarks.topics_data import Week, frozen_split, keyword_matrix, load_weeks, paper_vectors
 from benchmarks.topics_fields import dev_fields, topic_fields
+from benchmarks.topics_former import FORMER_DISSOLVE, FORMER_OTHER, PREVIOUS_MAX_SHARE, cluster_before, silhouette_k, topic_silhouettes
 
 Measure = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -100,7 +92,7 @@ def outsiders_grouped(x: np.ndarray, labels: np.ndarray, min_size: int, share: f
             new.append(nxt - 1)
     trial = C.settle(x, trial, C.ASSIGN_POWER)
     if apart:
-        sil = C.topic_silhouettes(x, trial)
+        sil = topic_silhouettes(x, trial)
         for j in new:
             if sil.get(j, 1.0) < FORMER_DISSOLVE or (trial == j).sum() < min_size:
                 trial[trial == j] = labels[trial == j]
@@ -136,7 +128,7 @@ def outsiders_linked(min_size: int, link: str, apart: bool) -> Callable[[np.ndar
                 continue
             candidate = trial.copy()
             candidate[far[group]] = nxt
-            if not apart or C.topic_silhouettes(x, candidate)[nxt] >= FORMER_DISSOLVE:
+            if not apart or topic_silhouettes(x, candidate)[nxt] >= FORMER_DISSOLVE:
                 trial, nxt = candidate, nxt + 1
         return trial
 
@@ -151,10 +143,10 @@ Variant = tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], Measure, float |
 
 def base_labels(dissolve: float | None = FORMER_DISSOLVE) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """The former digest's topics of a week (raw unit vectors in; every paper in a topic)."""
-    return lambda raw, x: _labels(len(x), C.cluster(raw, k=silhouette_k(x), other_below=None, dissolve_below=dissolve)[0])
+    return lambda raw, x: _labels(len(x), cluster_before(raw, k=silhouette_k(x), other_below=None, dissolve_below=dissolve)[0])
 
 
-CAP = C.OTHER_MAX_SHARE
+CAP = PREVIOUS_MAX_SHARE
 VARIANTS: dict[str, Variant] = {
     "current": (base_labels(), closeness, CAP, True),
     **{f"Other capped at {100 * cap:.0f}%": (base_labels(), closeness, cap, False) for cap in (0.10, 0.20)},

@@ -16,12 +16,10 @@ from assistant.chains.clustering import (
     centred,
     choose_k,
     cluster,
-    dissolve_loose,
     k_range,
     normalize_rows,
-    silhouette,
+    relative_closeness,
     stability,
-    topic_silhouettes,
 )
 from assistant.chains.topic_labels import group_keywords, group_titles, parse_topic_reply
 from assistant.chains.digest import highlights
@@ -313,40 +311,39 @@ def test_cluster_sends_a_paper_far_from_every_topic_to_other() -> None:
 
 
 def test_other_is_capped_at_a_share_of_the_week_unless_told_not_to_be() -> None:
-    """Four outsiders in a week of 64: the cap (5% of the week: 3) keeps the nearest one in a topic; uncapped, all leave."""
+    """Four outsiders in a week of 64: all leave under the digest's cap (20% of the week); a cap of 5% (3)
+    keeps the nearest one in a topic; uncapped, all leave."""
     rows = np.stack(_week_with_outsiders(4)).astype(np.float32)
     groups, other = cluster(rows)
-    assert len(other) == 3 and set(other) < set(range(60, 64))
-    groups, other = cluster(rows, max_other=None)
     assert other == list(range(60, 64)) and len(groups) == 6
     assert all(len({i // 10 for i in g}) == 1 for g in groups)
+    groups, other = cluster(rows, max_other=0.05)
+    assert len(other) == 3 and set(other) < set(range(60, 64))
+    assert cluster(rows, max_other=None)[1] == list(range(60, 64))
 
 
-def test_a_junk_drawer_topic_is_dissolved_into_the_topics_its_papers_are_closest_to() -> None:
-    rng = np.random.default_rng(0)
+def test_a_paper_is_judged_against_its_own_topics_typical_member() -> None:
+    """A tight topic with one spread-out paper, and a loose topic: the paper is an outsider in its tight
+    topic, while the loose topic keeps all its members, though the paper is closer to its topic than the
+    loose topic's typical member is to theirs (an absolute cut could not tell them apart)."""
+    rng = np.random.default_rng(3)
     dim = 384
     common = rng.standard_normal(dim)
-    themes = normalize_rows(rng.standard_normal((4, dim)))
-    rows = [common + 3 * themes[j] + 0.1 * rng.standard_normal(dim) for j in range(4) for _ in range(12)]
-    # eight papers that each sit between two themes, with a large part of their own: a "topic" only by elimination
-    mixed = [common + 1.5 * themes[i % 4] + 1.5 * themes[(i + 1) % 4] + 2.5 * normalize_rows(rng.standard_normal((1, dim)))[0]
-             for i in range(8)]
-    x = centred(normalize_rows(np.stack(rows + mixed).astype(np.float32)))
-    labels = np.repeat(np.arange(5), [12, 12, 12, 12, 8])
-    scores = topic_silhouettes(x, labels)
-    assert scores[4] < 0.06 < min(scores[j] for j in range(4))
-    after = dissolve_loose(x, labels, 0.06)
-    assert np.array_equal(after[:48], labels[:48])  # the tight topics keep their papers
-    assert all(after[48 + i] in (i % 4, (i + 1) % 4) for i in range(8))  # each to one of the themes it is made of
-    assert np.array_equal(dissolve_loose(x, labels, None), labels)
-    assert len(np.unique(dissolve_loose(x, labels, 0.99))) == 2
+    themes = normalize_rows(rng.standard_normal((3, dim)))
 
+    def papers(theme: int, spread: float, count: int) -> list[np.ndarray]:
+        return [common + 3 * themes[theme] + spread * rng.standard_normal(dim) for _ in range(count)]
 
-def test_silhouette_prefers_the_planted_grouping() -> None:
-    x = normalize_rows(_planted(3, 6, 0.1))
-    truth = np.repeat(np.arange(3), 6)
-    assert silhouette(x, truth) > 0.8 > silhouette(x, np.arange(18) % 3)
-    assert silhouette(x, np.zeros(18, dtype=int)) == 0.0
+    rows = [*papers(0, 0.05, 12), *papers(1, 0.05, 12), *papers(2, 0.22, 12), *papers(0, 0.3, 1)]
+    x = centred(normalize_rows(np.stack(rows).astype(np.float32)))
+    labels = np.array([0] * 12 + [1] * 12 + [2] * 12 + [0])
+    from assistant.chains.clustering import OTHER_BELOW, closeness
+
+    near, rel = closeness(x, labels), relative_closeness(x, labels)
+    assert near[36] > np.median(near[24:36])  # closer to its topic than the loose topic's typical member ...
+    assert rel[36] < OTHER_BELOW < np.min(rel[:36])  # ... but far below its own topic's typical member
+    groups, other = cluster(np.stack(rows).astype(np.float32), k=3)
+    assert other == [36] and sorted(map(sorted, groups)) == [list(range(j, j + 12)) for j in (0, 12, 24)]
 
 
 def test_fallback_titles_are_distinct_noun_phrases_not_lists() -> None:

@@ -1,7 +1,7 @@
 """Topic groups for a digest: spherical k-means on the week's centred paper vectors, the number of
 topics picked by stability (the count whose groupings of random subsamples of the week agree most),
 each paper placed with the topic whose members it is closest to on average (`settle`), and papers far
-from their topic's members sent to "Other".
+from their topic's members, compared with its typical member, sent to "Other".
 
 Called by `chains.digest.build_digest`; pure numpy, deterministic for a seed. Measured against HF's
 keywords and arXiv fields on many weeks by `benchmarks/topics_bench.py` (results in
@@ -15,12 +15,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-# Below this closeness to its topic (`closeness`: mean cosine to the topic's other members, centred
-# vectors of the packaged embedder) a paper's place agrees with HF's keywords no better than chance, so
-# it goes to "Other": the zero crossing of a linear fit of each paper's keyword silhouette on it, over
-# the dev weeks of the topic benchmark (`python -m benchmarks.topics_bench --calibrate`; recalibrate
-# for another embedder or another topic count rule). Before the stability count: 0.046.
-OTHER_BELOW = 0.104
 # Papers are finally placed by `x . m / |m|**ASSIGN_POWER`, m the mean of a topic's other members.
 # k-means' cosine to the centre (power 1) divides by |m|, which is short for a loose topic, so a broad
 # topic drew papers far from all its members (a junk drawer) and hid them from "Other". Picked on the
@@ -29,12 +23,20 @@ OTHER_BELOW = 0.104
 # 1 → 0.0160 / 0.1115, 0.5 → 0.0160 / 0.1108, 0 → 0.0163 / 0.1121, −0.5 → 0.0162 / 0.1124.
 ASSIGN_POWER = 0.0
 ScoresFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
-# At most this share of a week goes to "Other" (the farthest first; issue #6's "≥ 95% in a topic").
-# Kept after trying it uncapped (`topics_bench`, `topics_variants capped`, results/topics.md): on the dev
-# weeks no cap lowered keyword modularity, put up to a third of a week in "Other", and about half of the
-# papers it moved were ones a reader would keep in their topic; on the hand-checked test weeks it fixed
-# no mixed topic.
-OTHER_MAX_SHARE = 0.05
+# A paper stays in its topic only when its closeness to the topic's other members, relative to its
+# topic's typical member (`relative_closeness`), is at least OTHER_BELOW; the rest go to "Other". The
+# cut is what papers that share their topic's field show: the 5th percentile of their relative closeness
+# (fields: the arXiv-field classifier of the topic benchmark, confident papers only), over the dev weeks
+# with every paper in a topic (`python -m benchmarks.topics_bench --calibrate`; recalibrate for another
+# embedder or another topic count rule). So a paper of the topic's field is sent away about one time in
+# twenty, and papers of other fields, which sit lower, more often. Relative, not absolute: the former
+# absolute cut (0.104 mean cosine, fitted against HF's keywords) would have sent a quarter of a week to
+# "Other" uncapped, mostly from loose topics, and was capped at 5%, which left most outsiders in place.
+OTHER_BELOW = 0.553
+# At most this share of a week goes to "Other" (the farthest first): a digest whose papers are mostly in
+# "Other" is not grouped. The cut above sends 11% of a dev week there on average, up to 21%, so this
+# binds only in the odd week.
+OTHER_MAX_SHARE = 0.2
 # The topic count is the one whose k-means groupings of STABILITY_RUNS random subsamples (each
 # STABILITY_SHARE of the week) agree most with each other (adjusted Rand index on the papers two
 # subsamples share). Not tuned: a common setting of subsampling stability, checked on the dev weeks
@@ -100,30 +102,6 @@ def spherical_kmeans(
     return best[1], best[2]
 
 
-def silhouette(x: np.ndarray, labels: np.ndarray) -> float:
-    """Mean silhouette of a labelling of unit rows under cosine distance (a paper alone scores 0)."""
-    return float(row_silhouettes(x, labels).mean()) if len(np.unique(labels)) > 1 else 0.0
-
-
-def row_silhouettes(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Per row, its silhouette under cosine distance: how much closer it is to its own group than to
-    the nearest other group (0 for a row alone in its group or when there is one group)."""
-    dist = 1.0 - x @ x.T
-    ks = np.unique(labels)
-    if len(ks) < 2:
-        return np.zeros(len(x))
-    onehot = (labels[:, None] == ks[None, :]).astype(np.float32)
-    sizes = onehot.sum(axis=0)
-    sums = dist @ onehot  # per paper, summed distance to each cluster
-    own = np.searchsorted(ks, labels)
-    own_size = sizes[own] - 1
-    a = np.where(own_size > 0, sums[np.arange(len(x)), own] / np.maximum(own_size, 1), 0.0)
-    mean_to = sums / sizes
-    mean_to[np.arange(len(x)), own] = np.inf
-    b = mean_to.min(axis=1)
-    return np.where(own_size > 0, (b - a) / np.maximum(np.maximum(a, b), 1e-12), 0.0)
-
-
 def centred(x: np.ndarray) -> np.ndarray:
     """Unit rows minus the period's mean direction: what every paper of a week shares (ML jargon) drops out."""
     c = normalize_rows(x - x.mean(axis=0, keepdims=True))
@@ -181,35 +159,6 @@ def choose_k(x: np.ndarray, seed: int = 0) -> tuple[int, np.ndarray]:
     return best[1], spherical_kmeans(x, best[1], seed)[0]
 
 
-def centre_similarity(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Per row, its cosine to the centre of its own group (k-means put it in the group whose centre is closest)."""
-    ks = np.unique(labels)
-    cents = normalize_rows(np.stack([x[labels == k].mean(axis=0) for k in ks]))
-    return np.einsum("ij,ij->i", x, cents[np.searchsorted(ks, labels)])
-
-
-def topic_silhouettes(x: np.ndarray, labels: np.ndarray) -> dict[int, float]:
-    """{topic label: its members' mean silhouette}: how well a topic stands apart from its neighbours."""
-    rows = row_silhouettes(x, labels)
-    return {int(j): float(rows[labels == j].mean()) for j in np.unique(labels)}
-
-
-def dissolve_loose(x: np.ndarray, labels: np.ndarray, below: float | None) -> np.ndarray:
-    """`labels` with every topic whose mean silhouette is under `below` dissolved, the loosest first,
-    its papers moved to their closest remaining topic centre; at least two topics stay."""
-    labels = labels.copy()
-    while below is not None and len(np.unique(labels)) > 2:
-        scores = topic_silhouettes(x, labels)
-        loosest = min(scores, key=lambda j: (scores[j], j))
-        if scores[loosest] >= below:
-            break
-        keep = np.array([j for j in scores if j != loosest])
-        cents = normalize_rows(np.stack([x[labels == j].mean(axis=0) for j in keep]))
-        moved = np.flatnonzero(labels == loosest)
-        labels[moved] = keep[np.argmax(x[moved] @ cents.T, axis=1)]
-    return labels
-
-
 def placement_scores(x: np.ndarray, labels: np.ndarray, power: float) -> tuple[np.ndarray, np.ndarray]:
     """(per paper and topic, `x . m / |m|**power` with m the mean of the topic's members other than the
     paper; the sorted topic labels). power 1 is the cosine to the topic's centre; under 1 a loose topic's
@@ -234,13 +183,20 @@ def closeness(x: np.ndarray, labels: np.ndarray, power: float = ASSIGN_POWER) ->
     return scores[np.arange(len(x)), np.searchsorted(ks, labels)]
 
 
-def settle(
-    x: np.ndarray, labels: np.ndarray, power: float | None, rounds: int = 10, scores_fn: ScoresFn | None = None
-) -> np.ndarray:
+def relative_closeness(x: np.ndarray, labels: np.ndarray, power: float = ASSIGN_POWER) -> np.ndarray:
+    """Per paper, its `closeness` over the median closeness of its topic's members: how close it is to
+    its topic compared with the topic's typical member (a loose topic's members are all far apart)."""
+    near = closeness(x, labels, power)
+    ks, own = np.unique(labels, return_inverse=True)
+    medians = np.array([np.median(near[own == j]) for j in range(len(ks))])
+    return near / np.maximum(medians[own], 1e-6)
+
+
+def settle(x: np.ndarray, labels: np.ndarray, power: float, rounds: int = 10, scores_fn: ScoresFn | None = None) -> np.ndarray:
     """`labels` after moving each paper to the topic it scores highest with (`placement_scores`, or
     `scores_fn`: per paper and topic, and the topic labels), until nothing moves."""
     labels = labels.copy()
-    for _ in range(rounds if power is not None else 0):
+    for _ in range(rounds):
         scores, ks = scores_fn(x, labels) if scores_fn else placement_scores(x, labels, power)
         new = ks[np.argmax(scores, axis=1)]
         if np.array_equal(new, labels):
@@ -249,53 +205,30 @@ def settle(
     return labels
 
 
-def _far_from_topics(
-    x: np.ndarray, labels: np.ndarray, below: float | None, power: float | None, max_share: float | None
-) -> list[int]:
-    """Papers whose closeness to their own topic (`closeness`; power None: the cosine to its centre) is
-    under `below`, the farthest first and at most `max_share` of the week (None: all of them)."""
-    if below is None or len(x) < MIN_FOR_OTHER or len(np.unique(labels)) < 2:
-        return []
-    near = centre_similarity(x, labels) if power is None else closeness(x, labels, power)
-    far = [int(i) for i in np.argsort(near, kind="stable") if near[i] < below]
-    return far if max_share is None else far[: int(max_share * len(x))]
-
-
-def cluster(
-    vectors: np.ndarray,
-    k: int | None = None,
-    seed: int = 0,
-    other_below: float | None = OTHER_BELOW,
-    dissolve_below: float | None = None,
-    assign_power: float | None = ASSIGN_POWER,
-    max_other: float | None = OTHER_MAX_SHARE,
-) -> tuple[list[list[int]], list[int]]:
-    """Topic groups of row indices (largest first, each ordered by centrality) and the "Other" rows.
-
-    `k=None` lets the data pick the topic count (`choose_k`). A topic whose mean silhouette is under
-    `dissolve_below` is dissolved into the others (`dissolve_loose`; the former junk-drawer rule, off in
-    the digest since the count is picked by stability, kept for the benchmark's comparison rows).
-    A paper alone in its group joins the nearest group; then every paper moves to the topic it scores
-    highest with (`settle`, `assign_power`; None: k-means' placement). A paper whose closeness to its
-    topic (`closeness`; the cosine to its centre when `assign_power` is None) is under `other_below`
-    (None: keep every paper in a topic) goes to "Other", the farthest first and at most `max_other`
-    of the papers (None: no cap), and so does a topic left with one paper.
-    """
-    n = len(vectors)
-    if n == 0:
-        return [], []
-    x = centred(normalize_rows(np.asarray(vectors, dtype=np.float32)))
+def initial_labels(x: np.ndarray, k: int | None = None, seed: int = 0) -> np.ndarray:
+    """Spherical k-means labels of the (centred) rows, `k=None`: the count by stability (`choose_k`); in
+    a week big enough to have outsiders, a paper alone in its group joins the group with the closest centre."""
     labels = spherical_kmeans(x, k, seed)[0] if k else choose_k(x, seed)[1]
-    if n >= MIN_FOR_OTHER:
-        sizes = np.bincount(labels, minlength=int(labels.max()) + 1)
-        if (sizes >= 2).sum() >= 2:
-            big = np.flatnonzero(sizes >= 2)
-            cents = normalize_rows(np.stack([x[labels == j].mean(axis=0) for j in big]))
-            for i in np.flatnonzero(sizes[labels] == 1):
-                labels[i] = big[int(np.argmax(cents @ x[i]))]
-        labels = dissolve_loose(x, labels, dissolve_below)
-        labels = settle(x, labels, assign_power)
-    other = _far_from_topics(x, labels, other_below, assign_power, max_other)
+    sizes = np.bincount(labels, minlength=int(labels.max()) + 1)
+    if len(x) >= MIN_FOR_OTHER and (sizes >= 2).sum() >= 2:
+        big = np.flatnonzero(sizes >= 2)
+        cents = normalize_rows(np.stack([x[labels == j].mean(axis=0) for j in big]))
+        for i in np.flatnonzero(sizes[labels] == 1):
+            labels[i] = big[int(np.argmax(cents @ x[i]))]
+    return labels
+
+
+def split_off(
+    x: np.ndarray, labels: np.ndarray, near: np.ndarray, below: float | None, max_share: float | None
+) -> tuple[list[list[int]], list[int]]:
+    """(topic groups, largest first, each ordered by closeness to its centre; "Other"): the papers whose
+    `near` is under `below` go to "Other", the lowest first and at most `max_share` of the week (None:
+    no cap), and so does a topic left with one paper. A week under MIN_FOR_OTHER papers, or of one
+    topic, keeps every paper in a topic."""
+    other: list[int] = []
+    if below is not None and len(x) >= MIN_FOR_OTHER and len(np.unique(labels)) >= 2:
+        other = [int(i) for i in np.argsort(near, kind="stable") if near[i] < below]
+        other = other if max_share is None else other[: int(max_share * len(x))]
     groups: list[list[int]] = []
     for j in np.unique(labels):
         members = [i for i in np.flatnonzero(labels == j).tolist() if i not in other]
@@ -307,3 +240,26 @@ def cluster(
         groups.append(members)
     groups.sort(key=lambda g: (-len(g), g[0]))
     return groups, sorted(set(other))
+
+
+def cluster(
+    vectors: np.ndarray,
+    k: int | None = None,
+    seed: int = 0,
+    other_below: float | None = OTHER_BELOW,
+    max_other: float | None = OTHER_MAX_SHARE,
+) -> tuple[list[list[int]], list[int]]:
+    """Topic groups of row indices (largest first, each ordered by centrality) and the "Other" rows.
+
+    The week's vectors are centred; `k=None` lets the data pick the topic count (`initial_labels`);
+    every paper then moves to the topic whose members it is closest to (`settle`). A paper whose
+    `relative_closeness` to its topic is under `other_below` (None: keep every paper in a topic) goes to
+    "Other", the farthest first and at most `max_other` of the papers (None: no cap).
+    """
+    if len(vectors) == 0:
+        return [], []
+    x = centred(normalize_rows(np.asarray(vectors, dtype=np.float32)))
+    labels = initial_labels(x, k, seed)
+    if len(x) >= MIN_FOR_OTHER:
+        labels = settle(x, labels, ASSIGN_POWER)
+    return split_off(x, labels, relative_closeness(x, labels), other_below, max_other)
