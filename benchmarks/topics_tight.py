@@ -135,6 +135,40 @@ def second_pass(raw: np.ndarray, x: np.ndarray, labels: np.ndarray) -> Grouping:
     return C.split_off(x, labels, rel, C.OTHER_BELOW, C.OTHER_MAX_SHARE)
 
 
+def separation(weeks: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> str:
+    """How well each measure picks out the off-field papers of a topic (every paper in a topic): the AUC
+    of "an off-field paper scores lower than an on-field one" over the confident papers."""
+    def margin(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        scores, ks = C.placement_scores(x, labels, C.ASSIGN_POWER)
+        own = np.searchsorted(ks, labels)
+        rows = np.arange(len(x))
+        mine = scores[rows, own].copy()
+        scores[rows, own] = -np.inf
+        return mine - scores.max(axis=1)
+
+    def neighbours(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        sim = x @ x.T
+        np.fill_diagonal(sim, -np.inf)
+        return (labels[np.argsort(-sim, axis=1)[:, :5]] == labels[:, None]).mean(axis=1)
+
+    measures = {"closeness": C.closeness, "relative closeness": C.relative_closeness, "margin over the next topic": margin,
+                "share of its 5 nearest papers in its topic": neighbours}
+    out = []
+    for name, measure in measures.items():
+        on, off = [], []
+        for raw, labels, known in weeks.values():
+            near = measure(C.centred(raw), labels)
+            for k in np.unique(labels):
+                conf = [i for i in np.flatnonzero(labels == k) if known[i] >= 0]
+                if conf:
+                    main = np.bincount(known[conf]).argmax()
+                    for i in conf:
+                        (on if known[i] == main else off).append(float(near[i]))
+        a, b = np.array(off)[:, None], np.array(on)[None, :]
+        out.append(f"{name} {float(np.mean(a < b) + 0.5 * np.mean(a == b)):.2f}")
+    return f"AUC for off-field papers ({len(off)} of {len(on) + len(off)}): " + ", ".join(out)
+
+
 def main() -> None:
     dev, vectors, fields = dev_setup()
     weeks = {}
@@ -142,6 +176,7 @@ def main() -> None:
         raw = C.normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers]))
         weeks[w.label] = (raw, _labels(len(raw), C.cluster(raw, other_below=None)[0]), np.array([fields[p.paper_id] for p in w.papers]))
     names = C.normalize_rows(np.asarray(make_embedder(Settings(_env_file=None)).embed(list(FIELD_NAMES)), dtype=np.float32))
+    print(separation(weeks), flush=True)
     abs5, abs10 = (on_field_quantile(weeks, C.closeness, q) for q in (0.05, 0.10))
     rules: dict[str, Rule] = {
         "previous: absolute closeness < 0.104, at most 5%": by(C.closeness, PREVIOUS_OTHER, PREVIOUS_MAX_SHARE),
