@@ -116,6 +116,20 @@ def _zero_crossing(xs: Sequence[float], ys: Sequence[float]) -> float:
     return float(-intercept / slope)
 
 
+def on_off_field(near: np.ndarray, groups: Sequence[Sequence[int]], known: np.ndarray) -> tuple[list[float], list[float]]:
+    """(`near` of the confident papers of their topic's field, of the confident papers of another field);
+    a topic's field is its most common confident field."""
+    on: list[float] = []
+    off: list[float] = []
+    for g in groups:
+        conf = [i for i in g if known[i] >= 0]
+        if conf:
+            main = np.bincount(known[conf]).argmax()
+            for i in conf:
+                (on if known[i] == main else off).append(float(near[i]))
+    return on, off
+
+
 def calibrate(weeks: Sequence[Week], vectors: dict[str, np.ndarray], fields: dict[str, int]) -> tuple[float, int]:
     """(the "Other" cut, papers it was fitted on): the ON_FIELD_SENT_AWAY quantile of the relative
     closeness (`clustering.relative_closeness`, every paper in a topic) of the confident papers of their
@@ -125,12 +139,7 @@ def calibrate(weeks: Sequence[Week], vectors: dict[str, np.ndarray], fields: dic
         raw = normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers]))
         groups, _ = cluster(raw, other_below=None)
         near = relative_closeness(centred(raw), _labels(len(raw), groups))
-        known = np.array([fields[p.paper_id] for p in w.papers])
-        for g in groups:
-            conf = [i for i in g if known[i] >= 0]
-            if conf:
-                main = np.bincount(known[conf]).argmax()
-                on_field += [float(near[i]) for i in conf if known[i] == main]
+        on_field += on_off_field(near, groups, np.array([fields[p.paper_id] for p in w.papers]))[0]
     return float(np.quantile(on_field, ON_FIELD_SENT_AWAY)), len(on_field)
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from assistant.chains import clustering as C
 from assistant.config import Settings
 from assistant.embeddings import make_embedder
-from benchmarks.topics_bench import _labels
+from benchmarks.topics_bench import _labels, on_off_field
 from benchmarks.topics_domain import FIELD_NAMES
 from benchmarks.topics_former import PREVIOUS_MAX_SHARE, PREVIOUS_OTHER
 from benchmarks.topics_repr import Grouping, print_rows
@@ -39,18 +39,22 @@ def by(measure: Callable[[np.ndarray, np.ndarray], np.ndarray], cut: float, cap:
     return lambda raw, x, labels: C.split_off(x, labels, measure(x, labels), cut, cap)
 
 
-def on_field_quantile(weeks: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], measure: Callable[[np.ndarray, np.ndarray], np.ndarray],
-                      q: float) -> float:
-    """The q quantile of `measure` over the confident papers of their topic's field (as `topics_bench.calibrate`)."""
-    vals: list[float] = []
+Weeks = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # label -> (raw rows, labels with every paper in a topic, confident fields)
+
+
+def field_split(weeks: Weeks, measure: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[list[float], list[float]]:
+    """(`measure` of the confident papers of their topic's field, of the others) over the weeks."""
+    on: list[float] = []
+    off: list[float] = []
     for raw, labels, known in weeks.values():
-        near = measure(C.centred(raw), labels)
-        for k in np.unique(labels):
-            conf = [i for i in np.flatnonzero(labels == k) if known[i] >= 0]
-            if conf:
-                main = np.bincount(known[conf]).argmax()
-                vals += [float(near[i]) for i in conf if known[i] == main]
-    return float(np.quantile(vals, q))
+        a, b = on_off_field(measure(C.centred(raw), labels), [np.flatnonzero(labels == k) for k in np.unique(labels)], known)
+        on, off = on + a, off + b
+    return on, off
+
+
+def on_field_quantile(weeks: Weeks, measure: Callable[[np.ndarray, np.ndarray], np.ndarray], q: float) -> float:
+    """The q quantile of `measure` over the confident papers of their topic's field (as `topics_bench.calibrate`)."""
+    return float(np.quantile(field_split(weeks, measure)[0], q))
 
 
 def split_far_halves(raw: np.ndarray, x: np.ndarray, labels: np.ndarray) -> Grouping:
@@ -135,7 +139,7 @@ def second_pass(raw: np.ndarray, x: np.ndarray, labels: np.ndarray) -> Grouping:
     return C.split_off(x, labels, rel, C.OTHER_BELOW, C.OTHER_MAX_SHARE)
 
 
-def separation(weeks: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> str:
+def separation(weeks: Weeks) -> str:
     """How well each measure picks out the off-field papers of a topic (every paper in a topic): the AUC
     of "an off-field paper scores lower than an on-field one" over the confident papers."""
     def margin(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -155,15 +159,7 @@ def separation(weeks: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> s
                 "share of its 5 nearest papers in its topic": neighbours}
     out = []
     for name, measure in measures.items():
-        on, off = [], []
-        for raw, labels, known in weeks.values():
-            near = measure(C.centred(raw), labels)
-            for k in np.unique(labels):
-                conf = [i for i in np.flatnonzero(labels == k) if known[i] >= 0]
-                if conf:
-                    main = np.bincount(known[conf]).argmax()
-                    for i in conf:
-                        (on if known[i] == main else off).append(float(near[i]))
+        on, off = field_split(weeks, measure)
         a, b = np.array(off)[:, None], np.array(on)[None, :]
         out.append(f"{name} {float(np.mean(a < b) + 0.5 * np.mean(a == b)):.2f}")
     return f"AUC for off-field papers ({len(off)} of {len(on) + len(off)}): " + ", ".join(out)

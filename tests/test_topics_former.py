@@ -15,12 +15,18 @@ def _planted(groups: int, per: int, noise: float, seed: int = 1) -> np.ndarray:
     return np.stack([dims[j] + noise * rng.standard_normal(12) for j in range(groups) for _ in range(per)]).astype(np.float32)
 
 
-def test_a_junk_drawer_topic_is_dissolved_into_the_topics_its_papers_are_closest_to() -> None:
+def _themed(count: int, per: int) -> tuple[np.random.Generator, np.ndarray, np.ndarray, list[np.ndarray]]:
+    """(the generator, the vector every paper shares, `count` unit themes, `per` tight papers of each theme)."""
     rng = np.random.default_rng(0)
     dim = 384
     common = rng.standard_normal(dim)
-    themes = normalize_rows(rng.standard_normal((4, dim)))
-    rows = [common + 3 * themes[j] + 0.1 * rng.standard_normal(dim) for j in range(4) for _ in range(12)]
+    themes = normalize_rows(rng.standard_normal((count, dim)))
+    return rng, common, themes, [common + 3 * themes[j] + 0.1 * rng.standard_normal(dim) for j in range(count) for _ in range(per)]
+
+
+def test_a_junk_drawer_topic_is_dissolved_into_the_topics_its_papers_are_closest_to() -> None:
+    rng, common, themes, rows = _themed(4, 12)
+    dim = len(common)
     # eight papers that each sit between two themes, with a large part of their own: a "topic" only by elimination
     mixed = [common + 1.5 * themes[i % 4] + 1.5 * themes[(i + 1) % 4] + 2.5 * normalize_rows(rng.standard_normal((1, dim)))[0]
              for i in range(8)]
@@ -43,11 +49,8 @@ def test_silhouette_prefers_the_planted_grouping() -> None:
 
 
 def test_the_previous_clustering_caps_other_at_five_percent() -> None:
-    rng = np.random.default_rng(0)
-    dim = 384
-    common = rng.standard_normal(dim)
-    themes = normalize_rows(rng.standard_normal((6, dim)))
-    rows = [common + 3 * themes[j] + 0.1 * rng.standard_normal(dim) for j in range(6) for _ in range(10)]
-    rows += [common + 3 * normalize_rows(rng.standard_normal((1, dim)))[0] for _ in range(4)]
+    """Six themes of ten papers and four outsiders: the absolute cut, capped at 5% of 64, sends three away."""
+    rng, common, _, rows = _themed(6, 10)
+    rows += [common + 3 * normalize_rows(rng.standard_normal((1, len(common))))[0] for _ in range(4)]
     groups, other = cluster_before(np.stack(rows).astype(np.float32))
     assert len(other) == 3 and set(other) < set(range(60, 64)) and len(groups) == 6
