@@ -12,13 +12,16 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.chains.clustering import (
+    OTHER_BELOW,
     adjusted_rand,
     centred,
     choose_k,
+    closeness,
     cluster,
     k_range,
     normalize_rows,
     relative_closeness,
+    settle,
     stability,
 )
 from assistant.chains.topic_labels import group_keywords, group_titles, parse_topic_reply
@@ -337,8 +340,6 @@ def test_a_paper_is_judged_against_its_own_topics_typical_member() -> None:
     rows = [*papers(0, 0.05, 12), *papers(1, 0.05, 12), *papers(2, 0.22, 12), *papers(0, 0.3, 1)]
     x = centred(normalize_rows(np.stack(rows).astype(np.float32)))
     labels = np.array([0] * 12 + [1] * 12 + [2] * 12 + [0])
-    from assistant.chains.clustering import OTHER_BELOW, closeness
-
     near, rel = closeness(x, labels), relative_closeness(x, labels)
     assert near[36] > np.median(near[24:36])  # closer to its topic than the loose topic's typical member ...
     assert rel[36] < OTHER_BELOW < np.min(rel[:36])  # ... but far below its own topic's typical member
@@ -447,8 +448,6 @@ def test_highlights_by_upvotes_else_centrality_and_every_paper_links_to_arxiv(co
 def test_a_paper_far_from_a_loose_topics_members_is_placed_with_the_members_it_is_close_to() -> None:
     """A broad topic's short mean vector inflates the cosine to its centre (k-means' rule, power 1): a
     paper between a broad and a tight topic is closer on average to the tight topic's members."""
-    from assistant.chains.clustering import closeness, settle
-
     dim = 24
     eye = np.eye(dim, dtype=np.float32)
     broad = [0.3 * eye[0] + 0.954 * eye[3 + k] for k in range(10)]  # spread around e0
