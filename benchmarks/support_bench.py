@@ -2,14 +2,16 @@
 
 Run from the repo root:
 
-    python -m benchmarks.support_bench [--split dev|test|all] [--skip-scifact] [--scifact DIR]
+    python -m benchmarks.support_bench [--split dev|test|heldout|all] [--skip-scifact] [--scifact DIR]
 
 Two sets of (sentence, abstract, label) pairs, each sentence checked alone as "<sentence> [1]." with the
 paper as evidence [1], through the app's public check (`check_sentence` below is the only adapter):
   hand    benchmarks/answers/support_pairs.jsonl: 110 sentences about seed papers, labelled by hand
           (supported paraphrases and numbers; unsupported: prior work attributed to the paper, invented
           details, wrong numbers, contradictions with the same words, another paper's claim), with a
-          frozen dev/test split (tune on dev only);
+          frozen dev/test split (tune on dev only); and benchmarks/answers/support_heldout.jsonl: 84
+          pairs (split `heldout`) written later, on 14 seed papers no other pair uses, after two attempts
+          had already been judged on the test part: never fitted or tuned on, run once per attempt;
   scifact SciFact dev claims against each cited abstract (../shared/data/scifact_claims): SUPPORT is
           supported; CONTRADICT and "no evidence" (NEI) are not. Written in biomedical claim style,
           unlike answers: a check of generalisation, not of the app's own sentences.
@@ -35,6 +37,8 @@ from benchmarks.results_io import load_average, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIRS = ROOT / "benchmarks" / "answers" / "support_pairs.jsonl"
+HELDOUT = ROOT / "benchmarks" / "answers" / "support_heldout.jsonl"
+"""84 pairs written after two attempts had been judged on the test part: held out from every fit and choice."""
 SHARED = ROOT.parent / "shared" / "data"
 SCIFACT = SHARED / "scifact_claims"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -67,10 +71,11 @@ def seed_abstracts() -> dict[str, tuple[str, str]]:
 
 
 def hand_pairs(split: str, shared: Path = SHARED) -> list[dict[str, Any]]:
-    """The hand-labelled pairs of one split (`dev`, `test`, `all`) with their paper's title and abstract
+    """The hand-labelled pairs of one split (`dev`, `test`, `heldout`, `all`) with their paper's title and abstract
     (seed papers from the repo's examples; HF distractors, cited in the model's drafts, from the shared data)."""
     papers = seed_abstracts()
-    rows = [json.loads(line) for line in PAIRS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [json.loads(line) for path in (PAIRS, HELDOUT) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
     rows = [r for r in rows if split == "all" or r["split"] == split]
     if any(r["paper_id"] not in papers for r in rows):
         from benchmarks.answers_bench import hf_rows
@@ -155,7 +160,7 @@ def render(result: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Precision/recall of the app's support check on labelled pairs.",
                                      epilog="Example: python -m benchmarks.support_bench --split test")
-    parser.add_argument("--split", choices=["dev", "test", "all"], default="all", help="hand pairs to use")
+    parser.add_argument("--split", choices=["dev", "test", "heldout", "all"], default="all", help="hand pairs to use")
     parser.add_argument("--scifact", type=Path, default=SCIFACT)
     parser.add_argument("--skip-scifact", action="store_true")
     parser.add_argument("--results", type=Path, default=RESULTS)
@@ -164,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     load = load_average()
     sets, scored = {}, {}
     hand = hand_pairs(args.split)
-    for split in (["dev", "test"] if args.split == "all" else [args.split]):
+    for split in (["dev", "test", "heldout"] if args.split == "all" else [args.split]):
         scored[f"hand ({split})"] = [p for p in hand if p["split"] == split]
     if not args.skip_scifact:
         scored["SciFact dev claims"] = scifact_pairs(args.scifact)
