@@ -100,7 +100,7 @@ def compare(
 )
 
 
-@click.option("--topics", type=click.IntRange(1, 50), help="Number of topic groups (default: about sqrt(papers/2)).")
+@click.option("--topics", type=click.IntRange(1, 50), help="Number of topic groups (default: the count whose groupings of subsamples of the week agree most).")
 @click.option("--progress/--no-progress", default=None, help="Progress bars on stderr (default: when a terminal).")
 @click.option("--for-me", is_flag=True, help='Start with a "for you" section: your top papers, why, a takeaway each.')
 @click.option("--k-for-me", default=5, show_default=True, type=click.IntRange(1, 50), help="Papers in that section.")

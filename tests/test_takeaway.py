@@ -41,6 +41,8 @@ def test_compress_heads_the_line_with_what_the_paper_does() -> None:
     assert compress("In this paper, we propose X, a kernel for Y [2].") == "Proposes X, a kernel for Y."
     assert compress("Motivated by Z, we introduce PiD, a decoder.") == "Introduces PiD, a decoder."
     assert compress("This work also studies why W fails.") == "Studies why W fails."
+    assert compress("In this paper we present SliceGPT, a new scheme.") == "Presents SliceGPT, a new scheme."
+    assert compress("In this work, we further show that X holds.") == "Shows that X holds."
     assert third_person("study") == "studies" and third_person("approach") == "approaches"
     assert third_person("proposed") == "proposed" and third_person("focus") == "focuses"
     long = "We propose " + ", ".join(f"component number {i} of the system" for i in range(20)) + "."

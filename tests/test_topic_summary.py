@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from assistant.chains.takeaway import Takeaway, takeaways
-from assistant.chains.topic_summary import compose_topic, renumber, sides, stated_by
+from assistant.chains.topic_summary import clause_options, compose_topic, renumber, sides, stated_by
 from assistant.citations import parse_citations
 from assistant.export import render
 from assistant.papers import Paper, Sentence
@@ -132,3 +132,16 @@ def test_renumber_orders_a_run_of_markers_and_keeps_cites_in_text_order() -> Non
 def test_takeaway_type_is_what_clauses_are_made_from() -> None:
     # the clause builder relies on the takeaway keeping the abstract sentence it was made from
     assert "sentence" in Takeaway.model_fields and "supported" in Takeaway.model_fields
+
+
+def test_a_clause_not_headed_by_the_papers_verb_reads_on_after_its_lead_in() -> None:
+    """"in one paper, a key ingredient ..." (not "A key ingredient"); an acronym keeps its capitals."""
+    paper = Paper(paper_id="a", title="Big models are strong learners", abstract="")
+
+    def line(sentence: str) -> Takeaway:
+        return Takeaway(paper_id="a", text=sentence, sentence=sentence, supported=True)
+
+    assert clause_options(paper, line("A key ingredient of the approach is the use of big networks."), "one paper")[0] == (
+        "in one paper, a key ingredient of the approach is the use of big networks")
+    assert clause_options(paper, line("LLMs forget rare facts."), "another")[0] == "in another paper, LLMs forget rare facts"
+    assert clause_options(paper, line("In this paper we present X, a decoder."), "another")[0] == "another presents X, a decoder"

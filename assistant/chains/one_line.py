@@ -13,7 +13,11 @@ from assistant.citations import strip_citations
 
 MAX_WORDS = 30
 
-_SUBJECT = re.compile(r"\b(?:we|this (?:paper|work|study|article|report))\s+(?:(?:also|further|then|first|here|still|thus|therefore|finally)\s+)?", re.I)
+# The subject a line drops: "we", "this paper", or both ("in this paper we present X": not "Wes present X").
+_DOC = r"this (?:paper|work|study|article|report)"
+_SUBJECT = re.compile(
+    rf"\b(?:(?:{_DOC},?\s+)?we|{_DOC})\s+(?:(?:also|further|then|first|here|still|thus|therefore|finally)\s+)?", re.I
+)
 
 
 _AUX = {"are": "is", "were": "was", "have": "has", "do": "does", "am": "is"}

@@ -132,7 +132,7 @@ def _shared_from_terms(terms: Sequence[str], pool: Sequence[Paper], need: int, e
     return Sentence(text=text, cites=cites, supported=True)
 
 
-def _clause_options(paper: Paper, line: Takeaway, subject: str) -> list[str]:
+def clause_options(paper: Paper, line: Takeaway, subject: str) -> list[str]:
     """The paper's takeaway as a clause headed by its name (a one-word title head such as
     `StreamDiT`) or by `subject` ("another"): short cuts at a clause end first, a cut mid-clause last."""
     name = method_name(paper.title)
@@ -148,7 +148,8 @@ def _clause_options(paper: Paper, line: Takeaway, subject: str) -> list[str]:
         elif name and body.startswith(name):
             out.append(body)
         else:
-            lowered = body[:1].lower() + body[1:] if body[1:2].islower() else body
+            first = body.split(" ", 1)[0]
+            lowered = body[:1].lower() + body[1:] if first[1:].islower() or first == "A" else body  # not "LLMs"
             out.append(f"in {name or subject + (' paper' if subject != 'one paper' else '')}, {lowered}")
     return out
 
@@ -217,7 +218,7 @@ def _example(
             i = queues[side].pop(0)
             paper, line = members[i], lines[members[i].paper_id]
             subject = _ORDINAL[min(len(chosen[0]) + len(chosen[1]), len(_ORDINAL) - 1)]
-            options = _clause_options(paper, line, subject)
+            options = clause_options(paper, line, subject)
             clause = next((c for c in options if not first_person(c) and check_claim(c, paper, embed).supported), None)
             if clause is None:
                 dropped.append(Dropped(text=f"{options[0]} [{i + 1}].", reason="the cited abstract does not state it as the paper's own work"))
