@@ -246,3 +246,24 @@ def test_the_apps_contrast_names_each_paper_then_what_sets_it_apart(app: Assista
         "RoundLLM learns a rounding offset per weight [1], whereas GridQ introduces a post-training quantization "
         "scheme for large language models that fits a per-channel grid [2]."
     )
+
+
+def test_a_sentence_the_apps_contrast_repeats_is_left_out_and_one_it_does_not_is_kept(app: Assistant) -> None:
+    said = {
+        "RoundLLM learns a rounding offset per weight from calibration samples [1].": "repeated",  # its contribution sentence
+        "RoundLLM keeps perplexity within 0.4 of the full-precision model [1].": "kept",  # its result: not in the contrast
+        "GridQ fits a per-channel grid without any fine-tuning [2].": "repeated",
+    }
+
+    def per_paper(prompt: str) -> str:
+        return " ".join(said) if "Comparison (3 to 5" in prompt else respond(prompt)
+
+    c = app_for(app.settings.data_dir, PromptFake(responder=per_paper)).compare(["2406.10001", "2406.10002"])
+    contrasts = [s for s in c.sentences if is_contrast(s)]
+    assert len(contrasts) == 1 and contrasts[0].cites == [1, 2]
+    shown = [s.text for s in c.sentences if not is_contrast(s)]
+    assert shown == [t for t, fate in said.items() if fate == "kept"]
+    left_out = {d.text: d.reason for d in c.dropped}
+    assert {t for t, fate in said.items() if fate == "repeated"} <= set(left_out)
+    assert all("contrast" in left_out[t] for t, fate in said.items() if fate == "repeated")
+    _shown_clauses_hold(c, app)

@@ -45,6 +45,9 @@ def test_compress_heads_the_line_with_what_the_paper_does() -> None:
     assert compress("In this work, we further show that X holds.") == "Shows that X holds."
     assert third_person("study") == "studies" and third_person("approach") == "approaches"
     assert third_person("proposed") == "proposed" and third_person("focus") == "focuses"
+    assert [third_person(v) for v in ("have", "Are", "were", "do", "can", "will", "did")] == ["has", "Is", "was", "does", "can", "will", "did"]
+    assert compress("We have reviewed 90 papers on KGs.") == "Has reviewed 90 papers on KGs."  # not "Haves reviewed"
+    assert compress("We can train X on one GPU.") == "Can train X on one GPU."  # not "Cans train"
     long = "We propose " + ", ".join(f"component number {i} of the system" for i in range(20)) + "."
     assert len(compress(long).split()) <= MAX_WORDS
 

@@ -21,7 +21,7 @@ from langchain_core.output_parsers import StrOutputParser
 from pydantic import BaseModel, Field
 
 from assistant.chains.aspects import ASPECT_LABELS, ASPECTS, Extraction, quick_extraction
-from assistant.chains.contrast import checked_summary, is_contrast, takeaway_contrast
+from assistant.chains.contrast import checked_summary, is_contrast, repeated_in_contrast, takeaway_contrast
 from assistant.chains.evidence_text import evidence_papers
 from assistant.chains.extract import (
     EmbedFn,
@@ -315,9 +315,11 @@ def compare(
         edited = checked_summary(drafted, papers, embed)
     fallback = not edited.sentences
     if not any(is_contrast(s) for s in edited.sentences):
-        made = takeaway_contrast(papers, takeaways(papers, embed, store), embed)
+        lines = takeaways(papers, embed, store)
+        made = takeaway_contrast(papers, lines, embed)
         if made is not None:
-            edited = Edited([*edited.sentences, made], edited.dropped, edited.removed)
+            kept, repeated = repeated_in_contrast(edited.sentences, papers, lines, embed)
+            edited = Edited([*kept, made], edited.dropped + repeated, edited.removed)
     if not edited.sentences:
         own = reader_sentences(_fallback_summary(papers, rows), papers, embed)
         edited = Edited(own.sentences, edited.dropped + own.dropped, edited.removed + own.removed)

@@ -9,7 +9,8 @@ is checked (`grounding.check_claim`, the paper's own work only) against every pa
 nothing else: the sentence is shown only when every clause holds for every paper it cites. Sentences
 citing one paper go through `support.reader_sentences` as before. When no contrast survives, the app
 writes one from the papers' checked takeaways (`chains.takeaway`), so the comparison always says how
-the papers differ when it can.
+the papers differ when it can; a sentence on one paper that says what its clause there says (both read
+from the same abstract sentence) is then left out (`repeated_in_contrast`), not said twice.
 """
 
 from __future__ import annotations
@@ -132,3 +133,23 @@ def takeaway_contrast(papers: Sequence[Paper], lines: dict[str, Takeaway], embed
     text = (f"{parts[0]}, whereas {parts[1]}" if len(parts) == 2 else "; ".join(parts[:-1]) + f"; and {parts[-1]}") + "."
     result = check_multi(text, papers, embed)
     return result if isinstance(result, Sentence) else None
+
+
+def repeated_in_contrast(
+    sentences: Sequence[Sentence], papers: Sequence[Paper], lines: dict[str, Takeaway], embed: EmbedFn
+) -> tuple[list[Sentence], list[Dropped]]:
+    """(the sentences to keep beside the app's contrast, those it repeats): a sentence citing one paper
+    that its title and the abstract sentence of its takeaway (its clause in the contrast) state on their
+    own (`check_claim`, the calibrated support check)."""
+    keep: list[Sentence] = []
+    repeated: list[Dropped] = []
+    for s in sentences:
+        n = s.cites[0] if len(s.cites) == 1 else 0
+        line = lines.get(papers[n - 1].paper_id) if 1 <= n <= len(papers) else None
+        source = line.sentence.rstrip(" \u2026") if line and line.supported else ""
+        alone = papers[n - 1].model_copy(update={"abstract": source}) if source else None
+        if alone is not None and check_claim(s.text, alone, embed, own_work=False).supported:
+            repeated.append(Dropped(text=s.text, reason=f"the comparison's contrast says this of [{n}] from the same abstract sentence"))
+        else:
+            keep.append(s)
+    return keep, repeated

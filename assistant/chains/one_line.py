@@ -22,6 +22,7 @@ _SUBJECT = re.compile(
 
 _AUX = {"are": "is", "were": "was", "have": "has", "do": "does", "am": "is"}
 _MODAL = frozenset("can could may might must shall should will would cannot".split())
+_FIXED = _MODAL | {"did", "does", "has", "had", "is", "was"}  # the same after "we" and after "the paper"
 _ADVERBS = frozenset("also further then first here still thus therefore finally additionally now instead".split())
 
 
@@ -31,9 +32,12 @@ def _adverb(word: str) -> bool:
 
 
 def third_person(verb: str) -> str:
-    """`propose` → `proposes`, `study` → `studies`; past or already inflected forms are left alone."""
+    """`propose` → `proposes`, `study` → `studies`, `have` → `has`; modals ("can"), past or already
+    inflected forms are left alone."""
     low = verb.lower()
-    if not low.isalpha() or low.endswith("ed") or (low.endswith("s") and not low.endswith(("ss", "us"))):
+    if low in _AUX:
+        return _AUX[low].capitalize() if verb[:1].isupper() else _AUX[low]
+    if not low.isalpha() or low in _FIXED or low.endswith("ed") or (low.endswith("s") and not low.endswith(("ss", "us"))):
         return verb
     if low.endswith(("s", "sh", "ch", "x", "z", "o")):
         return verb + "es"
@@ -45,7 +49,7 @@ def third_person(verb: str) -> str:
 def _we_clause(words: list[str], i: int) -> tuple[list[str], int]:
     """`words[i]` is "we": ("the paper" and the adverbs and verb after it, the index past them); the
     verb goes to the third person unless a modal or auxiliary came first ("should we use")."""
-    after_modal = i > 0 and words[i - 1].lower() in _MODAL | set(_AUX) | {"did", "does", "has", "had", "is", "was"}
+    after_modal = i > 0 and words[i - 1].lower() in _FIXED | set(_AUX)
     j = i + 1
     while j < len(words) - 1 and _adverb(words[j]):
         j += 1
@@ -53,10 +57,7 @@ def _we_clause(words: list[str], i: int) -> tuple[list[str], int]:
     if j < len(words):
         verb = words[j]
         core = re.match(r"[A-Za-z]*", verb).group()  # type: ignore[union-attr]  # "uncover--and" -> "uncover"
-        low = core.lower()
-        if not after_modal and low in _AUX:
-            verb = _AUX[low] + verb[len(core) :]
-        elif not after_modal and low not in _MODAL and core and core.islower():
+        if not after_modal and core and core.islower():
             verb = third_person(core) + verb[len(core) :]
         out.append(verb)
         j += 1

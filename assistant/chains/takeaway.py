@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 EmbedFn = Callable[[list[str]], np.ndarray]
 
 CACHE_KIND = "takeaway"
-VERSION = "4"  # bump when the selection or compression changes: cached lines are then recomputed
+VERSION = "5"  # bump when the selection or compression changes: cached lines are then recomputed
 
 
 class Takeaway(BaseModel):
