@@ -12,6 +12,7 @@ import pytest
 from assistant.chains.aspects import quick_extraction
 from assistant.chains.compare import Comparison, choose_papers
 from assistant.chains.contrast import clauses, is_contrast, takeaway_contrast
+from assistant.chains.support import reader_sentences
 from assistant.chains.takeaway import Takeaway
 from assistant.chains.topic_match import (
     FEATURES,
@@ -237,14 +238,26 @@ def test_the_apps_contrast_names_each_paper_then_what_sets_it_apart(app: Assista
         "2406.10001": "Proposes RoundLLM, a post-training quantization method for LLMs that learns a rounding offset per weight.",
         "2406.10002": "Introduces a post-training quantization scheme for large language models that fits a per-channel grid.",
     }
+    sentences = {p.paper_id: p.abstract.split(". ")[1] for p in PTQ[:2]}  # "We propose RoundLLM ...", "We introduce GridQ ..."
     made = takeaway_contrast(
-        PTQ[:2], {pid: Takeaway(paper_id=pid, text=t, sentence=t, supported=True) for pid, t in lines.items()},
+        PTQ[:2], {pid: Takeaway(paper_id=pid, text=t, sentence=sentences[pid], supported=True) for pid, t in lines.items()},
         app.embed_sentences,
     )
     assert made is not None and made.cites == [1, 2]
     assert made.text == (
         "RoundLLM learns a rounding offset per weight [1], whereas GridQ introduces a post-training quantization "
         "scheme for large language models that fits a per-channel grid [2]."
+    )
+    # a takeaway not headed by the paper's verb follows the name as a lead-in, not glued after it
+    result = "GridQ reaches 4-bit weights with a 2.1x decoding speed-up on OPT-66B"
+    lines["2406.10002"], sentences["2406.10002"] = f"{result}.", f"{result}."
+    lines["2406.10001"] = sentences["2406.10001"] = "The method keeps perplexity within 0.4 of the full-precision model."
+    made = takeaway_contrast(
+        PTQ[:2], {pid: Takeaway(paper_id=pid, text=t, sentence=sentences[pid], supported=True) for pid, t in lines.items()},
+        app.embed_sentences,
+    )
+    assert made is not None and made.text == (
+        f"In RoundLLM, the method keeps perplexity within 0.4 of the full-precision model [1], whereas {result} [2]."
     )
 
 
@@ -267,3 +280,17 @@ def test_a_sentence_the_apps_contrast_repeats_is_left_out_and_one_it_does_not_is
     assert {t for t, fate in said.items() if fate == "repeated"} <= set(left_out)
     assert all("contrast" in left_out[t] for t, fate in said.items() if fate == "repeated")
     _shown_clauses_hold(c, app)
+
+
+def test_a_first_person_sentence_is_retold_under_its_papers_name_and_still_reads(app: Assistant) -> None:
+    """"We propose X" names its paper as the subject; a sentence that does not open with the authors
+    doing something gets the name as a lead-in ("In RoundLLM, ..."), not glued before it."""
+    edited = reader_sentences(
+        "We propose RoundLLM, a post-training quantization method for LLMs that learns a rounding offset per weight [1]. "
+        "With 128 calibration samples, our method quantizes LLaMA-2 weights to 3 bits [1].",
+        PTQ[:1], app.embed_sentences,
+    )
+    assert [s.text for s in edited.sentences] == [
+        "One paper proposes RoundLLM, a post-training quantization method for LLMs that learns a rounding offset per weight [1].",
+        "In RoundLLM, with 128 calibration samples, its method quantizes LLaMA-2 weights to 3 bits [1].",
+    ]

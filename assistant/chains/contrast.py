@@ -22,6 +22,7 @@ from assistant.chains.support import Dropped, Edited, EmbedFn, first_person, rea
 from assistant.chains.takeaway import Takeaway
 from assistant.citations import CITE_RE, claim_body, parse_citations, split_sentences
 from assistant.chains.grounding import check_claim
+from assistant.chains.one_line import lower_first, verb_headed
 from assistant.papers import Paper, Sentence
 
 _MARKERS = re.compile(rf"(?:\s*{CITE_RE.pattern})+")
@@ -104,10 +105,11 @@ def checked_summary(text: str, papers: Sequence[Paper], embed: EmbedFn) -> Edite
     return Edited(kept, dropped, removed)
 
 
-def _clause(paper: Paper, line: str, n: int) -> str:
-    """A takeaway ("Proposes RoundLLM, a method that ...") as a clause naming its paper, cited."""
+def _clause(paper: Paper, line: Takeaway, n: int) -> str:
+    """A takeaway ("Proposes RoundLLM, a method that ...") as a clause naming its paper, cited; one not
+    headed by the paper's verb ("The method, PERP, cuts ...") follows the name as a lead-in ("in PERP, the method ...")."""
     name = short_title(paper.title)
-    body = line.strip().rstrip(" .\u2026")
+    body = line.text.strip().rstrip(" .\u2026")
     m = _PROPOSES.fullmatch(body)
     if m:
         # "Proposes X, a method that learns Y" -> "X learns Y": what sets it apart, not the kind it shares.
@@ -115,8 +117,10 @@ def _clause(paper: Paper, line: str, n: int) -> str:
         text = f"{m.group('name')} {what.group('what')}" if what else f"{m.group('name')} is {m.group('rest')}"
     elif body.lower().startswith(name.lower()):
         text = body
-    else:
+    elif verb_headed(line.sentence):
         text = f"{name} {body[:1].lower()}{body[1:]}"
+    else:
+        text = f"in {name}, {lower_first(body)}"
     return f"{text} [{n}]"
 
 
@@ -124,13 +128,14 @@ def takeaway_contrast(papers: Sequence[Paper], lines: dict[str, Takeaway], embed
     """The app's own contrast: each paper's checked takeaway as one clause, set against the others
     ("A does X [1], whereas B does Y [2]."); checked clause by clause like a composed one."""
     parts = [
-        _clause(p, lines[p.paper_id].text, n)
+        _clause(p, lines[p.paper_id], n)
         for n, p in enumerate(papers, start=1)
         if p.paper_id in lines and lines[p.paper_id].supported
     ]
     if len(parts) < 2:
         return None
     text = (f"{parts[0]}, whereas {parts[1]}" if len(parts) == 2 else "; ".join(parts[:-1]) + f"; and {parts[-1]}") + "."
+    text = text[:1].upper() + text[1:]  # a first clause may open with its lead-in ("in PERP, ...")
     result = check_multi(text, papers, embed)
     return result if isinstance(result, Sentence) else None
 

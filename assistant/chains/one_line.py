@@ -93,6 +93,13 @@ def no_first_person(text: str) -> str:
     return " ".join(out)
 
 
+def lower_first(text: str) -> str:
+    """`text` to follow a lead-in ("in one paper, a key ingredient ..."): its first letter lower-cased
+    unless its first word is an acronym or a name ("LLMs", "GridQ")."""
+    first = text.split(" ", 1)[0]
+    return text[:1].lower() + text[1:] if first[1:].islower() or first == "A" else text
+
+
 def _subject(text: str) -> re.Match[str] | None:
     m = _SUBJECT.search(text)
     return m if m and (m.start() <= 12 or text[: m.start()].rstrip().endswith((",", ":"))) else None

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from assistant.chains.grounding import AnswerCheck, check_answer
 from assistant.papers import Hit, Paper, Sentence
-from assistant.chains.one_line import compress
+from assistant.chains.one_line import compress, lower_first, verb_headed
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 
@@ -70,7 +70,8 @@ def reader_sentences(text: str, evidence: Sequence[Paper], embed: EmbedFn) -> Ed
 
     A sentence is dropped when the check does not support it, or when it calls one cited paper
     "these papers". A supported sentence quoted in the first person ("we propose X") is
-    rewritten to name its paper ("ShortTitle proposes X"), or dropped when that is not enough.
+    rewritten to name its paper ("ShortTitle proposes X"; "In ShortTitle, ..." when the sentence does not
+    open with the authors doing something), or dropped when that is not enough.
     """
     check = check_claims(text, evidence, embed)
     kept: list[Sentence] = []
@@ -86,8 +87,11 @@ def reader_sentences(text: str, evidence: Sequence[Paper], embed: EmbedFn) -> Ed
             n = s.cites[0]
             name = short_title(evidence[n - 1].title)
             body = compress(s.text, max_words=40).rstrip(" .\u2026")
-            subject = "One paper" if name.lower() in body.lower() else name
-            text = f"{subject} {body[:1].lower()}{body[1:]} [{n}]."
+            if verb_headed(s.text):  # "Proposes X" -> "ShortTitle proposes X"
+                subject = "One paper" if name.lower() in body.lower() else name
+                text = f"{subject} {body[:1].lower()}{body[1:]} [{n}]."
+            else:  # "Despite X, its findings show Y" -> "In ShortTitle, despite X, ..."
+                text = f"In {name}, {lower_first(body)} [{n}]."
             if first_person(text):
                 dropped.append(Dropped(text=s.text, reason="quotes the abstract in the first person"))
             else:

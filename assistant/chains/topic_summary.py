@@ -28,7 +28,7 @@ from langchain_core.output_parsers import StrOutputParser
 
 from assistant.chains.clustering import centred, normalize_rows, spherical_kmeans
 from assistant.chains.extract import EmbedFn, Guard, LLMFactory, no_guard, prompt_version
-from assistant.chains.one_line import compress, verb_headed
+from assistant.chains.one_line import compress, lower_first, verb_headed
 from assistant.chains.support import Dropped, first_person
 from assistant.chains.takeaway import Takeaway
 from assistant.chains.topic_labels import parse_topic_reply, ranked_terms
@@ -148,9 +148,7 @@ def clause_options(paper: Paper, line: Takeaway, subject: str) -> list[str]:
         elif name and body.startswith(name):
             out.append(body)
         else:
-            first = body.split(" ", 1)[0]
-            lowered = body[:1].lower() + body[1:] if first[1:].islower() or first == "A" else body  # not "LLMs"
-            out.append(f"in {name or subject + (' paper' if subject != 'one paper' else '')}, {lowered}")
+            out.append(f"in {name or subject + (' paper' if subject != 'one paper' else '')}, {lower_first(body)}")
     return out
 
 
