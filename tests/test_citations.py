@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from assistant.chains.answerable import key_terms, method_name, sentence_roles
 from assistant.chains.calibration import load
-from assistant.chains.grounding import GROUNDING, GroundingConfig, check_answer, check_claim, missing_terms, negation_flips
+from assistant.chains.grounding import GROUNDING, GroundingConfig, check_answer, check_claim, missing_terms
+from assistant.chains.polarity import negation_flips
 from assistant.citations import (
     CITE_RE, claim_body, is_bare_citation, parse_citations, render_marked, split_sentences, strip_citations,
 )

@@ -21,9 +21,10 @@ from functools import lru_cache
 import numpy as np
 
 from assistant.chains.answerable import (
-    Role, content_stems, key_terms, method_name, numbers_in, own_work_marks, sentence_roles, stem, term_in, words,
+    Role, content_stems, key_terms, method_name, numbers_in, own_work_marks, sentence_roles, term_in,
 )
 from assistant.chains.calibration import load
+from assistant.chains.polarity import negation_flips, opposite_swaps
 from assistant.citations import claim_body, keep_citations, parse_citations, split_sentences
 from assistant.papers import Citation, Hit, Paper, Sentence
 
@@ -81,46 +82,23 @@ def missing_terms(sentence: str, abstract_text: str) -> list[str]:
     return sorted(t for t in key_terms(claim_body(sentence)) if not term_in(t, abstract_text, numbers))
 
 
-# ---------------------------------------------------------------------------- what contradicts a sentence
-
-_NEGATIONS = frozenset("not no never without cannot none neither nor lack lacks lacking fail fails failed unable non".split())
-NEGATION_SCOPE = 4
-"""Words after a negation that it turns around ("does not require large batches"); set once, not tuned."""
-
-
-def negated_stems(text: str) -> dict[str, bool]:
-    """Each word's stem and whether a negation comes at most `NEGATION_SCOPE` words before it."""
-    out: dict[str, bool] = {}
-    last = -NEGATION_SCOPE - 1
-    for k, w in enumerate(words(text)):
-        if w in _NEGATIONS or w.endswith("n't"):
-            last = k
-            continue
-        s = stem(w)
-        out[s] = out.get(s, False) or k - last <= NEGATION_SCOPE
-    return out
-
-
-def negation_flips(claim: str, sentence: str) -> float:
-    """Share of the claim's content words that the sentence also states, negated where the claim is not
-    or the reverse ("requires large batches" against "does not require large batches")."""
-    said, stated = negated_stems(claim), negated_stems(sentence)
-    shared = [m for m in content_stems(claim) if m in said and m in stated]
-    return sum(said[m] != stated[m] for m in shared) / len(shared) if shared else 0.0
-
-
 # ---------------------------------------------------------------------------- one claim, one paper
 
-SUPPORT_FEATURES = ("cosine", "coverage", "best_coverage", "window_coverage", "prior_words", "negation", "unattributed")
+SUPPORT_FEATURES = (
+    "cosine", "coverage", "best_coverage", "window_coverage", "prior_words", "negation", "opposite", "unattributed",
+)
 """Per (claim, paper): cosine with the closest title or own-work sentence; shares of the content words it
 says of the paper stated by the paper's own work, by the single sentence stating most of them, by the best
 window of two adjacent allowed sentences, and only where the abstract speaks of other work (background,
 prior work, "than ..." / "outperforming previous ..." clauses); the share of its words that the sentence
-stating most of them negates and the claim does not, or the reverse (`negation_flips`); whether neither that
-sentence nor the closest one is the title or says it is the paper's own work (`own_work_marks`). Tried and
+stating most of them negates and the claim does not, or the reverse (`negation_flips`); whether that
+sentence or the closest one says an opposite of a claim's word in its place (`opposite_swaps`: WordNet's
+antonyms by meaning, with derived and graded forms, "widen" / "narrow", "larger" / "smaller"); whether
+neither that sentence nor the closest one is the title or says it is the paper's own work (`own_work_marks`). Tried and
 weighted zero or no better out of fold on dev (left out): closeness to a background sentence, words the
-abstract never states, a lexicon of opposite words, one learned from SciFact's contradicting claims, and a
-logistic head on the claim's and the sentence's embeddings ([u*v, |u-v|], fitted on SciFact train)."""
+abstract never states, a hand-written lexicon of opposite words, one learned from SciFact's contradicting claims, a
+logistic head on the claim's and the sentence's embeddings ([u*v, |u-v|], fitted on SciFact train), and an
+opposite counted only when a neighbouring word of it is a neighbour in the sentence too."""
 
 
 @dataclass
@@ -253,6 +231,7 @@ def _measure(body: str, text: _PaperText, embed: EmbedFn, allowed: frozenset[Rol
         "prior_words": share(other_stems - own_stems),
         # Word by word against the sentence stating most of the claim's words ("does not require ... a predictor network").
         "negation": negation_flips(body, text.sentences[worded]),
+        "opposite": max(opposite_swaps(body, text.sentences[j]) for j in {worded, best}),
         "unattributed": float(not (text.marked[best] or text.marked[worded])),
     }
     return feats, best, max(sims.values())
