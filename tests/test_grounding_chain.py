@@ -41,6 +41,16 @@ OTHERS = [
         dates=["2025-06-02"],
     ),
 ]
+SHARD = Paper(
+    paper_id="2405.00004",
+    title="ShardCache: Sharded Key-Value Caches for Long-Context Inference",
+    abstract=(
+        "Long-context inference is limited by the memory of the key-value cache. "
+        "We propose ShardCache, which splits the key-value cache across devices by attention head. "
+        "ShardCache decreases the peak memory per device by 60% and keeps the latency of single-device decoding."
+    ),
+    dates=["2025-06-02"],
+)
 QUESTION = "How does SparseRoute route tokens to experts?"
 
 
@@ -48,15 +58,15 @@ QUESTION = "How does SparseRoute route tokens to experts?"
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     data = tmp_path_factory.mktemp("grounding") / "data"
     app = Assistant(make_settings(data))
-    app.ingest_papers([ROUTE, *OTHERS], progress=False)
+    app.ingest_papers([ROUTE, SHARD, *OTHERS], progress=False)
     app.close()
     yield data
 
 
-def ask(data: Path, draft: str) -> tuple[str, list[tuple[str, bool]]]:
+def ask(data: Path, draft: str, question: str = QUESTION) -> tuple[str, list[tuple[str, bool]]]:
     app = Assistant(make_settings(data), chat_model=FakeListChatModel(responses=[draft]))
     try:
-        answer = app.ask(QUESTION, k=3)
+        answer = app.ask(question, k=3)
     finally:
         app.close()
     assert not answer.refused
@@ -77,3 +87,11 @@ def test_prior_work_is_not_attributed_to_the_paper(corpus: Path) -> None:
 def test_the_papers_own_claim_is_supported(corpus: Path) -> None:
     _, sentences = ask(corpus, "SparseRoute assigns each token to an expert by a learned hash and needs no auxiliary balancing loss [1].")
     assert sentences and all(ok for _, ok in sentences)
+
+
+def test_a_claim_with_the_opposite_word_is_not_supported(corpus: Path) -> None:
+    question = "What does ShardCache do to the peak memory per device?"
+    _, right = ask(corpus, "ShardCache decreases the peak memory per device by 60% [1].", question)
+    _, wrong = ask(corpus, "ShardCache increases the peak memory per device by 60% [1].", question)
+    assert right and all(ok and "decreases" in s for s, ok in right)
+    assert not any(ok and "increases" in s for s, ok in wrong)

@@ -1,0 +1,68 @@
+"""Polarity cues of the support check: WordNet opposites (built from WordNet's data files) and negation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from assistant.chains.answerable import stem
+from assistant.chains.calibration import load
+from assistant.chains.grounding import check_claim
+from assistant.chains.polarity import opposite_swaps, opposites
+from assistant.papers import Paper
+from benchmarks.build_opposites import antonym_pairs
+from tests.test_citations import fake_embed
+
+SENTENCE = "We propose SlimRoute, whose router minimizes the divergence between experts and uses bidirectional attention."
+
+
+def test_an_opposite_word_in_place_of_the_sentences_is_a_swap() -> None:
+    assert opposite_swaps("SlimRoute maximizes the divergence between experts.", SENTENCE) == 1.0
+    assert opposite_swaps("SlimRoute uses unidirectional attention.", SENTENCE) == 1.0
+    assert opposite_swaps("SlimRoute minimizes the divergence between experts.", SENTENCE) == 0.0
+
+
+def test_a_negated_or_restated_opposite_is_not_a_swap() -> None:
+    assert opposite_swaps("SlimRoute does not maximize the divergence.", SENTENCE) == 0.0  # agrees with "minimizes"
+    # the claim says both words: a comparison, not a swap
+    assert opposite_swaps("SlimRoute uses bidirectional rather than unidirectional attention.", SENTENCE) == 0.0
+
+
+def test_the_packaged_opposites_are_wordnets_stemmed() -> None:
+    table = opposites()
+    assert stem("decrease") in table[stem("increase")] and stem("different") in table[stem("same")]
+    assert all(k not in v for k, v in table.items())
+
+
+def test_antonym_pairs_are_read_from_wordnets_data_files(tmp_path: Path) -> None:
+    """Two verb synsets pointing at each other by word number, one adjective pair with a satellite pointer and
+    a multi-word lemma (dropped): the data line format of wndb(5WN)."""
+    verbs = [
+        "  1 This is a license header line",
+        "00000001 30 v 02 increase 0 raise 0 001 ! 00000002 v 0101 | become bigger",
+        "00000002 30 v 01 decrease 0 001 ! 00000001 v 0101 | become smaller",
+    ]
+    adjs = [
+        "00000010 00 a 01 same(a) 0 002 ! 00000020 a 0101 & 00000030 s 0000 | identical",
+        "00000020 00 a 01 different 0 001 ! 00000010 a 0101 | not alike",
+        "00000030 00 s 01 one_and_the_same 0 001 ! 00000020 a 0101 | same",
+    ]
+    (tmp_path / "data.verb").write_text("\n".join(verbs) + "\n", encoding="latin-1")
+    (tmp_path / "data.adj").write_text("\n".join(adjs) + "\n", encoding="latin-1")
+    for pos in ("noun", "adv"):
+        (tmp_path / f"data.{pos}").write_text("  1 header\n", encoding="latin-1")
+    assert antonym_pairs(tmp_path) == [("decrease", "increase"), ("different", "same")]
+
+
+def test_a_claim_that_says_the_opposite_is_less_supported() -> None:
+    paper = Paper(paper_id="2405.00007", title="SlimRoute: Small Routers for Mixture of Experts", abstract=(
+        "Routers of mixture-of-experts models are large. We propose SlimRoute, which decreases the router's "
+        "parameters by half and keeps the accuracy of dense routing."))
+    faithful = check_claim("SlimRoute decreases the router's parameters by half [1].", paper, fake_embed)
+    opposite = check_claim("SlimRoute increases the router's parameters by half [1].", paper, fake_embed)
+    assert faithful.features["opposite"] == 0.0 and opposite.features["opposite"] == 1.0
+    assert opposite.probability < faithful.probability and not opposite.supported
+    model = load("support")  # the fitted model counts the swap against the claim
+    unswapped = {**opposite.features, "opposite": 0.0}
+    assert opposite.probability < round(float(model.scores(np.array([[unswapped[f] for f in model.features]]))[0]), 4)
