@@ -319,6 +319,13 @@ def test_a_negation_turns_around_only_the_words_it_scopes() -> None:
     assert negation_flips("SlimRoute does not train a small router.", sentence) == 0.75  # all but "SlimRoute"
 
 
+def probability_with(features: dict[str, float], **changed: float) -> float:
+    """The packaged support model's probability for `features` with some of them changed (rounded like `Support`)."""
+    model = load("support")
+    row = {**features, **changed}
+    return round(float(model.scores(np.array([[row[f] for f in model.features]]))[0]), 4)
+
+
 def test_a_claim_stated_only_by_an_unattributed_sentence_is_marked() -> None:
     """The closest sentence says "we" or names the method: attributed; a sentence after the turn that does
     neither (an account of a baseline, a motivation) is not, and the support model trusts it less."""
@@ -328,10 +335,7 @@ def test_a_claim_stated_only_by_an_unattributed_sentence_is_marked() -> None:
     own = check_claim("SlimRoute trains a small router [1].", paper, fake_embed)
     static = check_claim("SlimRoute assigns every token with a static capacity factor [1].", paper, fake_embed)
     assert own.features["unattributed"] == 0.0 and static.features["unattributed"] == 1.0
-    model = load("support")
-    attributed = {**static.features, "unattributed": 0.0}
-    as_own = float(model.scores(np.array([[attributed[f] for f in model.features]]))[0])
-    assert static.probability < round(as_own, 4)
+    assert static.probability < probability_with(static.features, unattributed=0.0)
 
 
 # ---------------------------------------------------------------------------- check_answer

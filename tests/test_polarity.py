@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from assistant.chains.answerable import stem
-from assistant.chains.calibration import load
 from assistant.chains.grounding import check_claim
 from assistant.chains.polarity import opposite_swaps, opposites
 from assistant.papers import Paper
 from benchmarks.build_opposites import antonym_pairs
-from tests.test_citations import fake_embed
+from tests.test_citations import fake_embed, probability_with
 
 SENTENCE = "We propose SlimRoute, whose router minimizes the divergence between experts and uses bidirectional attention."
 
@@ -63,6 +60,4 @@ def test_a_claim_that_says_the_opposite_is_less_supported() -> None:
     opposite = check_claim("SlimRoute increases the router's parameters by half [1].", paper, fake_embed)
     assert faithful.features["opposite"] == 0.0 and opposite.features["opposite"] == 1.0
     assert opposite.probability < faithful.probability and not opposite.supported
-    model = load("support")  # the fitted model counts the swap against the claim
-    unswapped = {**opposite.features, "opposite": 0.0}
-    assert opposite.probability < round(float(model.scores(np.array([[unswapped[f] for f in model.features]]))[0]), 4)
+    assert opposite.probability < probability_with(opposite.features, opposite=0.0)  # the fit counts the swap against it
