@@ -52,12 +52,14 @@ def test_antonym_pairs_are_read_from_wordnets_data_files(tmp_path: Path) -> None
     assert antonym_pairs(tmp_path) == [("decrease", "increase"), ("different", "same")]
 
 
+ROUTER = Paper(paper_id="2405.00007", title="SlimRoute: Small Routers for Mixture of Experts", abstract=(
+    "Routers of mixture-of-experts models are large. We propose SlimRoute, which decreases the router's "
+    "parameters by half and keeps the accuracy of dense routing."))
+
+
 def test_a_claim_that_says_the_opposite_is_less_supported() -> None:
-    paper = Paper(paper_id="2405.00007", title="SlimRoute: Small Routers for Mixture of Experts", abstract=(
-        "Routers of mixture-of-experts models are large. We propose SlimRoute, which decreases the router's "
-        "parameters by half and keeps the accuracy of dense routing."))
-    faithful = check_claim("SlimRoute decreases the router's parameters by half [1].", paper, fake_embed)
-    opposite = check_claim("SlimRoute increases the router's parameters by half [1].", paper, fake_embed)
-    assert faithful.features["opposite"] == 0.0 and opposite.features["opposite"] == 1.0
+    faithful, opposite = (check_claim(f"SlimRoute {verb} the router's parameters by half [1].", ROUTER, fake_embed)
+                          for verb in ("decreases", "increases"))
+    assert (faithful.features["opposite"], opposite.features["opposite"]) == (0.0, 1.0)
     assert opposite.probability < faithful.probability and not opposite.supported
     assert opposite.probability < probability_with(opposite.features, opposite=0.0)  # the fit counts the swap against it
