@@ -8,7 +8,7 @@ from assistant.chains.answerable import stem
 from assistant.chains.grounding import check_claim
 from assistant.chains.polarity import opposite_swaps, opposites
 from assistant.papers import Paper
-from benchmarks.build_opposites import antonym_pairs
+from benchmarks.build_opposites import antonym_pairs, graded
 from tests.test_citations import fake_embed, probability_with
 
 SENTENCE = "We propose SlimRoute, whose router minimizes the divergence between experts and uses bidirectional attention."
@@ -29,27 +29,47 @@ def test_a_negated_or_restated_opposite_is_not_a_swap() -> None:
 def test_the_packaged_opposites_are_wordnets_stemmed() -> None:
     table = opposites()
     assert stem("decrease") in table[stem("increase")] and stem("different") in table[stem("same")]
+    assert stem("narrows") in table[stem("widens")] and stem("smaller") in table[stem("larger")]
+    assert stem("unreliability") in table[stem("reliable")]
     assert all(k not in v for k, v in table.items())
 
 
 def test_antonym_pairs_are_read_from_wordnets_data_files(tmp_path: Path) -> None:
-    """Two verb synsets pointing at each other by word number, one adjective pair with a satellite pointer and
-    a multi-word lemma (dropped): the data line format of wndb(5WN)."""
+    """Two verb synsets pointing at each other by word number (every word of one meaning against the other's),
+    the nouns derived from them, two adjective pairs (graded forms of the short one, "(a)" markers dropped)
+    and a multi-word lemma (dropped): the data line format of wndb(5WN)."""
     verbs = [
         "  1 This is a license header line",
-        "00000001 30 v 02 increase 0 raise 0 001 ! 00000002 v 0101 | become bigger",
-        "00000002 30 v 01 decrease 0 001 ! 00000001 v 0101 | become smaller",
+        "00000001 30 v 02 increase 0 raise 0 002 ! 00000002 v 0101 + 00000100 n 0101 | become bigger",
+        "00000002 30 v 01 decrease 0 002 ! 00000001 v 0101 + 00000200 n 0101 | become smaller",
+    ]
+    nouns = [
+        "00000100 04 n 01 increment 0 001 + 00000001 v 0101 | an increase",
+        "00000200 04 n 01 decrement 0 001 + 00000002 v 0101 | a decrease",
     ]
     adjs = [
         "00000010 00 a 01 same(a) 0 002 ! 00000020 a 0101 & 00000030 s 0000 | identical",
         "00000020 00 a 01 different 0 001 ! 00000010 a 0101 | not alike",
         "00000030 00 s 01 one_and_the_same 0 001 ! 00000020 a 0101 | same",
+        "00000040 00 a 01 big 0 001 ! 00000050 a 0101 | large",
+        "00000050 00 a 01 small 0 001 ! 00000040 a 0101 | little",
     ]
     (tmp_path / "data.verb").write_text("\n".join(verbs) + "\n", encoding="latin-1")
+    (tmp_path / "data.noun").write_text("\n".join(nouns) + "\n", encoding="latin-1")
     (tmp_path / "data.adj").write_text("\n".join(adjs) + "\n", encoding="latin-1")
-    for pos in ("noun", "adv"):
-        (tmp_path / f"data.{pos}").write_text("  1 header\n", encoding="latin-1")
-    assert antonym_pairs(tmp_path) == [("decrease", "increase"), ("different", "same")]
+    (tmp_path / "data.adv").write_text("  1 header\n", encoding="latin-1")
+    (tmp_path / "adj.exc").write_text("worse bad\n", encoding="latin-1")
+    assert antonym_pairs(tmp_path) == [
+        ("big", "small"), ("bigger", "smaller"), ("biggest", "smallest"), ("decrease", "increase"),
+        ("decrease", "raise"), ("decrement", "increment"), ("different", "same"),
+    ]
+
+
+def test_graded_forms_follow_english_spelling() -> None:
+    exceptions = {"far": ["farther", "farthest"]}
+    assert [graded(a, exceptions) for a in ("large", "easy", "big", "narrow", "far")] == [
+        ("larger", "largest"), ("easier", "easiest"), ("bigger", "biggest"), ("narrower", "narrowest"),
+        ("farther", "farthest")]
 
 
 ROUTER = Paper(paper_id="2405.00007", title="SlimRoute: Small Routers for Mixture of Experts", abstract=(
