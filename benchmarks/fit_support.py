@@ -39,7 +39,11 @@ from benchmarks.results_io import write_result
 from benchmarks.support_bench import SCIFACT, hand_pairs, scifact_pairs, seed_abstracts
 
 OUT = Path(__file__).resolve().parent.parent / "assistant" / "chains" / "support.json"
-TARGET_PRECISION = 0.95
+TARGET_PRECISION = 0.97
+"""Mean out-of-fold precision the hand dev pairs must reach at the bar: the issue's 95% plus about one standard
+error of a precision measured on the ~70 dev pairs said supported (sqrt(0.95 x 0.05 / 70) = 0.026), so that a
+bar that just reaches it on dev is likely to reach 95% on pairs it was not fitted on. Claims under the bar
+are shown "not verified" (neutral), not flagged: the margin costs recall, not warnings."""
 GOLD_RECALL = 0.97
 """Share of the oracle's gold sentences (verbatim abstract sentences) that must stay supported. Not all: a
 background sentence presented as the paper's ("This paper addresses ...") is rightly not."""
