@@ -294,8 +294,11 @@ SLIM = Paper(
 
 def test_a_number_stated_of_prior_work_is_not_the_papers() -> None:
     """A number the abstract gives for the method it beats, attributed to the paper, is not supported."""
-    assert check_claim("SlimRoute trains a small router with 2.1M parameters [1].", SLIM, fake_embed).supported
-    wrong = check_claim("SlimRoute trains a small router with 4.8M parameters [1].", SLIM, fake_embed)
+    # The same words around either number (the bag-of-words test embedder scores a short claim low against
+    # the long sentence: this one is clear of the 97%-precision bar with the right number).
+    claim = "SlimRoute trains a small router with {} parameters, outperforming the previous best router [1]."
+    assert check_claim(claim.format("2.1M"), SLIM, fake_embed).supported
+    wrong = check_claim(claim.format("4.8M"), SLIM, fake_embed)
     assert not wrong.supported and wrong.features["prior_words"] > 0
     # said as a comparison, the other method's figure is fine
     fair = "SlimRoute reaches 73.5 accuracy, outperforming the previous best router with 71.0 accuracy [1]."
