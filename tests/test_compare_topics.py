@@ -265,7 +265,8 @@ def test_a_sentence_the_apps_contrast_repeats_is_left_out_and_one_it_does_not_is
     said = {
         "RoundLLM learns a rounding offset per weight from calibration samples [1].": "repeated",  # its contribution sentence
         "RoundLLM keeps perplexity within 0.4 of the full-precision model [1].": "kept",  # its result: not in the contrast
-        "GridQ fits a per-channel grid without any fine-tuning [2].": "repeated",
+        # a short clause of a long sentence is only "not verified" at the 97%-precision bar (0.78): a fuller one
+        "GridQ fits a per-channel grid to quantize large language models without any fine-tuning [2].": "repeated",
     }
 
     def per_paper(prompt: str) -> str:
