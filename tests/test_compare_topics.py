@@ -288,10 +288,13 @@ def test_a_first_person_sentence_is_retold_under_its_papers_name_and_still_reads
     doing something gets the name as a lead-in ("In RoundLLM, ..."), not glued before it."""
     edited = reader_sentences(
         "We propose RoundLLM, a post-training quantization method for LLMs that learns a rounding offset per weight [1]. "
-        "With 128 calibration samples, our method quantizes LLaMA-2 weights to 3 bits [1].",
+        # (the whole result: its first half alone is only "not verified" at the 97%-precision bar, 0.82)
+        "With 128 calibration samples, our method quantizes LLaMA-2 weights to 3 bits and keeps perplexity "
+        "within 0.4 of the full-precision model [1].",
         PTQ[:1], app.embed_sentences,
     )
     assert [s.text for s in edited.sentences] == [
         "One paper proposes RoundLLM, a post-training quantization method for LLMs that learns a rounding offset per weight [1].",
-        "In RoundLLM, with 128 calibration samples, its method quantizes LLaMA-2 weights to 3 bits [1].",
+        "In RoundLLM, with 128 calibration samples, its method quantizes LLaMA-2 weights to 3 bits and keeps "
+        "perplexity within 0.4 of the full-precision model [1].",
     ]
