@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.chains.one_line import MAX_WORDS, compress, third_person
-from assistant.chains.takeaway import takeaways
+from assistant.chains.takeaway import contribution_sentence, takeaways
 from assistant.cli import cli
 from assistant.embeddings import make_embedder
 from assistant.export import render
@@ -142,3 +142,11 @@ def test_background_is_never_the_takeaway_when_the_paper_states_its_own_work(emb
     )
     line = takeaways([paper], embed)[paper.paper_id]
     assert line.supported and not line.text.startswith("A growing body"), line.text
+
+
+def test_a_fragment_the_sentence_splitter_cut_off_is_never_a_takeaways_sentence() -> None:
+    """"T[i, ., . , i+m-1]" in an abstract splits after "., ."; the piece starting with a comma is no sentence."""
+    paper = Paper(paper_id="x", title="Faster Pattern Distances",
+                  abstract="We study the distance between P and T[i, ., . , i+m-1] for every shift i, under the "
+                           "Word-RAM model. It is classic.")
+    assert contribution_sentence(paper) in ("It is classic.", "We study the distance between P and T[i, ., .")

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 EmbedFn = Callable[[list[str]], np.ndarray]
 
 CACHE_KIND = "takeaway"
-VERSION = "5"  # bump when the selection or compression changes: cached lines are then recomputed
+VERSION = "6"  # bump when the selection or compression changes: cached lines are then recomputed
 
 
 class Takeaway(BaseModel):
@@ -56,7 +56,9 @@ def _candidates(paper: Paper) -> list[str]:
     sentences = split_sentences(paper.abstract)
     roles = dict(zip(sentences, sentence_roles(sentences, method_name(paper.title))))
     first_own = [s for s in sentences if roles[s] == "own"][:1]
-    ordered = list(dict.fromkeys(s for s in (quick.method, quick.result, *first_own, *sentences[:1]) if s.strip()))
+    picked = (quick.method, quick.result, *first_own, *sentences[:1])
+    # not a fragment the splitter cut off mid-sentence (", i+m-1] for every shift i ..." after "T[i, ., .")
+    ordered = list(dict.fromkeys(s for s in picked if s.strip() and s.lstrip()[:1] not in ",;:.)]}"))
     def own(candidate: str) -> bool:  # quick sentences may be shortened: match on their start
         head = candidate.rstrip(" \u2026")
         return next((roles[x] for x in sentences if x.startswith(head)), "own") == "own"
