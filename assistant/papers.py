@@ -186,6 +186,13 @@ class Hit(BaseModel):
     paper: Paper
     score: float
     passages: list[str] = Field(default_factory=list)
+    own_score: float | None = None
+    """The paper's own fused score, before its neighbours lifted it (`retrieve.smooth`); None: as `score`."""
+
+    @property
+    def relevance(self) -> float:
+        """The score the query alone gives the paper (not lifted by similar papers)."""
+        return self.score if self.own_score is None else self.own_score
 
 
 class Citation(BaseModel):

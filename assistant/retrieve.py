@@ -267,6 +267,7 @@ class Retriever:
             cosines = {**dense.scores, **known, **self.cosines(dense.vector, unread)}
             scores = convex_fuse(bm25, cosines, s.bm25_weight)
         ranked = sorted(scores, key=lambda p: (-scores[p], p))
+        own = scores
         vectors: dict[str, np.ndarray] = {}
         if mode == "hybrid" and s.smooth_weight > 0 and len(ranked) > 1:
             head = ranked[: s.smooth_pool]
@@ -281,7 +282,8 @@ class Retriever:
         papers = self.store.get_papers(best)
         passages = self.passages(best, dense.vector) if dense.vector is not None else {}
         return [
-            Hit(paper=papers[pid], score=round(float(scores[pid]), 6), passages=passages.get(pid, []))
+            Hit(paper=papers[pid], score=round(float(scores[pid]), 6), passages=passages.get(pid, []),
+                own_score=round(float(own[pid]), 6))
             for pid in best
             if pid in papers
         ]

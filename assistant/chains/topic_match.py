@@ -29,7 +29,8 @@ from assistant.citations import claim_body, split_sentences
 from assistant.papers import Hit, Paper
 
 FEATURES = ("score", "title_cosine", "score_gap", "title_cosine_gap", "parts_in_title", "stated_share")
-"""Per (topic, paper): its hybrid search score and the cosine of the topic with its title, and how far
+"""Per (topic, paper): its own hybrid search score (`Hit.relevance`: before similar papers lift it, which says
+how near the paper's neighbours are to the topic, not whether the paper is about it) and the cosine of the topic with its title, and how far
 each falls below the best of the papers stating the topic (a paper far behind the topic's best match is
 usually about something else that shares its words; cross-validated on the dev queries, the gaps cut
 both off-topic choices and wrong refusals); the share of the topic's parts (`topic_parts`) that its title
@@ -120,7 +121,7 @@ def topic_signals(query: str, hits: Sequence[Hit], embed: EmbedFn) -> list[dict[
         return []
     vectors = np.asarray(embed([query, *(h.paper.title for h in hits)]), dtype=np.float32)
     raw = [
-        {"score": float(hit.score), "title_cosine": float(title_vector @ vectors[0])}
+        {"score": float(hit.relevance), "title_cosine": float(title_vector @ vectors[0])}
         for hit, title_vector in zip(hits, vectors[1:])
     ]
     best = {name: max(r[name] for r in raw) for name in ("score", "title_cosine")}
