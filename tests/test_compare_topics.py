@@ -17,6 +17,7 @@ from assistant.chains.takeaway import Takeaway
 from assistant.chains.topic_match import (
     FEATURES,
     acronym_definitions,
+    match_topic,
     own_work_text,
     statement_signals,
     topic_parts,
@@ -26,6 +27,7 @@ from assistant.errors import InputError
 from assistant.chains.grounding import check_claim
 from assistant.papers import Hit, Paper
 from assistant.service import Assistant
+from conftest import make_settings
 from digest_fakes import PromptFake, app_for, corpus_papers, ingested_store, private_copy, respond
 
 
@@ -115,6 +117,28 @@ def test_a_paper_naming_the_topic_only_as_background_is_not_chosen(app: Assistan
     assert "2406.10004" not in ids  # LoQAT: PTQ only in its background
     assert "2406.10005" not in ids  # ConvPTQ: not about LLMs
     assert len(ids) >= 2 and ids <= {"2406.10001", "2406.10002", "2406.10003"}
+
+
+def test_a_paper_lifted_by_similar_papers_is_judged_on_its_own_search_score(store_dir: Path, tmp_path: Path) -> None:
+    """Neighbour smoothing lifts a paper that sits among papers about the topic (LiDAR-PTQ among QAT papers
+    for "quantization-aware training" crossed the bar so): the topic model reads the query's own score of
+    each paper, so how strongly search smooths does not change which papers qualify or their probability."""
+    query = "LLM post-training quantization"
+    judged = {}
+    for weight in (0.0, 0.9):
+        app = Assistant(make_settings(private_copy(store_dir, tmp_path / f"w{weight}"), smooth_weight=weight),
+                        chat_model=PromptFake())
+        found = app.search(query, k=30)
+        matches = match_topic(query, found, app.embed_sentences)
+        papers, _ = choose_papers([query], app.store, app.search, n=4, embed=app.embed_sentences)
+        judged[weight] = ({m.hit.paper.paper_id: (m.probability, m.signals["score"]) for m in matches},
+                          sorted(p.paper_id for p in papers))
+        app.close()
+        if weight:
+            lifted = [m for m in matches if m.hit.score > m.hit.relevance + 1e-3]
+            assert lifted  # smoothing did lift a paper the topic model judges
+            assert all(m.signals["score"] == pytest.approx(m.hit.relevance, abs=1e-4) for m in matches)
+    assert judged[0.9] == judged[0.0]
 
 
 def test_fewer_than_two_papers_about_the_topic_is_said_plainly(app: Assistant) -> None:

@@ -312,6 +312,7 @@ def test_hybrid_search_ranks_by_the_smoothed_scores(seeded_dir: Path) -> None:
     assert [h.paper.paper_id for h in hits] == sorted(want, key=lambda p: (-want[p], p))[:10]
     for h in hits:
         assert h.score == pytest.approx(want[h.paper.paper_id], abs=1e-5)
+        assert h.relevance == pytest.approx(fused[h.paper.paper_id], abs=1e-5)  # the query's own score, unlifted
     assert any(abs(h.score - fused[h.paper.paper_id]) > 1e-4 for h in hits)
 
 
