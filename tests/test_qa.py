@@ -162,6 +162,17 @@ def test_a_draft_that_restates_the_title_becomes_an_extractive_answer(shared: As
     assert body and all(q.rstrip(".") in answer.evidence[0].paper.abstract for q in split_sentences(body))
 
 
+def test_a_draft_that_echoes_the_evidence_header_with_its_date_is_quoted_not_refused(shared: Assistant) -> None:
+    """The packaged model's "<title> (<date>) [1]. [2]" copies the prompt's header line: it says nothing, so it is
+    no claim the papers fail to state (which would need the higher overrule bar) and the app quotes the paper."""
+    paper = shared.evidence_for(QUESTION, 3).hits[0].paper
+    assert paper.dates, "the seed papers carry their list dates"
+    app, _ = with_model(shared, f"{paper.title} ({paper.dates[-1]}) [1]. [2]")
+    answer = app.ask(QUESTION, k=3)
+
+    assert not answer.refused and answer.extractive
+
+
 def test_a_degenerate_draft_is_cut_off_and_quoted_instead(shared: Assistant) -> None:
     """The small model can repeat "[1]." until the token cap: the app stops reading at the run of markers."""
     draft = "[1]. " * 60
@@ -181,6 +192,9 @@ def test_restates_tells_an_echo_from_an_answer() -> None:
     question = "layton tokenizer: how many tokens for a 1024 image"
     assert restates("Layton tokenizer: how many tokens for a 1024 image [1].", question, hits)
     assert restates("Layton: Latent Consistency Tokenizer [1]. [1].", question, hits)
+    dated = [Hit(paper=hits[0].paper.model_copy(update={"dates": ["2025-08-19"]}), score=1.0)]
+    assert restates("Layton: Latent Consistency Tokenizer (2025-08-19) [1]. [2]", question, dated)
+    assert not restates("Layton: Latent Consistency Tokenizer (2025-08-19) [1]. [2]", question, hits)
     assert not restates("Layton represents a 1024 image with 256 tokens [1].", question, hits)
     assert not restates("Layton uses a transformer encoder [1].", question, hits)
 

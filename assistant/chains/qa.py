@@ -199,11 +199,13 @@ def _checked(draft: str, evidence: Evidence, embed: EmbedFn, model: str) -> Answ
 
 
 def restates(draft: str, question: str, hits: Sequence[Hit]) -> bool:
-    """True when the draft says nothing the question or the evidence titles did not already say
-    ("Paper [1]: <its title> [1]." or the question echoed): no content word and no number of its own."""
-    said = content_stems(strip_citations(draft)) | {n for n, _ in numbers_in(strip_citations(draft))}
-    known = content_stems(" ".join([question, *(h.paper.title for h in hits)]))
-    return not said - known - {n for n, _ in numbers_in(question)}
+    """True when the draft says nothing the question or the evidence headers did not already say ("Paper [1]:
+    <its title> (<its date>) [1]." or the question echoed): no content word and no number of its own. A header
+    is what the prompt shows before a paper's sentences (`Evidence.render`: its title and date)."""
+    plain = strip_citations(draft)
+    said = content_stems(plain) | {n for n, _ in numbers_in(plain)}
+    known = " ".join([question, *(" ".join([h.paper.title, *map(str, h.paper.dates)]) for h in hits)])
+    return not said - content_stems(known) - {n for n, _ in numbers_in(known)}
 
 
 def finalize(
