@@ -199,12 +199,10 @@ def _checked(draft: str, evidence: Evidence, embed: EmbedFn, model: str) -> Answ
 
 
 def restates(draft: str, question: str, hits: Sequence[Hit]) -> bool:
-    """True when the draft says nothing the question or the evidence headers did not already say ("Paper [1]:
-    <its title> (<its date>) [1]." or the question echoed): no content word and no number of its own. A header
-    is what the prompt shows before a paper's sentences (`Evidence.render`: its title and date)."""
-    plain = strip_citations(draft)
-    said = content_stems(plain) | {n for n, _ in numbers_in(plain)}
-    known = " ".join([question, *(" ".join([h.paper.title, *map(str, h.paper.dates)]) for h in hits)])
+    """True when the draft says nothing the question or the prompt's evidence headers (`Evidence.render`: title, date)
+    did not ("Paper [1]: <title> (<date>) [1]." or the question echoed): no content word and no number of its own."""
+    said = content_stems(plain := strip_citations(draft)) | {n for n, _ in numbers_in(plain)}
+    known = " ".join([question, *(" ".join([h.paper.title, *h.paper.dates]) for h in hits)])
     return not said - content_stems(known) - {n for n, _ in numbers_in(known)}
 
 
