@@ -145,3 +145,30 @@ def test_a_clause_not_headed_by_the_papers_verb_reads_on_after_its_lead_in() -> 
         "in one paper, a key ingredient of the approach is the use of big networks")
     assert clause_options(paper, line("LLMs forget rare facts."), "another")[0] == "in another paper, LLMs forget rare facts"
     assert clause_options(paper, line("In this paper we present X, a decoder."), "another")[0] == "another presents X, a decoder"
+
+
+def test_a_model_title_only_one_paper_states_gives_way_to_the_apps(corpus_dir: Path, tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def naming(prompt: str) -> str:
+        reply = respond(prompt)
+        if "Topic line" not in prompt:
+            return reply
+        calls.append(prompt)
+        shared = reply.split("They all study ", 1)[1].rstrip(".")
+        first = re.search(r"^\[1\] ([^:]+):", prompt, re.M)
+        assert first is not None
+        # the first topic is named by its first paper's own title, the others by the words most notes share
+        return reply.replace(reply.splitlines()[0], f"Topic: {first.group(1) if len(calls) == 1 else shared}")
+
+    d = digest_with(corpus_dir, tmp_path, naming)
+    doc = d.to_json()
+    kept = dropped = 0
+    for topic, exported in zip((t for t in d.topics if not t.other), doc["topics"]):  # type: ignore[arg-type]
+        reasons = [x["reason"] for x in exported["dropped"] if x["text"].startswith("Topic: ")]
+        if reasons:
+            dropped += 1
+            assert reasons[0].startswith("title stated by") and not any(p.title == topic.title for p in topic.papers)
+        else:
+            kept += 1
+    assert kept and dropped

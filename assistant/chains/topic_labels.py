@@ -1,14 +1,20 @@
 """Topic labels: distinctive keywords per group and the model-written title of a compose reply.
 
-Called by `chains.digest` (keywords, fallback titles) and `chains.topic_summary` (reply parsing).
+Called by `chains.digest` (keywords, fallback titles) and `chains.topic_summary` (reply parsing, the
+terms of its shared and contrast sentences). A label names a theme: only terms that HF's machine
+keyword extractor ends a keyphrase with (`keyphrases.json`, built by `benchmarks/build_keyphrases.py`)
+are used, so verbs, adjectives and stock phrases ("consider", "robust", "independent interest") are not.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
 
 from assistant.papers import Paper
 
@@ -34,6 +40,11 @@ _STOP = frozenset(
 
 
 TITLE_POOL = 10  # a two-word title must be among the group's most typical terms
+KEYPHRASES = Path(__file__).with_name("keyphrases.json")
+# A single word used by more than this share of all HF papers names more than one topic ("language",
+# "text", "images"): it is not a topic's theme on its own. The share is that of a typical topic in its
+# week on the topic benchmark's dev weeks (1 / 5.5 topics a week; benchmarks/results/topics.md).
+VAGUE_SHARE = 0.18
 
 
 def _words(text: str) -> list[str | None]:
@@ -54,6 +65,34 @@ def _terms(text: str) -> set[str]:
     terms = {w for w in words if w}
     terms |= {f"{a} {b}" for a, b in zip(words, words[1:]) if a and b and a != b}
     return terms
+
+
+def theme_key(term: str) -> str:
+    """A term as `keyphrases.json` stores it: each word without a plural "s"."""
+    return " ".join(re.sub(r"(?<=[a-z0-9-]{3})(?<!s)s$", "", w) for w in term.lower().split())
+
+
+@cache
+def _keyphrases() -> tuple[frozenset[str], dict[str, float]]:
+    data = json.loads(KEYPHRASES.read_text())
+    return frozenset(data["phrases"]), dict(data["word_share"])
+
+
+def is_theme(term: str) -> bool:
+    """Whether `term` names a theme: HF's keyword extractor ends keyphrases of several papers with it."""
+    phrases, words = _keyphrases()
+    key = theme_key(term)
+    return key in phrases or key in words
+
+
+def vague(term: str) -> bool:
+    """A single word too common across papers to name one topic (`VAGUE_SHARE`)."""
+    return " " not in term and _keyphrases()[1].get(theme_key(term), 0.0) > VAGUE_SHARE
+
+
+def themes(terms: Sequence[str]) -> list[str]:
+    """The `terms` that name a theme (`is_theme`), in order."""
+    return [t for t in terms if is_theme(t)]
 
 
 def ranked_terms(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper]) -> list[list[str]]:
@@ -84,11 +123,12 @@ def ranked_terms(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper])
 
 
 def group_keywords(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper], top: int = 3) -> list[list[str]]:
-    """Per group the `top` terms most typical of it and rare elsewhere (none containing another)."""
+    """Per group the `top` theme terms (`is_theme`) most typical of it and rare elsewhere (none containing
+    another); its most typical term when none is a theme."""
     out: list[list[str]] = []
     for ranked in ranked_terms(groups, all_papers):
         chosen: list[str] = []
-        for term in ranked:
+        for term in themes(ranked) or ranked[:1]:
             if not any(term in c or c in term for c in chosen):
                 chosen.append(term)
             if len(chosen) == top:
@@ -98,13 +138,16 @@ def group_keywords(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper
 
 
 def group_titles(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper]) -> list[str]:
-    """A noun-phrase title per group, distinct within the period: its most typical two-word term
-    among its top terms, else its top word (never a list of keywords)."""
+    """A noun-phrase title per group, distinct within the period: its most typical two-word theme term
+    (`is_theme`) among its top theme terms, else its top theme word that is not `vague`, else its top
+    term (never a list of keywords)."""
     used: set[str] = set()
     out: list[str] = []
     for ranked in ranked_terms(groups, all_papers):
-        fresh = [t for t in ranked if t not in used]
-        text = next((t for t in fresh[:TITLE_POOL] if " " in t), fresh[0] if fresh else "miscellaneous")
+        fresh = [t for t in themes(ranked) if t not in used]
+        text = next((t for t in fresh[:TITLE_POOL] if " " in t), None)
+        text = text or next((t for t in fresh if not vague(t)), None)
+        text = text or next((t for t in ranked if t not in used), "miscellaneous")
         used.add(text)
         out.append(text[0].upper() + text[1:])
     return out

@@ -2,7 +2,9 @@
 
 Called by `chains.digest.build_digest`. The structure is the app's; the model writes only a name
 for the topic and one sentence on what its papers share, from their checked one-line takeaways (a
-small prompt, so a small local model answers in seconds). That sentence is kept, citing the papers
+small prompt, so a small local model answers in seconds). The name is kept when at least
+`min(SHARED_MIN, papers)` of the topic's most central papers state it (else the app's title is used),
+and that sentence is kept, citing the papers
 whose own work states it (`grounding.check_claim`, phrase mode), only when at least
 `min(SHARED_MIN, papers)` of them do; otherwise the app writes it from the group's most typical
 term. "Where they differ" splits the topic in two by its papers' vectors (2-means, centred on the
@@ -31,7 +33,7 @@ from assistant.chains.extract import EmbedFn, Guard, LLMFactory, no_guard, promp
 from assistant.chains.one_line import compress, lower_first, verb_headed
 from assistant.chains.support import Dropped, first_person
 from assistant.chains.takeaway import Takeaway
-from assistant.chains.topic_labels import parse_topic_reply, ranked_terms
+from assistant.chains.topic_labels import parse_topic_reply, ranked_terms, themes, vague
 from assistant.citations import claim_body, parse_citations, split_sentences, strip_citations
 from assistant.chains.answerable import method_name
 from assistant.chains.grounding import check_claim
@@ -42,7 +44,7 @@ from assistant.store import Store
 TOPIC_VARS = frozenset({"papers"})
 TOPIC_CACHE_KIND = "digest_topic"
 CHECK_CACHE_KIND = "digest_topic_check"
-VERSION = "5"  # bump when the summary's structure or checks change: cached summaries are rebuilt
+VERSION = "6"  # bump when the summary's structure or checks change: cached summaries are rebuilt
 PROMPT_PAPERS = 5  # the most central papers' takeaways go into the prompt (prefill is the cost)
 SHARED_POOL = 8  # a shared sentence is checked against this many of the most central papers
 SHARED_MIN = 3  # papers that must state a shared sentence (all of them when the topic has fewer)
@@ -114,16 +116,32 @@ def _shared_from_model(body: str, pool: Sequence[Paper], need: int, embed: Embed
     return None, dropped
 
 
+def _checked_title(title: str | None, pool: Sequence[Paper], need: int, embed: EmbedFn) -> tuple[str | None, list[Dropped]]:
+    """The model's topic name when `need` of the topic's most central papers state it (as for the shared
+    sentence: a name that only one member's work states, "Low-rank adaptation" over a topic of sketching
+    and sampling papers, is not the topic's); else None (the app's title is used) and why."""
+    if not title:
+        return None, []
+    by = stated_by(title, pool, embed)
+    if len(by) >= need:
+        return title, []
+    return None, [Dropped(text=f"Topic: {title}", reason=f"title stated by {len(by)} of the topic's papers; a title needs {need}")]
+
+
 def _shared_from_terms(terms: Sequence[str], pool: Sequence[Paper], need: int, embed: EmbedFn) -> Sentence | None:
-    """The app's shared sentence: the typical term most of the papers state, cited to them. Two-word
-    terms first; a single word only when it is in the titles of `need` papers (a lone typical word is
-    often a verb or too broad, a title word names a theme)."""
+    """The app's shared sentence: the typical theme term (`topic_labels.themes`) most of the papers state,
+    cited to them. A two-word term when one is stated by `need` papers; else a single word in the titles
+    of `need` papers that is not `vague` (a lone typical word is often too broad; a title word names a theme)."""
     titles = [p.title.lower() for p in pool]
-    words = [t for t in terms if " " in t][:SHARED_TERMS] + [
-        t for t in terms[:SHARED_TERMS] if " " not in t and sum(t in title for title in titles) >= need
-    ]
-    stated = {term: stated_by(term, pool, embed) for term in words}
-    term, by = max(stated.items(), key=lambda kv: len(kv[1]), default=("", []))
+    terms = themes(terms)
+    pairs = [t for t in terms if " " in t][:SHARED_TERMS]
+    words = [t for t in terms[:SHARED_TERMS] if " " not in t and not vague(t) and sum(t in title for title in titles) >= need]
+    term, by = "", []
+    for candidates in (pairs, words):
+        stated = {term: stated_by(term, pool, embed) for term in candidates}
+        term, by = max(stated.items(), key=lambda kv: len(kv[1]), default=("", []))
+        if len(by) >= max(need, 2):
+            break
     if len(by) < max(need, 2):
         return None
     cites = by[:SHARED_CITES]
@@ -174,7 +192,7 @@ def _side_term(term: str, side: Sequence[int], rest: Sequence[int], members: Seq
 
 def _contrast(members: Sequence[Paper], split: list[list[int]], shared: str, embed: EmbedFn) -> Sentence | None:
     """`Where they differ: some work on A [..], others on B [..]`: each side's most typical two-word
-    term (else a typical word in at least two of its titles: a title word names a theme) that its own
+    theme term (`topic_labels.themes`; else a typical word in at least two of its titles: a title word names a theme) that its own
     papers state clearly more often than the other side's and that the `shared` sentence does not
     already name, cited to the papers that state it."""
     if len(split) < 2:
@@ -182,7 +200,7 @@ def _contrast(members: Sequence[Paper], split: list[list[int]], shared: str, emb
     picked: list[tuple[str, list[int]]] = []
     taken = set(re.findall(r"[a-z0-9-]+", shared.lower()))
     for side, rest, ranked in zip(split, split[::-1], ranked_terms([[members[i] for i in s] for s in split], members)):
-        fresh = [t for t in ranked if not taken & set(t.split())]
+        fresh = [t for t in themes(ranked) if not taken & set(t.split())]
         titles = [members[i].title.lower() for i in side]
         words = [t for t in fresh if " " in t][:CONTRAST_TERMS] + [
             t for t in fresh[:CONTRAST_TERMS] if " " not in t and sum(t in title for title in titles) >= min(2, len(side))
@@ -274,6 +292,8 @@ def compose_topic(
     pool = members[:SHARED_POOL]
     need = min(SHARED_MIN, len(members))
     shared, dropped = _shared_from_model(strip_citations(body), pool, need, embed)
+    title, left_out = _checked_title(title, pool, need, embed)
+    dropped += left_out
     fallback = shared is None
     if shared is None and len(members) >= 2:
         shared = _shared_from_terms(terms, pool, need, embed)
