@@ -14,6 +14,8 @@ Scored like `topics_tight`. The test weeks are never read here. Results: benchma
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from assistant.chains import clustering as C
@@ -51,6 +53,8 @@ def main() -> None:
     dev, vectors, fields = dev_setup()
     weeks = {}
     clean, mixed = [], []
+    clean_stab: list[float] = []
+    mixed_stab: list[float] = []
     for w in dev:
         raw = C.normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers]))
         labels = _labels(len(raw), C.cluster(raw, other_below=None)[0])
@@ -58,7 +62,16 @@ def main() -> None:
         weeks[w.label] = (raw, labels, known)
         for k, sil, _ in split_silhouettes(C.centred(raw), labels):
             verdict = clean_topic(known[labels == k])
+            g = np.flatnonzero(labels == k)
+            stab = C.stability(C.centred(C.centred(raw)[g]), 2)
             (clean if verdict else mixed if verdict is False else []).append(sil)
+            (clean_stab if verdict else mixed_stab if verdict is False else []).append(stab)
+    a, b = np.array(mixed_stab)[:, None], np.array(clean_stab)[None, :]
+    print(f"split stability: one-field median {np.median(clean_stab):.3f}, 90th {np.quantile(clean_stab, 0.9):.3f}, "
+          f"95th {np.quantile(clean_stab, 0.95):.3f}; mixed median {np.median(mixed_stab):.3f}; "
+          f"AUC mixed above one-field {float(np.mean(a > b) + 0.5 * np.mean(a == b)):.2f}", flush=True)
+    if "stats" in sys.argv[1:]:
+        return
     print(f"split silhouettes: one-field topics {len(clean)} (median {np.median(clean):.3f}, 90th {np.quantile(clean, 0.9):.3f}, "
           f"95th {np.quantile(clean, 0.95):.3f}); mixed topics {len(mixed)} (median {np.median(mixed):.3f}, "
           f"quartiles {np.quantile(mixed, 0.25):.3f} / {np.quantile(mixed, 0.75):.3f})", flush=True)

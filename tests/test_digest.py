@@ -476,3 +476,12 @@ def test_labels_use_theme_terms_not_verbs_adjectives_or_stock_phrases() -> None:
     rest = [Paper(paper_id=f"v{i}", title=f"Video model {i}", abstract="A video generation model.") for i in range(4)]
     words = group_keywords([theory, rest], theory + rest)
     assert words[0] and not {"consider", "robust", "independent interest"} & set(words[0]), words
+
+
+def test_a_fallback_title_is_the_theme_most_titles_name_written_as_they_write_it() -> None:
+    clip = [
+        Paper(paper_id=f"c{i}", title=title, abstract="We align image-text pairs with contrastive training on image-text pairs.")
+        for i, title in enumerate(["Long-CLIP: longer text for CLIP", "Improving CLIP's visual detail", "CLIP for remote sensing"])
+    ]
+    rest = [Paper(paper_id=f"v{i}", title=f"Video model {i}", abstract="A video generation model.") for i in range(3)]
+    assert group_titles([clip, rest], clip + rest)[0] == "CLIP"

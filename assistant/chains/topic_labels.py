@@ -138,19 +138,36 @@ def group_keywords(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper
 
 
 def group_titles(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper]) -> list[str]:
-    """A noun-phrase title per group, distinct within the period: its most typical two-word theme term
-    (`is_theme`) among its top theme terms, else its top theme word that is not `vague`, else its top
-    term (never a list of keywords)."""
+    """A noun-phrase title per group, distinct within the period: among its TITLE_POOL most typical theme
+    terms (`is_theme`, not `vague`), the one in the most of its papers' titles (titles name themes; a
+    term typical of the abstracts may be one member's), a two-word term on a tie, then the most typical;
+    written as the titles write it ("CLIP"). Else its top theme term, else its top term (never a list
+    of keywords)."""
     used: set[str] = set()
     out: list[str] = []
-    for ranked in ranked_terms(groups, all_papers):
-        fresh = [t for t in themes(ranked) if t not in used]
-        text = next((t for t in fresh[:TITLE_POOL] if " " in t), None)
-        text = text or next((t for t in fresh if not vague(t)), None)
+    for group, ranked in zip(groups, ranked_terms(groups, all_papers)):
+        fresh = [t for t in themes(ranked) if t not in used and not vague(t)]
+        pool = [(sum(_written(t, p.title) is not None for p in group), " " in t, -i, t) for i, t in enumerate(fresh[:TITLE_POOL])]
+        best = max(pool, default=None)
+        text = best[3] if best and best[0] >= min(2, len(group)) else next(iter(fresh), None)
         text = text or next((t for t in ranked if t not in used), "miscellaneous")
         used.add(text)
-        out.append(text[0].upper() + text[1:])
+        out.append(_as_written(text, [p.title for p in group]))
     return out
+
+
+def _written(term: str, title: str) -> str | None:
+    """`term` as `title` writes it (a whole word or words, any case; "CLIP" in "Improving CLIP's"), or None."""
+    m = re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", title, re.IGNORECASE)
+    return m.group() if m else None
+
+
+def _as_written(term: str, titles: Sequence[str]) -> str:
+    """`term` capitalised, in the case a title writes it when a word keeps capitals inside it (an acronym)."""
+    for form in (_written(term, title) for title in titles):
+        if form and any(c.isupper() for part in re.split(r"[-\s]", form) for c in part[1:]):
+            return form[0].upper() + form[1:]
+    return term[0].upper() + term[1:]
 
 
 _TOPIC_LINE = re.compile(r"^[\s#>*\-]*\**\s*(?:topic|title)\s*\**\s*[:\-\u2013]\s*\**\s*(.*?)\s*\**\s*$", re.IGNORECASE)
