@@ -123,12 +123,12 @@ def ranked_terms(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper])
 
 
 def group_keywords(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper], top: int = 3) -> list[list[str]]:
-    """Per group the `top` theme terms (`is_theme`) most typical of it and rare elsewhere (none containing
-    another); its most typical term when none is a theme."""
+    """Per group the `top` theme terms (`is_theme`, not `vague`) most typical of it and rare elsewhere
+    (none containing another); its most typical term when none is a theme."""
     out: list[list[str]] = []
     for ranked in ranked_terms(groups, all_papers):
         chosen: list[str] = []
-        for term in themes(ranked) or ranked[:1]:
+        for term in [t for t in themes(ranked) if not vague(t)] or themes(ranked) or ranked[:1]:
             if not any(term in c or c in term for c in chosen):
                 chosen.append(term)
             if len(chosen) == top:
