@@ -23,7 +23,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from assistant.chains.topic_labels import _terms, _words, theme_key
+from assistant.chains.topic_labels import VAGUE_SHARE, _terms, _words, theme_key
 from benchmarks.topics_data import DATA, frozen_split
 
 OUT = Path(__file__).resolve().parent.parent / "assistant" / "chains" / "keyphrases.json"
@@ -32,13 +32,14 @@ HEAD_SHARE = 0.5  # ends the keyword more often than it modifies a later word: a
 
 
 def keyword_ends(keyword: str) -> set[str]:
-    """The keyword's last content word and last two content words (if adjacent), as `theme_key`s."""
+    """The keyword's last word and last two words, as `theme_key`s, when they are content words: none when
+    it ends with a word labels never use ("reinforcement learning", "world models": "reinforcement" and
+    "world" are not what those keywords are about)."""
+    words = _words(keyword)[:-1]  # the last None only marks the end of the text
     tail: list[str] = []
-    for w in reversed(_words(keyword)):
+    for w in reversed(words):
         if w is None:
-            if tail:
-                break
-            continue
+            break
         tail.insert(0, w)
     return {theme_key(" ".join(tail[-n:])) for n in (1, 2) if len(tail) >= n}
 
@@ -74,7 +75,8 @@ def main() -> None:
                  f"{MIN_PAPERS} papers and {HEAD_SHARE:.0%} of those whose keywords use it, {len(seen)} HF papers outside the topic benchmark's test weeks; "
                  "built by benchmarks/build_keyphrases.py",
         "phrases": [t for t in themes if " " in t],
-        "word_share": {t: round(uses[t] / len(seen), 4) for t in themes if " " not in t},
+        "words": [t for t in themes if " " not in t],
+        "vague": sorted(t for t, c in uses.items() if c > VAGUE_SHARE * len(seen)),
     }, indent=0, sort_keys=True) + "\n")
     print(f"{len(themes)} theme terms from {len(seen)} papers -> {OUT}")
 

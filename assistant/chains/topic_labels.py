@@ -73,21 +73,19 @@ def theme_key(term: str) -> str:
 
 
 @cache
-def _keyphrases() -> tuple[frozenset[str], dict[str, float]]:
+def _keyphrases() -> tuple[frozenset[str], frozenset[str]]:
     data = json.loads(KEYPHRASES.read_text())
-    return frozenset(data["phrases"]), dict(data["word_share"])
+    return frozenset(data["phrases"]) | frozenset(data["words"]), frozenset(data["vague"])
 
 
 def is_theme(term: str) -> bool:
     """Whether `term` names a theme: HF's keyword extractor ends keyphrases of several papers with it."""
-    phrases, words = _keyphrases()
-    key = theme_key(term)
-    return key in phrases or key in words
+    return theme_key(term) in _keyphrases()[0]
 
 
 def vague(term: str) -> bool:
     """A single word too common across papers to name one topic (`VAGUE_SHARE`)."""
-    return " " not in term and _keyphrases()[1].get(theme_key(term), 0.0) > VAGUE_SHARE
+    return " " not in term and theme_key(term) in _keyphrases()[1]
 
 
 def themes(terms: Sequence[str]) -> list[str]:
@@ -139,7 +137,7 @@ def group_keywords(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper
 
 def group_titles(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper]) -> list[str]:
     """A noun-phrase title per group, distinct within the period: among its TITLE_POOL most typical theme
-    terms (`is_theme`, not `vague`), the one in the most of its papers' titles (titles name themes; a
+    terms (`is_theme`, not `vague`) and terms half its titles use, the one in the most of its papers' titles (titles name themes; a
     term typical of the abstracts may be one member's), a two-word term on a tie, then the most typical;
     written as the titles write it ("CLIP"). Else its top theme term, else its top term (never a list
     of keywords)."""
@@ -147,6 +145,9 @@ def group_titles(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper])
     out: list[str] = []
     for group, ranked in zip(groups, ranked_terms(groups, all_papers)):
         fresh = [t for t in themes(ranked) if t not in used and not vague(t)]
+        named = {t: sum(_written(t, p.title) is not None for p in group) for t in ranked[:TITLE_POOL] if not vague(t)}
+        # a term half the group's titles use names its theme whatever its part of speech ("Semi-supervised")
+        fresh = [*dict.fromkeys([t for t, n in named.items() if 2 * n >= len(group) > 1 and t not in used] + fresh)]
         pool = [(sum(_written(t, p.title) is not None for p in group), " " in t, -i, t) for i, t in enumerate(fresh[:TITLE_POOL])]
         best = max(pool, default=None)
         text = best[3] if best and best[0] >= min(2, len(group)) else next(iter(fresh), None)
