@@ -10,6 +10,9 @@ percentile of the split silhouettes of the dev topics whose confident papers are
 (`topics_fields`), so a one-field topic is split about that often. Also tried: a larger topic count
 when stability is nearly flat (the most topics whose stability is within a margin of the best).
 Scored like `topics_tight`. The test weeks are never read here. Results: benchmarks/results/topics.md.
+`python -m benchmarks.topics_mixed stats` prints only how well each split signal tells mixed topics from
+one-field ones. Finding (session 30): neither the split's silhouette (AUC 0.52) nor its stability over
+subsamples (AUC 0.48) does, so every bar only makes more, smaller topics; not adopted.
 """
 
 from __future__ import annotations
@@ -24,16 +27,52 @@ from benchmarks.topics_fields import topic_fields
 from benchmarks.topics_repr import Grouping, print_rows
 from benchmarks.topics_variants import dev_setup
 
+MIN_SIDE = 3  # a split leaves at least this many papers on each side
+
+
+def split_silhouette(x: np.ndarray, sides: np.ndarray) -> float:
+    """Mean silhouette (cosine distance) of a two-way split of the rows `x`: per row, how much closer it
+    is to its own side's other rows than to the other side's, over the larger of the two."""
+    sim = x @ x.T
+    out = []
+    for i in range(len(x)):
+        own = sides == sides[i]
+        n_own = int(own.sum()) - 1
+        if n_own == 0 or own.all():
+            out.append(0.0)
+            continue
+        a = 1.0 - (float(sim[i, own].sum()) - float(sim[i, i])) / n_own
+        b = 1.0 - float(sim[i, ~own].mean())
+        out.append((b - a) / max(a, b, 1e-12))
+    return float(np.mean(out)) if out else 0.0
+
+
+def split_mixed(x: np.ndarray, labels: np.ndarray, above: float, seed: int = 0) -> np.ndarray:
+    """`labels` with each topic whose papers form two separate groups split in two: 2-means on the topic's
+    papers centred on the topic, kept when both sides have MIN_SIDE papers and the split's silhouette is
+    at least `above`; then settled again."""
+    labels = labels.copy()
+    nxt = int(labels.max()) + 1
+    changed = False
+    for k in np.unique(labels):
+        g = np.flatnonzero(labels == k)
+        if len(g) < 2 * MIN_SIDE:
+            continue
+        sub = C.spherical_kmeans(C.centred(x[g]), 2, seed)[0]
+        if min(int((sub == 0).sum()), int((sub == 1).sum())) >= MIN_SIDE and split_silhouette(x[g], sub) >= above:
+            labels[g[sub == 1]], nxt, changed = nxt, nxt + 1, True
+    return C.settle(x, labels, C.ASSIGN_POWER) if changed else labels
+
 
 def split_silhouettes(x: np.ndarray, labels: np.ndarray) -> list[tuple[int, float, np.ndarray]]:
     """Per topic (label, silhouette of its 2-means split, the split's side labels) for topics big enough to split."""
     out = []
     for k in np.unique(labels):
         g = np.flatnonzero(labels == k)
-        if len(g) < 2 * C.MIN_SIDE:
+        if len(g) < 2 * MIN_SIDE:
             continue
         sub = C.spherical_kmeans(C.centred(x[g]), 2)[0]
-        out.append((int(k), C.split_silhouette(x[g], sub), sub))
+        out.append((int(k), split_silhouette(x[g], sub), sub))
     return out
 
 
@@ -83,7 +122,7 @@ def main() -> None:
             out = {}
             for label, (raw, labels, _) in weeks.items():
                 x = C.centred(raw)
-                new = C.split_mixed(x, labels, bar) if bar is not None else labels
+                new = split_mixed(x, labels, bar) if bar is not None else labels
                 out[label] = C.split_off(x, new, C.relative_closeness(x, new), C.OTHER_BELOW, C.OTHER_MAX_SHARE)
             return out
         return run

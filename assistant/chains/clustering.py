@@ -46,11 +46,6 @@ STABILITY_RUNS = 6
 STABILITY_SHARE = 0.8
 MIN_TO_SPLIT = 6  # fewer papers than this make one topic
 MIN_FOR_OTHER = 10  # below this many papers every paper stays in a topic (too few outsiders to test against)
-# A topic is split in two when its papers form two separate groups: the silhouette of its 2-means split
-# (`split_silhouette`) is at least SPLIT_ABOVE and each side has at least MIN_SIDE papers. Calibrated like
-# OTHER_BELOW (`python -m benchmarks.topics_mixed`, dev weeks): see benchmarks/results/topics.md.
-SPLIT_ABOVE: float | None = None
-MIN_SIDE = 3
 
 
 def normalize_rows(rows: np.ndarray) -> np.ndarray:
@@ -221,43 +216,6 @@ def initial_labels(x: np.ndarray, k: int | None = None, seed: int = 0) -> np.nda
         for i in np.flatnonzero(sizes[labels] == 1):
             labels[i] = big[int(np.argmax(cents @ x[i]))]
     return labels
-
-
-def split_silhouette(x: np.ndarray, sides: np.ndarray) -> float:
-    """Mean silhouette (cosine distance) of a two-way split of the rows `x`: per row, how much closer it
-    is to its own side's other rows than to the other side's, over the larger of the two."""
-    sim = x @ x.T
-    out = []
-    for i in range(len(x)):
-        own = sides == sides[i]
-        n_own = int(own.sum()) - 1
-        if n_own == 0 or own.all():
-            out.append(0.0)
-            continue
-        a = 1.0 - (float(sim[i, own].sum()) - float(sim[i, i])) / n_own
-        b = 1.0 - float(sim[i, ~own].mean())
-        out.append((b - a) / max(a, b, 1e-12))
-    return float(np.mean(out)) if out else 0.0
-
-
-def split_mixed(x: np.ndarray, labels: np.ndarray, above: float | None = None, seed: int = 0) -> np.ndarray:
-    """`labels` with each topic whose papers form two separate groups split in two: 2-means on the topic's
-    papers centred on the topic, kept when both sides have MIN_SIDE papers and the split's silhouette is
-    at least `above` (default SPLIT_ABOVE; None: no split); then settled again."""
-    above = SPLIT_ABOVE if above is None else above
-    if above is None:
-        return labels
-    labels = labels.copy()
-    nxt = int(labels.max()) + 1
-    changed = False
-    for k in np.unique(labels):
-        g = np.flatnonzero(labels == k)
-        if len(g) < 2 * MIN_SIDE:
-            continue
-        sub = spherical_kmeans(centred(x[g]), 2, seed)[0]
-        if min(int((sub == 0).sum()), int((sub == 1).sum())) >= MIN_SIDE and split_silhouette(x[g], sub) >= above:
-            labels[g[sub == 1]], nxt, changed = nxt, nxt + 1, True
-    return settle(x, labels, ASSIGN_POWER) if changed else labels
 
 
 def split_off(
