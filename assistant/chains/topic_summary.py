@@ -192,7 +192,7 @@ def _side_term(term: str, side: Sequence[int], rest: Sequence[int], members: Seq
 
 def _contrast(members: Sequence[Paper], split: list[list[int]], shared: str, embed: EmbedFn) -> Sentence | None:
     """`Where they differ: some work on A [..], others on B [..]`: each side's most typical two-word
-    theme term (`topic_labels.themes`; else a typical word in at least two of its titles: a title word names a theme) that its own
+    theme term (`topic_labels.themes`, not `vague`; else a typical word in at least two of its titles: a title word names a theme) that its own
     papers state clearly more often than the other side's and that the `shared` sentence does not
     already name, cited to the papers that state it."""
     if len(split) < 2:
@@ -200,7 +200,7 @@ def _contrast(members: Sequence[Paper], split: list[list[int]], shared: str, emb
     picked: list[tuple[str, list[int]]] = []
     taken = set(re.findall(r"[a-z0-9-]+", shared.lower()))
     for side, rest, ranked in zip(split, split[::-1], ranked_terms([[members[i] for i in s] for s in split], members)):
-        fresh = [t for t in themes(ranked) if not taken & set(t.split())]
+        fresh = [t for t in themes(ranked) if not vague(t) and not taken & set(t.split())]
         titles = [members[i].title.lower() for i in side]
         words = [t for t in fresh if " " in t][:CONTRAST_TERMS] + [
             t for t in fresh[:CONTRAST_TERMS] if " " not in t and sum(t in title for title in titles) >= min(2, len(side))
