@@ -68,8 +68,8 @@ def _terms(text: str) -> set[str]:
 
 
 def theme_key(term: str) -> str:
-    """A term as `keyphrases.json` stores it: each word without a plural "s"."""
-    return " ".join(re.sub(r"(?<=[a-z0-9-]{3})(?<!s)s$", "", w) for w in term.lower().split())
+    """A term as `keyphrases.json` stores it: each word without a plural "s" (not of "-ss", "-is", "-us")."""
+    return " ".join(re.sub(r"(?<=[a-z0-9-]{3})(?<![isu])s$", "", w) for w in term.lower().split())
 
 
 @cache
