@@ -53,7 +53,11 @@ question with the paper's closest abstract sentence and with its title; the rari
 the question's words the paper states; the rarity of the rarest one it lacks; the share of the
 question's names and numbers it states; the router's probability that the question asks for a detail
 or describes a paper to find, and the first times the missing rarity (a missing word matters more in
-a detail question than in a description)."""
+a detail question than in a description).
+
+Beside them each paper's `asked_stated` signal (not a feature of the relevance model): the rarity-weighted
+share of the question's words beyond the paper's title that the paper states (1 when the question asks
+nothing beyond the title). The pipeline reads it after the model declined (`qa.finalize`)."""
 
 FUZZY_MATCH = 0.85
 """A question word absent from a paper still counts as stated when one of the paper's words is this
@@ -97,6 +101,10 @@ class Verdict:
     state: overruling it needs clearer evidence."""
     detail: float = 0.0
     """The router's probability that the question asks for a specific detail."""
+    list_threshold: float = 0.0
+    """Probability the best paper needs for a "which papers" question to be answered with a list (the papers
+    listed are those that answer): below it the neighbours a question about something the store lacks brings
+    up are no answer (fitted on dev, `benchmarks/fit_overrule.py`)."""
 
     @property
     def answerable(self) -> bool:
@@ -117,6 +125,11 @@ class Verdict:
         lack the asked detail and then the model is right not to find it (both bars fitted on the packaged
         model's dev drafts, `benchmarks/fit_overrule.py`)."""
         return self.overrule_threshold if disowned else self.quote_threshold
+
+    @property
+    def lists(self) -> bool:
+        """Whether a "which papers" question is answered with the answering papers' list."""
+        return self.answerable and self.best >= self.list_threshold
 
 
 @lru_cache(maxsize=1)
@@ -200,6 +213,7 @@ def signals(
         lexical = np.array([sum(w for t, w in answer_words.items() if t in sent) / answer_mass if answer_mass > 0 else 0.0 for sent in said])
         words = set(vocab)
         stated = {w: _stated(w, words) for w in asked}
+        beyond = {t: w for t, w in asked.items() if t not in title}  # what the question asks beyond naming the paper
         text = hit.paper.text.replace("\\%", "%")
         numbers = numbers_in(text)
         out.append({
@@ -212,6 +226,7 @@ def signals(
             "names": sum(term_in(t, text, numbers) for t in names) / len(names) if names else 1.0,
             "detail": kinds["detail"],
             "find": kinds["find"],
+            "asked_stated": sum(w for t, w in beyond.items() if stated[t]) / sum(beyond.values()) if beyond else 1.0,
         })
         out[-1]["detail_missing"] = out[-1]["detail"] * out[-1]["missing_rarity"]
         closeness.append(sims[1:] + LEXICAL_WEIGHT * lexical)
@@ -252,15 +267,16 @@ def judge(
     model says whether it does."""
     model = load("relevance")
     threshold, quote, overrule = (model.thresholds[k] for k in ("ask" if model_judges else "answer", "quote", "overrule"))
+    listed = model.thresholds.get("list", threshold)
     if not hits:
-        return Verdict(question, [], threshold, quote, overrule, route.probabilities["detail"])
+        return Verdict(question, [], threshold, quote, overrule, route.probabilities["detail"], listed)
     feats, sentences, cosines = signals(question, hits, embed, term_weights, route)
     probs = model.scores(np.array([[f[name] for name in model.features] for f in feats]))
     supports = []
     for n, (hit, f, sents, sims, p) in enumerate(zip(hits, feats, sentences, cosines, probs), start=1):
         quotes = quote_sentences(sents, sims, method_name(hit.paper.title))
         supports.append(Support(n, quotes[0] if quotes else "", round(float(p), 4), bool(p >= threshold), {k: round(v, 4) for k, v in f.items()}, quotes))
-    return Verdict(question, supports, threshold, quote, overrule, route.probabilities["detail"])
+    return Verdict(question, supports, threshold, quote, overrule, route.probabilities["detail"], listed)
 
 
 # ---------------------------------------------------------------------------- words
