@@ -17,6 +17,9 @@ other cases), and the policy with the best cross-validated score is kept (ties: 
   `disowned` `overrule` when the model disowned the answer (it declined: "the papers do not say", or
              wrote only claims the papers do not state), `quote` after any other failed draft (empty, a
              bare citation, a restatement, only "not verified"): the app's (`answerable.Verdict.quote_bar`).
+The `list` bar (a "which papers" question is answered with a list only when its best paper's probability
+reaches it, `answerable.Verdict.lists`; no model call, so no draft) is fitted the same way on the dev
+questions the router sends to a list, replayed with the bar at 0 (listed) and above 1 (refused).
 The bar the app used until 2026-12-07 (`detail`: from `quote` for a question that asks no detail rising to
 `overrule` with the router's detail probability) is fitted and cross-validated the same way, for the record.
 A bar is fitted by maximising the dev `score` = useful share of answerable questions + refused share of
@@ -207,6 +210,57 @@ def choose(rows: list[Row], shipped: Bars) -> tuple[str, Bars, dict[str, Any]]:
     return kept, report[kept]["bars"], report
 
 
+def list_outcomes(app: Any, cases: list[dict[str, Any]]) -> list[Row]:
+    """Per dev question the router sends to a list: its outcome listed (`on`) and refused (`off`), its best probability."""
+    from assistant.chains.qa import LIST_SIZE
+    from assistant.chains.routing import classify
+
+    out = []
+    for case in cases:
+        if classify(app.embed_sentences([case["question"]])[0]).kind != "which":
+            continue
+        verdict = app.evidence_for(case["question"], LIST_SIZE).verdict
+        on, off = (_listed(app, case, bar) for bar in (0.0, 1.01))
+        out.append({"id": case["id"], "type": case["type"], "on": on, "off": off, "disowned": False,
+                    "best": verdict.best if verdict is not None else 0.0})
+    return out
+
+
+def _listed(app: Any, case: dict[str, Any], bar: float) -> dict[str, Any]:
+    with thresholds(list=bar):
+        return grade(case, answer_view(app.ask(case["question"])))
+
+
+def fit_list(rows: list[Row], dev: list[Row]) -> tuple[float, dict[str, Any]]:
+    """The `list` bar, the middle of the bars that maximise unanswerable listed questions refused minus
+    answerable ones refused (each share of all dev cases of its kind in `dev`): the bar only decides between
+    the list and a refusal, the list itself is the same at every bar. With its in-sample and leave-one-out outcomes."""
+    n_una = max(sum(r["type"] in UNANSWERABLE for r in dev), 1)
+    n_ans = max(len(dev) - n_una, 1)
+
+    def best(subset: list[Row]) -> float:
+        scores = [sum((r["best"] < b) * (1 / n_una if r["type"] in UNANSWERABLE else -1 / n_ans) for r in subset) for b in GRID]
+        return _middle([float(b) for b, v in zip(GRID, scores) if v == max(scores)])
+
+    bar = best(rows)
+    loo = [picked("one", [r], {"quote": best(rows[:i] + rows[i + 1 :])})[0] for i, r in enumerate(rows)]
+
+    def counts(outcome: list[dict[str, Any]]) -> dict[str, int]:
+        graded = [(g["verdict"], r["type"] in UNANSWERABLE) for g, r in zip(outcome, rows)]
+        return {"answerable useful": sum(v == "useful" and not u for v, u in graded), "answerable refused": sum(v == "refused" and not u for v, u in graded),
+                "unanswerable refused": sum(v == "refused" and u for v, u in graded), "questions": len(rows)}
+
+    return bar, {"dev": counts(picked("one", rows, {"quote": bar})), "cv": counts(loo)}
+
+
+def list_note(listed: list[Row], report: dict[str, Any]) -> str:
+    return (
+        f" `list`: {datetime.now(timezone.utc):%Y-%m-%d} by benchmarks/fit_overrule.py on the {len(listed)} dev questions the router "
+        f"sends to a \"which papers\" list, each replayed listed and refused (score = unanswerable refused - answerable refused; "
+        f"dev: {report['dev']}; leave-one-out: {report['cv']}): below it the question is refused, its closest papers shown as evidence only."
+    )
+
+
 # --------------------------------------------------------------------------- recorded rows, main
 
 
@@ -232,10 +286,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="rows of a (possibly stopped) dev run, one JSON object a line (default: the recorded dev entry of answers.json, else the store's progress_embedded.jsonl)")
     parser.add_argument("--outcomes", type=Path, default=None, help="cache of the replayed outcomes (read if present, else written)")
     parser.add_argument("--write", action="store_true", help="store the chosen bars in relevance.json")
+    parser.add_argument("--only-list", action="store_true", help="with --write: store the `list` bar only (keep `quote` and `overrule`)")
     args = parser.parse_args(argv)
     data = args.data or default_data_dir()
     if args.outcomes is not None and args.outcomes.exists():
-        rows = json.loads(args.outcomes.read_text(encoding="utf-8"))
+        rows, listed = (lambda d: (d["rows"], d["lists"]))(json.loads(args.outcomes.read_text(encoding="utf-8")))
     else:
         if args.rows is not None:  # a named rows file wins over the recorded entries
             recorded = [json.loads(line) for line in args.rows.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -248,17 +303,25 @@ def main(argv: list[str] | None = None) -> int:
         app = Assistant(bench_settings(data))
         try:
             rows = outcomes(app, cases, recorded)
+            listed = list_outcomes(app, list(cases.values()))
         finally:
             app.close()
         if args.outcomes is not None:
-            args.outcomes.write_text(json.dumps(rows), encoding="utf-8")
+            args.outcomes.write_text(json.dumps({"rows": rows, "lists": listed}), encoding="utf-8")
     shipped = json.loads(RELEVANCE.read_text(encoding="utf-8"))
     policy, bars, report = choose(rows, {k: shipped["thresholds"][k] for k in ("quote", "overrule")})
-    print(json.dumps({"kept": policy, "bars": bars, "policies": report}, indent=1))
-    if args.write:
+    list_bar, list_report = fit_list(listed, rows)
+    print(json.dumps({"kept": policy, "bars": bars, "policies": report, "list": list_bar, "lists": list_report}, indent=1))
+    if args.write and args.only_list:
+        earlier, _, _ = shipped["fitted"].partition(" `list`:")
+        shipped["thresholds"]["list"] = list_bar
+        shipped["fitted"] = earlier + list_note(listed, list_report)
+        RELEVANCE.write_text(json.dumps(shipped, indent=1) + "\n", encoding="utf-8")
+    elif args.write:
         chosen = report[policy]
         stored = {"quote": bars["quote"], "overrule": bars.get("overrule", bars["quote"])}
         before, _, rest = shipped["fitted"].partition(" `quote`")
+        rest = rest.split(" `list`:")[0]  # rewritten below
         kept_notes = rest[rest.index(" `ask`:"):] if " `ask`:" in rest else ""  # the `ask` bar is fitted_answerable's
         note = before + (
             f" `quote` and `overrule`: {datetime.now(timezone.utc):%Y-%m-%d} by benchmarks/fit_overrule.py on the packaged "
@@ -271,8 +334,8 @@ def main(argv: list[str] | None = None) -> int:
             f"probability reaches `overrule`, any other failed draft (empty, bare citation, restating, only not verified) when it "
             f"reaches `quote`."
         ) + kept_notes
-        shipped["thresholds"].update(stored)
-        shipped["fitted"] = note
+        shipped["thresholds"].update(stored, list=list_bar)
+        shipped["fitted"] = note + list_note(listed, list_report)
         RELEVANCE.write_text(json.dumps(shipped, indent=1) + "\n", encoding="utf-8")
     return 0
 
