@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from assistant.chains.qa import LIST_SIZE
 from assistant.chains.routing import classify, compared_items
 from assistant.citations import split_sentences
 from assistant.cli import cli
@@ -171,6 +172,44 @@ def test_an_absent_detail_the_model_declines_is_still_refused(shared: Assistant)
     assert verdict is not None and verdict.detail > 0.5
     answer = app.ask(question)
     assert answer.refused and not answer.extractive
+
+
+def test_a_decline_stands_when_the_paper_states_nothing_the_question_asks_beyond_its_title(shared: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An absent detail asked of a paper named by its title's words ("how many GPUs did <title words> use"): the
+    paper answers as far as relevance goes, but states none of what is asked beyond its title, so the model's
+    decline is not overruled by a quote, even with the bar at the paper's probability. A question whose words
+    the paper states is overruled at the same bars."""
+    from assistant.chains.calibration import load
+
+    question = "how many GPUs did the shrinking class space semi-supervised learning paper use"
+    verdict = shared.evidence_for(question).verdict
+    assert verdict is not None and verdict.answerable and verdict.answering[0].signals["asked_stated"] == 0.0
+    bars = load("relevance").thresholds
+    monkeypatch.setitem(bars, "overrule", verdict.best)
+    app, model = with_model(shared, CANNOT_ANSWER)
+    answer = app.ask(question)
+    assert len(model.seen) == 1 and answer.refused and not answer.extractive
+    assert all(not c.supported for c in answer.citations)
+    stated = "a semi-supervised classifier that, for unsure pseudo-labels, drops the confusing classes and learns on the rest"
+    monkeypatch.setitem(bars, "overrule", min(verdict.best, shared.evidence_for(stated).verdict.best))  # type: ignore[union-attr]
+    answer = with_model(shared, CANNOT_ANSWER)[0].ask(stated)
+    assert not answer.refused and answer.extractive and answer.citations[0].paper_id == SHRINK
+
+
+def test_a_which_papers_question_no_paper_clearly_answers_is_refused_with_the_neighbours_as_evidence(shared: Assistant) -> None:
+    """Out of corpus, asked as "which papers": a neighbour clears the per-paper bar, but the best paper is under
+    the list bar, so the answer says the papers do not cover it (no list, no model call) and shows the closest
+    papers as evidence, none cited as supporting; a topic the store covers is still listed."""
+    question = "which papers benchmark furniture assembly with vision-language models"
+    assert classify(shared.embed_sentences([question])[0]).kind == "which"
+    verdict = shared.evidence_for(question, LIST_SIZE).verdict
+    assert verdict is not None and verdict.answerable and not verdict.lists
+    app, model = with_model(shared, "unused")
+    answer = app.ask(question)
+    assert answer.refused and model.seen == [] and answer.answer.startswith("The ingested papers do not say")
+    assert answer.citations and all(not c.supported for c in answer.citations)
+    listed = app.ask("which papers do video object segmentation")
+    assert not listed.refused and model.seen == [] and all(c.supported for c in listed.citations)
 
 
 def test_a_disowned_answer_is_overruled_only_from_the_higher_bar_an_empty_draft_from_the_lower(shared: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
