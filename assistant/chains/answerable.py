@@ -226,7 +226,7 @@ def signals(
             "names": sum(term_in(t, text, numbers) for t in names) / len(names) if names else 1.0,
             "detail": kinds["detail"],
             "find": kinds["find"],
-            "asked_stated": sum(w for t, w in beyond.items() if stated[t]) / sum(beyond.values()) if beyond else 1.0,
+            "asked_stated": sum(w for t, w in beyond.items() if stated[t]) / sum(beyond.values()) if sum(beyond.values()) > 0 else 1.0,
         })
         out[-1]["detail_missing"] = out[-1]["detail"] * out[-1]["missing_rarity"]
         closeness.append(sims[1:] + LEXICAL_WEIGHT * lexical)
