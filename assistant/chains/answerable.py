@@ -123,7 +123,11 @@ class Verdict:
         """Probability the best paper needs for the app to quote it in place of a failed draft: higher when
         the model declined or claimed what the papers do not state (`disowned`), since a relevant paper may
         lack the asked detail and then the model is right not to find it (both bars fitted on the packaged
-        model's dev drafts, `benchmarks/fit_overrule.py`)."""
+        model's dev drafts, `benchmarks/fit_overrule.py`). Never after a disowned draft when the best answering
+        paper states none of the words the question asks beyond its title (`asked_stated`): the model is right
+        that the papers lack what is asked (a GPU count, a paper the store lacks)."""
+        if disowned and self.answering and self.answering[0].signals.get("asked_stated", 1.0) <= 0.0:
+            return math.inf
         return self.overrule_threshold if disowned else self.quote_threshold
 
     @property

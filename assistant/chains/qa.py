@@ -229,30 +229,19 @@ def finalize(
         answer = checked if checked is not None and any(s.supported for s in checked.sentences) else None
         declined = declines(draft) and answer is None
         disowned = declined or (wrote and checked is None)  # it said the papers lack it, or claimed what they do not state
-        # A paper that states none of the words the question asks beyond its title cannot overrule a decline:
-        # the model is right that the papers lack what is asked (a GPU count, a paper the store lacks).
-        asked = verdict.answering[0].signals.get("asked_stated", 1.0) > 0.0 or not disowned
-        if answer is None and asked and verdict.best >= verdict.quote_bar(disowned) and (overrule_declines or not declined):
+        if answer is None and verdict.best >= verdict.quote_bar(disowned) and (overrule_declines or not declined):
             answer = extractive_answer(evidence, model)
         if answer is None and not declined:  # only "not verified": shown so (the closest sentence quoted), not refused
             answer = checked
         if answer is not None:
             return answer
-    return refused_answer(question, evidence, model)
+    return refused_answer(refusal(question, evidence), evidence.hits, model)
 
 
-def refused_answer(question: str, evidence: Evidence, model: str) -> Answer:
-    """The refusal, naming the closest papers (cited as not supporting an answer: evidence only)."""
-    closest = [citation(n, h, supported=False) for n, h in enumerate(evidence.hits, start=1)]
-    msg = refusal(question, evidence)
-    return Answer(
-        answer=msg,
-        refused=True,
-        citations=closest,
-        model=model,
-        sentences=[Sentence(text=msg, cites=[], supported=False)],
-        evidence=evidence.hits,
-    )
+def refused_answer(msg: str, hits: Sequence[Hit], model: str) -> Answer:
+    """A refusal saying `msg`; the closest papers are cited as evidence only (none supports an answer)."""
+    closest = [citation(n, h, supported=False) for n, h in enumerate(hits, start=1)]
+    return Answer(answer=msg, refused=True, citations=closest, model=model, sentences=[Sentence(text=msg, cites=[], supported=False)], evidence=list(hits))
 
 
 @dataclass(frozen=True)
@@ -345,10 +334,7 @@ def compare_events(query: str, vector: np.ndarray, k: int | None, qa: QA) -> Ite
     evidence = Evidence(chosen, [[] for _ in chosen])
     yield ("evidence", evidence)
     if missing is not None:
-        msg = f"The ingested papers do not cover “{missing}”, so there is nothing to compare it with."
-        closest = [citation(n, h, supported=False) for n, h in enumerate(chosen, start=1)]
-        yield ("answer", Answer(answer=msg, refused=True, citations=closest, model=qa.model_label,
-                                sentences=[Sentence(text=msg, cites=[], supported=False)], evidence=chosen))
+        yield ("answer", refused_answer(f"The ingested papers do not cover “{missing}”, so there is nothing to compare it with.", chosen, qa.model_label))
         return
     yield ("model", qa.model_label)
     comparison = qa.compare([h.paper for h in chosen], query=query)
@@ -393,8 +379,7 @@ def answer_events(question: str, history: Sequence[Turn], k: int | None, qa: QA)
     evidence = focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights, route, qa.judged_by_model(route))
     verdict = evidence.verdict
     if kind == "which" and verdict is not None and verdict.answerable:  # a list, or no paper clearly answers
-        listed = verdict.lists
-        yield ("answer", paper_list(verdict, hits, qa.embed, qa.model_label) if listed else refused_answer(query, evidence, qa.model_label))
+        yield ("answer", paper_list(verdict, hits, qa.embed, qa.model_label) if verdict.lists else refused_answer(refusal(query, evidence), hits, qa.model_label))
         return
     parts: list[str] = []
     if evidence.hits and verdict is not None and verdict.answerable:
