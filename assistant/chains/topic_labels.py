@@ -93,6 +93,11 @@ def themes(terms: Sequence[str]) -> list[str]:
     return [t for t in terms if is_theme(t)]
 
 
+def specific_themes(terms: Sequence[str]) -> list[str]:
+    """The `terms` that name a theme and are not `vague`, in order: what a label may say."""
+    return [t for t in themes(terms) if not vague(t)]
+
+
 def ranked_terms(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper]) -> list[list[str]]:
     """Per group its terms, most typical first.
 
@@ -126,7 +131,7 @@ def group_keywords(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper
     out: list[list[str]] = []
     for ranked in ranked_terms(groups, all_papers):
         chosen: list[str] = []
-        for term in [t for t in themes(ranked) if not vague(t)] or themes(ranked) or ranked[:1]:
+        for term in specific_themes(ranked) or themes(ranked) or ranked[:1]:
             if not any(term in c or c in term for c in chosen):
                 chosen.append(term)
             if len(chosen) == top:
@@ -144,11 +149,13 @@ def group_titles(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper])
     used: set[str] = set()
     out: list[str] = []
     for group, ranked in zip(groups, ranked_terms(groups, all_papers)):
-        fresh = [t for t in themes(ranked) if t not in used and not vague(t)]
-        named = {t: sum(_written(t, p.title) is not None for p in group) for t in ranked[:TITLE_POOL] if not vague(t)}
+        fresh = [t for t in specific_themes(ranked) if t not in used]
+        def in_titles(term: str) -> int:  # how many of the group's titles write the term
+            return sum(_written(term, p.title) is not None for p in group)
+        named = {t: in_titles(t) for t in ranked[:TITLE_POOL] if not vague(t)}
         # a term half the group's titles use names its theme whatever its part of speech ("Semi-supervised")
         fresh = [*dict.fromkeys([t for t, n in named.items() if 2 * n >= len(group) > 1 and t not in used] + fresh)]
-        pool = [(sum(_written(t, p.title) is not None for p in group), " " in t, -i, t) for i, t in enumerate(fresh[:TITLE_POOL])]
+        pool = [(named[t] if t in named else in_titles(t), " " in t, -i, t) for i, t in enumerate(fresh[:TITLE_POOL])]
         best = max(pool, default=None)
         text = best[3] if best and best[0] >= min(2, len(group)) else next(iter(fresh), None)
         text = text or next((t for t in ranked if t not in used), "miscellaneous")

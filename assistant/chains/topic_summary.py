@@ -33,7 +33,7 @@ from assistant.chains.extract import EmbedFn, Guard, LLMFactory, no_guard, promp
 from assistant.chains.one_line import compress, lower_first, verb_headed
 from assistant.chains.support import Dropped, first_person
 from assistant.chains.takeaway import Takeaway
-from assistant.chains.topic_labels import parse_topic_reply, ranked_terms, themes, vague
+from assistant.chains.topic_labels import parse_topic_reply, ranked_terms, specific_themes, themes, vague
 from assistant.citations import claim_body, parse_citations, split_sentences, strip_citations
 from assistant.chains.answerable import method_name
 from assistant.chains.grounding import check_claim
@@ -200,7 +200,7 @@ def _contrast(members: Sequence[Paper], split: list[list[int]], shared: str, emb
     picked: list[tuple[str, list[int]]] = []
     taken = set(re.findall(r"[a-z0-9-]+", shared.lower()))
     for side, rest, ranked in zip(split, split[::-1], ranked_terms([[members[i] for i in s] for s in split], members)):
-        fresh = [t for t in themes(ranked) if not vague(t) and not taken & set(t.split())]
+        fresh = [t for t in specific_themes(ranked) if not taken & set(t.split())]
         titles = [members[i].title.lower() for i in side]
         words = [t for t in fresh if " " in t][:CONTRAST_TERMS] + [
             t for t in fresh[:CONTRAST_TERMS] if " " not in t and sum(t in title for title in titles) >= min(2, len(side))
