@@ -151,7 +151,7 @@ def group_titles(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper])
     for group, ranked in zip(groups, ranked_terms(groups, all_papers)):
         fresh = [t for t in specific_themes(ranked) if t not in used]
         def in_titles(term: str) -> int:  # how many of the group's titles write the term
-            return sum(_written(term, p.title) is not None for p in group)
+            return sum(written(term, p.title) is not None for p in group)
         named = {t: in_titles(t) for t in ranked[:TITLE_POOL] if not vague(t)}
         # a term half the group's titles use names its theme whatever its part of speech ("Semi-supervised")
         fresh = [*dict.fromkeys([t for t, n in named.items() if 2 * n >= len(group) > 1 and t not in used] + fresh)]
@@ -164,7 +164,7 @@ def group_titles(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper])
     return out
 
 
-def _written(term: str, title: str) -> str | None:
+def written(term: str, title: str) -> str | None:
     """`term` as `title` writes it (a whole word or words, any case; "CLIP" in "Improving CLIP's"), or None."""
     m = re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", title, re.IGNORECASE)
     return m.group() if m else None
@@ -172,7 +172,7 @@ def _written(term: str, title: str) -> str | None:
 
 def _as_written(term: str, titles: Sequence[str]) -> str:
     """`term` capitalised, in the case a title writes it when a word keeps capitals inside it (an acronym)."""
-    for form in (_written(term, title) for title in titles):
+    for form in (written(term, title) for title in titles):
         if form and any(c.isupper() for part in re.split(r"[-\s]", form) for c in part[1:]):
             return form[0].upper() + form[1:]
     return term[0].upper() + term[1:]

@@ -33,7 +33,7 @@ from assistant.chains.extract import EmbedFn, Guard, LLMFactory, no_guard, promp
 from assistant.chains.one_line import compress, lower_first, verb_headed
 from assistant.chains.support import Dropped, first_person
 from assistant.chains.takeaway import Takeaway
-from assistant.chains.topic_labels import parse_topic_reply, ranked_terms, specific_themes, themes, vague
+from assistant.chains.topic_labels import parse_topic_reply, ranked_terms, specific_themes, themes, vague, written
 from assistant.citations import claim_body, parse_citations, split_sentences, strip_citations
 from assistant.chains.answerable import method_name
 from assistant.chains.grounding import check_claim
@@ -132,10 +132,10 @@ def _shared_from_terms(terms: Sequence[str], pool: Sequence[Paper], need: int, e
     """The app's shared sentence: the typical theme term (`topic_labels.themes`) most of the papers state,
     cited to them. A two-word term when one is stated by `need` papers; else a single word in the titles
     of `need` papers that is not `vague` (a lone typical word is often too broad; a title word names a theme)."""
-    titles = [p.title.lower() for p in pool]
+    titles = [p.title for p in pool]
     terms = themes(terms)
     pairs = [t for t in terms if " " in t][:SHARED_TERMS]
-    words = [t for t in terms[:SHARED_TERMS] if " " not in t and not vague(t) and sum(t in title for title in titles) >= need]
+    words = [t for t in terms[:SHARED_TERMS] if " " not in t and not vague(t) and sum(written(t, title) is not None for title in titles) >= need]
     term, by = "", []
     for candidates in (pairs, words):
         stated = {term: stated_by(term, pool, embed) for term in candidates}
@@ -201,9 +201,9 @@ def _contrast(members: Sequence[Paper], split: list[list[int]], shared: str, emb
     taken = set(re.findall(r"[a-z0-9-]+", shared.lower()))
     for side, rest, ranked in zip(split, split[::-1], ranked_terms([[members[i] for i in s] for s in split], members)):
         fresh = [t for t in specific_themes(ranked) if not taken & set(t.split())]
-        titles = [members[i].title.lower() for i in side]
+        titles = [members[i].title for i in side]
         words = [t for t in fresh if " " in t][:CONTRAST_TERMS] + [
-            t for t in fresh[:CONTRAST_TERMS] if " " not in t and sum(t in title for title in titles) >= min(2, len(side))
+            t for t in fresh[:CONTRAST_TERMS] if " " not in t and sum(written(t, title) is not None for title in titles) >= min(2, len(side))
         ]
         found = next(((t, by) for t in words if not any(t in u or u in t for u, _ in picked)
                       and (by := _side_term(t, side, rest, members, embed))), None)
