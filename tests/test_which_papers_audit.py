@@ -67,3 +67,15 @@ def test_capped_recall_counts_a_full_list_of_right_papers_as_complete() -> None:
     assert recall_at(expected, ranked, 10) == 10 / 12
     assert recall_at(expected, ranked, 10, capped=True) == 1.0
     assert recall_at(["a", "b"], ["a", "x"], 10, capped=True) == 0.5  # fewer than k: the plain recall
+
+
+def test_misses_diagnosis_scores_which_papers_at_10_capped_and_paraphrases_at_5() -> None:
+    from benchmarks.which_papers_misses import scores
+
+    many = [f"p{i}" for i in range(12)]
+    cases = [{"id": "w", "type": "which_papers", "question": "which?", "expected": many},
+             {"id": "f", "type": "paraphrase", "question": "the one", "expected": ["x"]}]
+    ranked = {"which?": many, "the one": ["a", "b", "c", "d", "x", "e"]}
+    got = scores(cases, lambda query, k: ranked[query][:k])
+    assert got["w"] == (10 / 12, 1.0)  # a top 10 of right papers: capped recall 1
+    assert got["f"] == (1.0, 1.0)
