@@ -159,6 +159,12 @@ class Settings(BaseSettings):
     fetch_max_wait: float = Field(
         120.0, ge=0, description="Longest single wait honoured (Retry-After or backoff); longer = give up for now."
     )
+    read_after_ingest: Literal["background", "wait", "off"] = Field(
+        "background",
+        description="After an ingest that changed papers, embed their titles and abstract sentences for questions "
+        "(`assistant.reading`): `background` = in a separate low-priority process (ingest returns at once), "
+        "`wait` = before ingest returns, `off` = only when a question needs them.",
+    )
     write_lock_timeout: float = Field(
         600.0,
         ge=0,

@@ -106,11 +106,30 @@ class Assistant:
         progress: bool = True,
         on_progress: ProgressFn | None = None,
     ) -> IngestReport:
-        return ingest_paths(paths, self.store, self.embedder, fmt, year, progress, on_progress)
+        return self._read_after(ingest_paths(paths, self.store, self.embedder, fmt, year, progress, on_progress))
 
     def ingest_papers(self, papers: list[Paper], progress: bool = True) -> IngestReport:
         report = IngestReport(parsed=len(papers))
-        return ingest_papers(papers, self.store, self.embedder, report, progress=progress)
+        return self._read_after(ingest_papers(papers, self.store, self.embedder, report, progress=progress))
+
+    def _read_after(self, report: IngestReport) -> IngestReport:
+        """Have changed papers read ahead of questions (`assistant.reading`), as `read_after_ingest` says."""
+        if report.new or report.updated:
+            if self.settings.read_after_ingest == "background":
+                from assistant.reading import start_reader
+
+                start_reader(self.settings)
+            elif self.settings.read_after_ingest == "wait":
+                self.read_papers()
+        return report
+
+    def read_papers(self) -> int:
+        """Embed and keep every stored paper's title and abstract sentences not kept yet (what the QA judge
+        embeds of a paper), newest first; returns how many texts were embedded."""
+        from assistant.chains.answerable import paper_texts
+        from assistant.reading import read_papers
+
+        return read_papers(self.store, self.embedder, paper_texts)
 
     def search(
         self, query: str, k: int = 10, since: str | None = None, until: str | None = None, mode: Mode = "hybrid"

@@ -76,11 +76,11 @@ def default_data_dir() -> Path:
 
 
 def bench_settings(data: Path, **overrides: Any):  # type: ignore[no-untyped-def]
-    """Settings for the benchmark store; the local model file is shared with the user's default cache."""
+    """Settings for the benchmark store (read ahead before ingest returns: complete when timed); the model file is shared."""
     from assistant.config import Settings
 
     models = os.environ.get("ASSISTANT_MODEL_CACHE_DIR") or Settings(_env_file=None).models_dir  # type: ignore[call-arg]
-    return Settings(_env_file=None, data_dir=data, model_cache_dir=Path(models), **overrides)  # type: ignore[call-arg]
+    return Settings(_env_file=None, data_dir=data, model_cache_dir=Path(models), **{"read_after_ingest": "wait", **overrides})  # type: ignore[call-arg]
 
 
 def hf_rows(shared: Path) -> dict[str, dict[str, Any]]:

@@ -8,8 +8,10 @@ Cases are `benchmarks/qa_cases.jsonl` ({"id","question","type","expected","about
 pages are ingested once into `--data` (default .cache/bench-seeds/data, reused when complete).
 Every case goes through `Assistant.ask_stream` exactly like `assistant ask`, timed at the
 evidence event, the first non-empty token and the final answer. The store's kept sentence vectors
-are cleared first (cold: each question's papers are embedded, as for papers nobody asked about yet);
-`--warm` runs the cases once untimed first (papers read before: only questions and drafts are embedded).
+are cleared, then every paper is read untimed as ingest's reader does (`assistant/reading.py`; cold:
+papers nobody asked about yet); `--unread` skips the reading (each question's papers are embedded at
+question time, as before the reader reaches them); `--warm` runs the cases once untimed first (papers
+asked about before). In every state the questions and drafts are embedded at question time.
 
 Back ends:
   embedded  the packaged local model (started once, warmed up with one question not in the cases);
@@ -84,6 +86,7 @@ def base_settings(data: Path, **overrides: Any):  # type: ignore[no-untyped-def]
     from assistant.config import Settings
 
     models = Path(os.environ.get("ASSISTANT_MODEL_CACHE_DIR", MODELS))
+    overrides.setdefault("read_after_ingest", "wait")  # a store built here is complete when the timing starts
     return Settings(_env_file=None, data_dir=data, model_cache_dir=models, **overrides)  # type: ignore[call-arg]
 
 
@@ -386,18 +389,23 @@ def replay(name: str, data: Path, out_dir: Path, finalize_fn: Any = None) -> dic
     return entry
 
 
-def prepare_stored_vectors(backend: str, cases: list[dict[str, Any]], data: Path, k: int | None, overrides: dict[str, Any], warm: bool) -> None:
-    """Cold: the store forgets its kept sentence vectors, so every question's papers are embedded anew (as
-    before they were kept). Warm: then the cases run once, untimed, in another Assistant, so the timed run
-    finds the papers' vectors kept, as a later process would (its questions and drafts are still embedded)."""
+def prepare_stored_vectors(
+    backend: str, cases: list[dict[str, Any]], data: Path, k: int | None, overrides: dict[str, Any], state: str
+) -> None:
+    """The store's kept sentence vectors in `state`. Unread: none, so every question's papers are embedded at
+    question time. Cold: every paper read as ingest's background reader leaves it. Warm: then the cases run
+    once, untimed, in another Assistant, as a later process would find them (questions and drafts are still
+    embedded at question time)."""
     from assistant.service import Assistant
 
     app = Assistant(base_settings(data))
     try:
         app.store.sentence_vectors(app.embedder.vector_space).clear()
+        if state != "unread":
+            app.read_papers()
     finally:
         app.close()
-    if warm:
+    if state == "warm":
         app, fake = make_app(backend, data, overrides)
         try:
             for case in cases:
@@ -409,9 +417,9 @@ def prepare_stored_vectors(backend: str, cases: list[dict[str, Any]], data: Path
 
 
 def run_backend(
-    backend: str, cases: list[dict[str, Any]], data: Path, k: int | None, overrides: dict[str, Any], warm_store: bool = False
+    backend: str, cases: list[dict[str, Any]], data: Path, k: int | None, overrides: dict[str, Any], state: str = "cold"
 ) -> dict[str, Any]:
-    prepare_stored_vectors(backend, cases, data, k, overrides, warm_store)
+    prepare_stored_vectors(backend, cases, data, k, overrides, state)
     app, fake = make_app(backend, data, overrides)
     load = [os.getloadavg()[0]]
     try:
@@ -454,7 +462,7 @@ def run_backend(
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "settings": {"top_k": app.settings.top_k, "evidence_sentences": app.settings.evidence_sentences, **overrides},
-        "stored_vectors": "warm" if warm_store else "cold",
+        "stored_vectors": state,
         "load_avg": {"before": round(load[0], 2), "max": round(max(load), 2), "mean": round(statistics.mean(load), 2), "after": round(load[-1], 2)},
         "warmup_s": round(warmup_s, 2),
         "peak_rss_mb": round(_rss_mb(), 1),
@@ -479,8 +487,10 @@ def render_md(entries: dict[str, dict[str, Any]]) -> str:
     out.append(
         "`python -m benchmarks.qa_bench [--backend embedded|fake] [--warm] [--limit N]`: the cases in "
         "`benchmarks/qa_cases.jsonl` through `Assistant.ask_stream` over the five seed pages (310 papers). "
-        "Runs start from a store with no kept sentence vectors (cold: each question's papers are embedded); "
-        "`warm` runs find them kept by an untimed first pass (papers read before). "
+        "Runs start from a store whose papers were read as ingest's background reader does (cold: papers nobody "
+        "asked about; their kept sentence vectors only); `unread` runs from a store with none kept (each question's "
+        "papers are embedded at question time, as before the reader reaches them); `warm` runs find the cases' "
+        "papers asked about by an untimed first pass. "
         "\"cites expected\" = the answer is not a refusal and cites an expected paper with a supported citation. "
         "The machine is shared (2 cores): latencies are only comparable at similar load, recorded per run."
     )
@@ -595,9 +605,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threads", type=int, help="override ASSISTANT_LLM_THREADS (1 is far faster than 2 on a loaded 2-core machine)"
     )
-    parser.add_argument(
+    state = parser.add_mutually_exclusive_group()
+    state.add_argument(
         "--warm", action="store_true",
-        help="time the cases on a store that kept their papers' sentence vectors (one untimed pass first); default: cold",
+        help="time the cases on a store that was asked them before (one untimed pass first); default: cold (papers read after ingest)",
+    )
+    state.add_argument(
+        "--unread", action="store_true",
+        help="time the cases on a store with no kept sentence vectors (before the reader after ingest reaches the papers)",
     )
     parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -634,11 +649,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"store: {store}; {len(cases)} cases; load average {os.getloadavg()}", flush=True)
     for backend in args.backend or ["embedded"]:
-        entry = run_backend(backend, cases, args.data, args.k, overrides, args.warm)
+        state = "warm" if args.warm else "unread" if args.unread else "cold"
+        entry = run_backend(backend, cases, args.data, args.k, overrides, state)
         subset = f" ({args.split}, {len(cases)} cases)" if args.split and not (args.ids or args.limit) else ""
         if args.ids or args.limit:
             subset = f" (subset of {len(cases)})"
-        name = backend + (" warm" if args.warm else "") + (f" {args.tag}" if args.tag else "") + subset
+        name = backend + ("" if state == "cold" else f" {state}") + (f" {args.tag}" if args.tag else "") + subset
         write_results(entry, name, args.out)
         print(json.dumps({"entry": name, "load_avg": entry["load_avg"], "peak_rss_mb": entry["peak_rss_mb"], **entry["summary"]}, indent=1))
     return 0

@@ -66,6 +66,7 @@ def _isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
+    monkeypatch.setenv("ASSISTANT_READ_AFTER_INGEST", "off")  # no reader process outliving a test's data dir
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
 
@@ -73,6 +74,7 @@ def _isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
     """Settings for tests: never read `.env`, data in `data_dir`, shared model cache."""
     models = Path(os.environ.get("ASSISTANT_TEST_MODELS_DIR", ROOT / ".cache" / "models"))
+    overrides.setdefault("read_after_ingest", "off")
     return Settings(_env_file=None, data_dir=data_dir, model_cache_dir=models, **overrides)  # type: ignore[call-arg]
 
 

@@ -4,6 +4,7 @@ are the very vectors the judge would compute, and a store from before they were 
 from __future__ import annotations
 
 import json
+import time
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -166,3 +167,54 @@ def test_reindex_drops_the_vectors_of_old_abstracts_and_other_embedders(tmp_path
     assert set(kept.get(list(current | stale))) == current
     assert after.store.sentence_vectors("another embedder").get(list(current)) == {}
     after.close()
+
+
+# --- reading ahead: an ingest keeps its papers' vectors, so a first question about them embeds only itself
+
+def _two_papers() -> list[Paper]:
+    old = Paper(paper_id="2601.00001", title="Gated frobnicators", abstract="We gate frobnicators. They win.", dates=["2026-01-02"])
+    return [old, _paper("We propose frobnicator networks for speech. They stack forty residual blocks without gating.")]
+
+
+def test_an_ingest_that_waits_reads_its_papers_newest_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = make_settings(tmp_path / "data", read_after_ingest="wait")
+    app = Assistant(settings)
+    papers = _two_papers()
+    app.ingest_papers(papers, progress=False)
+    assert app.store.ids_newest_first() == [papers[1].paper_id, papers[0].paper_id]
+    texts = [t for p in papers for t in paper_texts(p)]
+    assert set(app.store.sentence_vectors(app.embedder.vector_space).get(texts)) == set(texts)
+    assert app.read_papers() == 0  # nothing left to read
+
+    later = Assistant(settings, embedder=app.embedder)  # a first question, in another process
+    embedded = _record(monkeypatch, later)
+    later.evidence_for(FROB_QUESTION)
+    assert embedded == [FROB_QUESTION]
+    later.close()
+    app.close()
+
+
+def test_the_background_reader_keeps_the_same_vectors_and_exits(tmp_path: Path) -> None:
+    """The default: ingest returns, a detached reader (another process, given these very settings) reads."""
+    settings = make_settings(tmp_path / "data", read_after_ingest="background")
+    app = Assistant(settings)
+    papers = _two_papers()
+    app.ingest_papers(papers, progress=False)
+    texts = [t for p in papers for t in paper_texts(p)]
+    kept = app.store.sentence_vectors(app.embedder.vector_space)
+    deadline = time.monotonic() + 120
+    while len(kept.get(texts)) < len(texts) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    found = kept.get(texts)
+    assert set(found) == set(texts)
+    assert all(np.array_equal(found[t], v) for t, v in zip(texts, app.embedder.embed(texts)))
+    lock = app.store.read_lock()
+    while time.monotonic() < deadline:  # the reader lets go of its lock when it has nothing left to read
+        try:
+            lock.acquire()
+            break
+        except TimeoutError:
+            time.sleep(0.2)
+    assert lock.is_locked
+    lock.release()
+    app.close()

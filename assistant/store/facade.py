@@ -21,6 +21,7 @@ The write order, which keeps the three stores consistent after a crash at any po
    when the table's generation moved on (`keyword_index`).
 
 Sentence vectors (`sentence_vectors`) are a cache keyed by their text, outside this order: never stale.
+They are filled after an ingest by a separate reader (`assistant.reading`) and by questions.
 
 `assistant reindex` repairs what a crash can leave behind (orphan chunks, a missing index)
 without re-parsing sources.
@@ -70,6 +71,10 @@ class Store:
         """An exclusive lock for writers (ingest, reindex), shared across processes."""
         return lock.write_lock(self.dir, self.settings.write_lock_timeout if timeout is None else timeout)
 
+    def read_lock(self) -> FileLock:
+        """The lock of the one background reader of this data dir (`assistant.reading`)."""
+        return lock.read_lock(self.dir)
+
     @contextlib.contextmanager
     def writing(self, timeout: float | None = None) -> Iterator[None]:
         """Hold the write lock (step 1 of the write order), waiting for another writer up to `timeout`
@@ -113,6 +118,10 @@ class Store:
     def iter_papers(self) -> Iterator[Paper]:
         """Every stored paper, in id order."""
         return self.table.iter_papers()
+
+    def ids_newest_first(self) -> list[str]:
+        """Every stored paper id, the latest listed first (what the background reader reads first)."""
+        return self.table.ids_newest_first()
 
     def ids_between(self, since: str | None, until: str | None) -> set[str]:
         """Ids of papers listed on a date in [since, until] (ISO strings, inclusive)."""
@@ -187,7 +196,8 @@ class Store:
         return out
 
     def sentence_vectors(self, space: str) -> SentenceVectors:
-        """The kept sentence vectors of one vector space (`Embedder.vector_space`), filled as questions come."""
+        """The kept sentence vectors of one vector space (`Embedder.vector_space`), filled after ingest
+        (`assistant.reading`) and as questions come."""
         return SentenceVectors(self.table, space)
 
     # --- keyword index -------------------------------------------------------------------

@@ -20,6 +20,7 @@ from assistant.store.diagnostics import disk_hint
 log = logging.getLogger(__name__)
 
 LOCK_NAME = ".write.lock"
+READ_LOCK_NAME = ".read.lock"
 # While waiting, say how long it has been this often.
 REPORT_EVERY = 30.0
 
@@ -27,6 +28,11 @@ REPORT_EVERY = 30.0
 def write_lock(data_dir: Path, timeout: float) -> FileLock:
     """An exclusive lock for writers, shared across processes."""
     return FileLock(str(data_dir / LOCK_NAME), timeout=timeout)
+
+
+def read_lock(data_dir: Path) -> FileLock:
+    """The lock of the one process reading papers ahead of questions (`assistant.reading`); never waited for."""
+    return FileLock(str(data_dir / READ_LOCK_NAME), timeout=0)
 
 
 def _wait(lock: FileLock, data_dir: Path, timeout: float) -> None:

@@ -137,6 +137,15 @@ class PaperTable:
             batch = self.get_papers(ids[start : start + 1000])
             yield from (batch[i] for i in ids[start : start + 1000])
 
+    def ids_newest_first(self) -> list[str]:
+        """Every stored paper id, the latest listed first (undated last), ties in id order."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT p.paper_id FROM papers p LEFT JOIN paper_dates d ON d.paper_id = p.paper_id "
+                "GROUP BY p.paper_id ORDER BY MAX(d.date) IS NULL, MAX(d.date) DESC, p.paper_id"
+            )
+            return [r[0] for r in rows]
+
     def ids_between(self, since: str | None, until: str | None) -> set[str]:
         """Ids of papers listed on a date in [since, until] (ISO strings, inclusive)."""
         q, args = "SELECT DISTINCT paper_id FROM paper_dates WHERE 1=1", []
