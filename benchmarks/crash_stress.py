@@ -52,6 +52,7 @@ def _env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env["ASSISTANT_DATA_DIR"] = str(data_dir)
     env["ANONYMIZED_TELEMETRY"] = "False"
+    env["ASSISTANT_READ_AFTER_INGEST"] = "off"  # no reader outliving a killed or finished run
     return env
 
 
@@ -135,7 +136,7 @@ class Snapshot:
         from assistant.ingest import check_consistency
         from assistant.service import Assistant
 
-        app = Assistant(Settings(_env_file=None, data_dir=data_dir))  # type: ignore[call-arg]
+        app = Assistant(Settings(_env_file=None, data_dir=data_dir, read_after_ingest="off"))  # type: ignore[call-arg]
         app.__dict__["embedder"] = embedder  # one query embedder for every store
         try:
             store = app.store

@@ -70,7 +70,7 @@ def load_papers(since: str, until: str) -> list[Paper]:
 
 def settings_for(data_dir: Path, **overrides: object) -> Settings:
     models = Path(os.environ.get("ASSISTANT_TEST_MODELS_DIR", ROOT / ".cache" / "models"))
-    return Settings(_env_file=None, data_dir=data_dir, model_cache_dir=models, **overrides)  # type: ignore[call-arg]
+    return Settings(_env_file=None, data_dir=data_dir, model_cache_dir=models, **{"read_after_ingest": "off", **overrides})  # type: ignore[call-arg]
 
 
 def fresh_copy(base: Path) -> Path:

@@ -119,7 +119,7 @@ def bump_upvotes(bodies: dict[str, bytes]) -> dict[str, bytes]:
 
 
 def in_process(data: Path, base: str, week: str, refresh: bool = False) -> dict[str, Any]:
-    settings = Settings(_env_file=None, data_dir=data, hf_api_base=base)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=data, hf_api_base=base, read_after_ingest="off")  # type: ignore[call-arg]
     started = time.perf_counter()
     app = Assistant(settings)
     embed_seconds = 0.0
@@ -167,7 +167,7 @@ def in_process(data: Path, base: str, week: str, refresh: bool = False) -> dict[
 
 def cli(data: Path, base: str, week: str, *extra: str) -> tuple[float, dict[str, Any]]:
     data.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data), "ASSISTANT_HF_API_BASE": base}
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data), "ASSISTANT_HF_API_BASE": base, "ASSISTANT_READ_AFTER_INGEST": "off"}
     started = time.perf_counter()
     done = subprocess.run(
         [str(ASSISTANT), "fetch", "--week", week, "--json", *extra], env=env, capture_output=True, text=True,

@@ -63,7 +63,7 @@ log = logging.getLogger("retrieval_bench")
 
 
 def settings_for(data_dir: Path, **overrides: object) -> Settings:
-    return Settings(_env_file=None, data_dir=data_dir, **overrides)  # type: ignore[call-arg]
+    return Settings(_env_file=None, data_dir=data_dir, **{"read_after_ingest": "off", **overrides})  # type: ignore[call-arg]
 
 
 def variant(app: Assistant, **overrides: object) -> Assistant:
