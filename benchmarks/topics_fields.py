@@ -91,8 +91,8 @@ def listing_vectors(listing: Listing, embed: Callable[[list[str]], np.ndarray]) 
 class FieldModel:
     """Multinomial logistic regression (L2, class-balanced) on unit paper vectors."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, l2: float = L2) -> None:
-        k, d = len(FIELDS), x.shape[1]
+    def __init__(self, x: np.ndarray, y: np.ndarray, l2: float = L2, classes: int = len(FIELDS)) -> None:
+        k, d = classes, x.shape[1]
         counts = np.bincount(y, minlength=k).astype(float)
         weight = (len(y) / (k * np.maximum(counts, 1)))[y]
         onehot = np.eye(k)[y]
@@ -139,14 +139,16 @@ def topic_fields(groups: Sequence[Sequence[int]], fields: np.ndarray) -> tuple[i
     return mixed, len(groups), off, confident
 
 
-def cross_validate(x: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0, l2: float = L2) -> np.ndarray:
+def cross_validate(
+    x: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0, l2: float = L2, classes: int = len(FIELDS)
+) -> np.ndarray:
     """Out-of-fold probabilities for every row (stratification is not needed at these sizes)."""
     order = np.random.default_rng(seed).permutation(len(y))
-    out = np.zeros((len(y), len(FIELDS)))
+    out = np.zeros((len(y), classes))
     for f in range(folds):
         test = order[f::folds]
         train = np.setdiff1d(order, test)
-        out[test] = FieldModel(x[train], y[train], l2).proba(x[test])
+        out[test] = FieldModel(x[train], y[train], l2, classes).proba(x[test])
     return out
 
 

@@ -64,3 +64,25 @@ def test_the_domain_bench_reads_own_work_and_moves_a_paper_of_another_field() ->
     groups, other = field_outliers([week], {"2025-W01": x2}, grouping, names2, 0.2, True)["2025-W01"]
     assert sorted(map(sorted, groups)) == [[0, 1], [3, 4]] and other == [2]
     assert field_outliers([week], {"2025-W01": x2}, grouping, names2, 0.2, False)["2025-W01"][1] == []
+
+
+def test_field_probabilities_joined_to_the_vectors_split_a_theme_worded_alike_across_fields() -> None:
+    """Three themes of twelve papers by wording; the first holds six papers of one field and six of another.
+    Text alone keeps it one topic; joined with the fields (`topics_fieldsignal`), its two halves part."""
+    from assistant.chains.clustering import cluster
+    from benchmarks.topics_fieldsignal import cluster_with_fields, with_fields
+
+    rng = np.random.default_rng(3)
+    themes = np.eye(3, 24)
+    rows = np.stack([themes[j] + 0.35 * rng.standard_normal(24) for j in range(3) for _ in range(12)])
+    fields = np.zeros((36, 2))
+    fields[:6, 0] = fields[6:12, 1] = fields[12:, 0] = 1.0
+
+    def mixes(groups: list[list[int]]) -> bool:
+        return any(set(g) & set(range(6)) and set(g) & set(range(6, 12)) for g in groups)
+
+    assert mixes(cluster(rows, k=3, other_below=None)[0])
+    assert not mixes(cluster_with_fields(rows, fields, 1.0, other_below=None, k=4)[0])
+    joined = with_fields(rows / np.linalg.norm(rows, axis=1, keepdims=True), fields, 0.2)
+    assert np.allclose(np.linalg.norm(joined, axis=1), 1.0)
+    assert with_fields(rows, fields, 0.0) is rows
