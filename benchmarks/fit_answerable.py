@@ -179,7 +179,7 @@ def fit_relevance(app: Any, cases: list[dict[str, Any]]) -> dict[str, Any]:
     )
     return {"features": list(FEATURES), "classes": ["no", "yes"], "mean": mean.round(6).tolist(),
             "scale": scale.round(6).tolist(), "weights": w.round(6).tolist(), "bias": b.round(6).tolist(),
-            "thresholds": {"answer": threshold, "quote": float(quote), "overrule": float(overrule)}, "fitted": note}
+            "thresholds": {**previous, "answer": threshold, "quote": float(quote), "overrule": float(overrule)}, "fitted": note}
 
 
 def fit_ask(app: Any, cases: list[dict[str, Any]]) -> dict[str, Any]:
@@ -202,7 +202,7 @@ def fit_ask(app: Any, cases: list[dict[str, Any]]) -> dict[str, Any]:
     fa, fu = rates[ask]
     thresholds = dict(shipped["thresholds"])
     thresholds["ask"] = ask
-    shipped["thresholds"] = {k: thresholds[k] for k in ("answer", "ask", "quote", "overrule", "list") if k in thresholds}
+    shipped["thresholds"] = {k: thresholds[k] for k in ("answer", "ask", "quote", "overrule", "list", "judge") if k in thresholds}
     note = (
         f" `ask`: {datetime.now(timezone.utc):%Y-%m-%d} by benchmarks/fit_answerable.py --only ask, the largest threshold "
         f"whose 5-fold cross-validated answerable refusals (folds refitted on the {len(frozen)} frozen dev questions) stay "

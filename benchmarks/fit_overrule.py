@@ -137,7 +137,7 @@ def figures(rows: list[Row], outcome: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
-def _middle(values: list[float]) -> float:
+def middle(values: list[float]) -> float:
     """The middle of the longest run of consecutive grid values (the bars dev scores alike)."""
     index = sorted(int(np.argmin(np.abs(GRID - v))) for v in values)
     runs: list[list[int]] = [[index[0]]]
@@ -163,8 +163,8 @@ def fit(policy: str, rows: list[Row]) -> Bars:
     scored = [((float(q), float(o)), _score(policy, rows, rows, {"quote": float(q), "overrule": float(o)})) for q in GRID for o in GRID if o >= q]
     top = max(s for _, s in scored)
     ties = [b for b, s in scored if s == top]
-    q = _middle([b[0] for b in ties])
-    return {"quote": q, "overrule": _middle([b[1] for b in ties if b[0] == q])}
+    q = middle([b[0] for b in ties])
+    return {"quote": q, "overrule": middle([b[1] for b in ties if b[0] == q])}
 
 
 def _score(policy: str, rows: list[Row], subset: list[Row], bars: Bars) -> float:
@@ -184,7 +184,7 @@ def _score(policy: str, rows: list[Row], subset: list[Row], bars: Bars) -> float
 def _best_1d(make: Callable[[float], Bars], policy: str, rows: list[Row], subset: list[Row]) -> float:
     scores = [_score(policy, rows, subset, make(float(b))) for b in GRID]
     top = max(scores)
-    return _middle([float(b) for b, s in zip(GRID, scores) if s == top])
+    return middle([float(b) for b, s in zip(GRID, scores) if s == top])
 
 
 def cross_validated(policy: str, rows: list[Row]) -> list[dict[str, Any]]:
@@ -240,7 +240,7 @@ def fit_list(rows: list[Row], dev: list[Row]) -> tuple[float, dict[str, Any]]:
 
     def best(subset: list[Row]) -> float:
         scores = [sum((r["best"] < b) * (1 / n_una if r["type"] in UNANSWERABLE else -1 / n_ans) for r in subset) for b in GRID]
-        return _middle([float(b) for b, v in zip(GRID, scores) if v == max(scores)])
+        return middle([float(b) for b, v in zip(GRID, scores) if v == max(scores)])
 
     bar = best(rows)
     loo = [picked("one", [r], {"quote": best(rows[:i] + rows[i + 1 :])})[0] for i, r in enumerate(rows)]

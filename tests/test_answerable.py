@@ -111,7 +111,7 @@ def test_declined_clear_evidence_quotes_the_answering_sentence(shared: Assistant
     verdict = app.evidence_for(question).verdict
     assert verdict is not None and verdict.best >= verdict.quote_bar(disowned=True)
     answer = app.ask(question)
-    assert isinstance(app.chat_model, RecordingChat) and len(model.seen) == 1
+    assert isinstance(app.chat_model, RecordingChat) and len(model.seen) == 2  # the draft, the yes/no check (no probabilities)
     assert not answer.refused and answer.extractive
     assert answer.citations and answer.citations[0].paper_id == ACES and answer.citations[0].supported
     assert "146" in answer.answer

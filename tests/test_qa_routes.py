@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -17,7 +18,7 @@ from assistant.chains.qa import LIST_SIZE
 from assistant.chains.routing import classify, compared_items
 from assistant.citations import split_sentences
 from assistant.cli import cli
-from assistant.papers import make_paper_id
+from assistant.papers import Paper, make_paper_id
 from assistant.service import Assistant
 from assistant.prompts import CANNOT_ANSWER
 from tests.conftest import cli_env, make_settings
@@ -153,7 +154,7 @@ def test_a_paraphrased_paper_the_model_declines_is_answered_from_its_own_sentenc
     verdict = app.evidence_for(question).verdict
     assert verdict is not None and verdict.best >= verdict.quote_bar(disowned=True)
     answer = app.ask(question)
-    assert len(model.seen) == 1, "the model was asked first"
+    assert len(model.seen) == 2, "the model was asked first, then the yes/no check (no probabilities: relevance decides)"
     assert not answer.refused and answer.extractive
     assert answer.citations[0].paper_id == SHRINK and answer.citations[0].supported
 
@@ -227,7 +228,7 @@ def test_a_disowned_answer_is_overruled_only_from_the_higher_bar_an_empty_draft_
     monkeypatch.setitem(bars, "overrule", verdict.best + 0.01)
     declined, model = with_model(shared, CANNOT_ANSWER)
     answer = declined.ask(question)
-    assert len(model.seen) == 1 and answer.refused and not answer.extractive
+    assert len(model.seen) == 2 and answer.refused and not answer.extractive  # the draft, the yes/no check (no probabilities)
     invented = with_model(shared, "ShrinkMatch trains on 4096 GPUs with a learning rate of 0.7 [1].")[0].ask(question)
     assert invented.refused and "4096" not in invented.answer
     bare, _ = with_model(shared, "[1]")
@@ -330,3 +331,65 @@ def test_a_paraphrase_the_check_cannot_confirm_is_shown_not_verified_rather_than
     assert answer.citations[0].paper_id == SHRINK and not answer.citations[0].supported
     declined, _ = with_model(shared, f"{CANNOT_ANSWER}. {draft}")
     assert declined.ask(question).refused
+
+
+class YesNoChat(RecordingChat):
+    """A fake chat model that also answers the yes/no check with token probabilities: P("Yes") = `p_yes`."""
+
+    p_yes: float = 0.5
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def, override]
+        if not kwargs.get("logprobs"):
+            return super()._generate(messages, stop, run_manager, **kwargs)
+        import math
+
+        from langchain_core.messages import AIMessage
+        from langchain_core.outputs import ChatGeneration, ChatResult
+
+        self.seen.append(list(messages))
+        top = [{"token": "Yes", "logprob": math.log(self.p_yes)}, {"token": " no", "logprob": math.log(1 - self.p_yes)},
+               {"token": "Maybe", "logprob": -9.0}]
+        message = AIMessage(content="Yes", response_metadata={"logprobs": {"content": [{"token": "Yes", "top_logprobs": top}]}})
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def test_after_a_decline_the_models_yes_no_on_the_best_paper_decides_whether_it_is_quoted(shared: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the best paper under the overrule bar, a declined draft is followed by one yes/no question about that
+    paper (its title, abstract and the question): P(yes) at the `judge` bar overrules the decline with a quote,
+    below it the decline stands, whatever relevance says; a model without token probabilities (the plain fake)
+    leaves it to the overrule bar."""
+    from assistant.chains.calibration import load
+
+    question = "a semi-supervised classifier that, for unsure pseudo-labels, drops the confusing classes and learns on the rest"
+    verdict = shared.evidence_for(question).verdict
+    assert verdict is not None and verdict.answerable
+    bars = load("relevance").thresholds
+    monkeypatch.setitem(bars, "overrule", verdict.best + 0.01)
+    yes = YesNoChat(responses=[CANNOT_ANSWER], p_yes=bars["judge"])
+    answer = with_model(shared, model=yes)[0].ask(question)
+    assert not answer.refused and answer.extractive and answer.citations[0].paper_id == SHRINK
+    asked = human_text(yes.seen[-1])
+    assert len(yes.seen) == 2 and question in asked and "Shrinking Class Space" in asked and "yes or no" in asked
+    no = YesNoChat(responses=[CANNOT_ANSWER], p_yes=bars["judge"] - 0.05)
+    monkeypatch.setitem(bars, "overrule", verdict.best - 0.01)
+    answer = with_model(shared, model=no)[0].ask(question)
+    assert answer.refused and not answer.extractive and len(no.seen) == 2
+    answer = with_model(shared, CANNOT_ANSWER)[0].ask(question)
+    assert not answer.refused and answer.extractive
+
+
+def test_answers_probability_reads_yes_over_yes_and_no_and_is_none_without_probabilities() -> None:
+    """P(yes) / (P(yes) + P(no)) over the reply's top tokens, whatever their case or leading space; None when
+    the model gives no token probabilities or the endpoint refuses the request (the caller then decides alone)."""
+    from assistant.chains.confirmation import answers_probability
+    from assistant.errors import LLMError
+
+    paper = Paper(paper_id="t:0", title="ShrinkMatch", abstract="We shrink the class space for uncertain samples.")
+    assert answers_probability(YesNoChat(responses=["x"], p_yes=0.8), "what does it do?", paper) == pytest.approx(0.8)
+    assert answers_probability(RecordingChat(responses=["Yes"]), "what does it do?", paper) is None
+
+    class Refusing(RecordingChat):
+        def _call(self, *args: Any, **kwargs: Any) -> str:  # type: ignore[override]
+            raise LLMError("the model endpoint refused the request (HTTP 400: logprobs not supported)")
+
+    assert answers_probability(Refusing(responses=["x"]), "what does it do?", paper) is None

@@ -105,6 +105,10 @@ class Verdict:
     """Probability the best paper needs for a "which papers" question to be answered with a list (the papers
     listed are those that answer): below it the neighbours a question about something the store lacks brings
     up are no answer (fitted on dev, `benchmarks/fit_overrule.py`)."""
+    judge_threshold: float = 0.5
+    """The model's own probability that the best paper's abstract answers (`confirmation.answers_probability`) that
+    overrules a disowned draft in place of the `overrule` bar, when the endpoint gives one (fitted on the
+    packaged model's dev declines, `benchmarks/fit_judge.py`)."""
 
     @property
     def answerable(self) -> bool:
@@ -129,6 +133,17 @@ class Verdict:
         if disowned and self.answering and self.answering[0].signals.get("asked_stated", 1.0) <= 0.0:
             return math.inf
         return self.overrule_threshold if disowned else self.quote_threshold
+
+    def quotes(self, disowned: bool, confirm: Callable[[], float | None]) -> bool:
+        """Whether the app quotes the best answering paper in place of a failed draft. After a disowned draft
+        the model is asked once whether that paper's abstract answers (`confirm`: its probability of "yes",
+        None when the endpoint gives no token probabilities): it overrules from the `judge` bar, separating
+        wrong declines from absent details far better than relevance does; without it, the `quote_bar`."""
+        bar = self.quote_bar(disowned)
+        if not self.answering or not disowned or bar == math.inf:
+            return self.best >= bar
+        says = confirm()
+        return self.best >= bar if says is None else says >= self.judge_threshold
 
     @property
     def lists(self) -> bool:
@@ -271,16 +286,16 @@ def judge(
     model says whether it does."""
     model = load("relevance")
     threshold, quote, overrule = (model.thresholds[k] for k in ("ask" if model_judges else "answer", "quote", "overrule"))
-    listed = model.thresholds.get("list", threshold)
+    listed, confirmed = model.thresholds.get("list", threshold), model.thresholds["judge"]
     if not hits:
-        return Verdict(question, [], threshold, quote, overrule, route.probabilities["detail"], listed)
+        return Verdict(question, [], threshold, quote, overrule, route.probabilities["detail"], listed, confirmed)
     feats, sentences, cosines = signals(question, hits, embed, term_weights, route)
     probs = model.scores(np.array([[f[name] for name in model.features] for f in feats]))
     supports = []
     for n, (hit, f, sents, sims, p) in enumerate(zip(hits, feats, sentences, cosines, probs), start=1):
         quotes = quote_sentences(sents, sims, method_name(hit.paper.title))
         supports.append(Support(n, quotes[0] if quotes else "", round(float(p), 4), bool(p >= threshold), {k: round(v, 4) for k, v in f.items()}, quotes))
-    return Verdict(question, supports, threshold, quote, overrule, route.probabilities["detail"], listed)
+    return Verdict(question, supports, threshold, quote, overrule, route.probabilities["detail"], listed, confirmed)
 
 
 # ---------------------------------------------------------------------------- words

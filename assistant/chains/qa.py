@@ -6,7 +6,7 @@ The small local model is kept fast and honest: the app decides whether the evide
 question (`answerable.judge`, a calibrated relevance model); if not, it refuses without asking the
 model; if so, only the answering papers' closest sentences go into the prompt, the app attaches and
 checks citations, and a declined or unsupported draft is replaced by the answering papers' quoted
-sentences when the evidence is clear enough to overrule the model, else refused.
+sentences when the evidence is clear enough to overrule the model (`Verdict.quotes`), else refused.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable
 
 from assistant.chains.answerable import TermWeights, Verdict, content_stems, judge, numbers_in, paper_texts
+from assistant.chains.confirmation import answers_probability
 from assistant.chains.evidence import Evidence, attach_citations
 from assistant.chains.grounding import check_answer, check_claim
 from assistant.chains.one_line import compress
@@ -207,15 +208,17 @@ def restates(draft: str, question: str, hits: Sequence[Hit]) -> bool:
 
 
 def finalize(
-    question: str, raw: str, evidence: Evidence, embed: EmbedFn, model: str, overrule_declines: bool = True
+    question: str, raw: str, evidence: Evidence, embed: EmbedFn, model: str, overrule_declines: bool = True,
+    confirm: Callable[[Hit], float | None] = lambda hit: None,
 ) -> Answer:
     """Check the model's draft and turn it into an `Answer` the user can trust.
 
     The verdict decides, not the model: evidence that cannot answer gives a refusal naming the closest
     papers. Evidence that can answer gives the draft when a sentence is supported (a decline token next
     to it does not hide it). When the model declined, answered a bare "[1]", restated the question or a
-    title, or wrote nothing the papers support, the best answering paper is quoted if its probability
-    reaches the verdict's calibrated `quote_bar` (higher after a decline or claims the papers do not state);
+    title, or wrote nothing the papers support, the best answering paper is quoted if the verdict says so
+    (`Verdict.quotes`: its probability reaches the calibrated `quote_bar`; after a decline or claims the papers
+    do not state, the model's yes/no on that one paper, `confirm`, decides when the endpoint gives one);
     a decline is overruled so only with `overrule_declines` (the packaged model's). Else a draft that did not
     decline and is *not verified* (every key term stated, a paraphrase the check cannot confirm, mostly right
     on the hand dev pairs) is shown as such, with the closest sentence quoted. Otherwise: a refusal.
@@ -229,8 +232,10 @@ def finalize(
         answer = checked if checked is not None and any(s.supported for s in checked.sentences) else None
         declined = declines(draft) and answer is None
         disowned = declined or (wrote and checked is None)  # it said the papers lack it, or claimed what they do not state
-        if answer is None and verdict.best >= verdict.quote_bar(disowned) and (overrule_declines or not declined):
-            answer = extractive_answer(evidence, model)
+        if answer is None and (overrule_declines or not declined):
+            best = evidence.hits[verdict.answering[0].n - 1]
+            if verdict.quotes(disowned, lambda: confirm(best)):
+                answer = extractive_answer(evidence, model)
         if answer is None and not declined:  # only "not verified": shown so (the closest sentence quoted), not refused
             answer = checked
         if answer is not None:
@@ -391,4 +396,5 @@ def answer_events(question: str, history: Sequence[Turn], k: int | None, qa: QA)
             if degenerated("".join(parts)):
                 stream.close()  # closes the HTTP stream: the model stops generating
                 break
-    yield ("answer", finalize(query, "".join(parts), evidence, qa.embed, qa.model_label, qa.overrule_declines))
+    yield ("answer", finalize(query, "".join(parts), evidence, qa.embed, qa.model_label, qa.overrule_declines,
+                              lambda hit: answers_probability(qa.chat_model(), query, hit.paper)))
