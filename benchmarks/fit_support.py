@@ -17,7 +17,8 @@ Pairs with a key term the abstract does not state are left out (`check_claim` ne
 
 The threshold is the lowest probability at which the out-of-fold hand dev pairs (5 folds by paper,
 each fold's model fitted without it; the precision averaged over `REPEATS` fold assignments) reach
-`TARGET_PRECISION`, and at which at least `GOLD_RECALL` of the gold sentences stay supported. It and
+`TARGET_PRECISION`, the hand dev pairs and SciFact train claims together (folds by claim) reach
+`POOLED_PRECISION`, and at least `GOLD_RECALL` of the gold sentences stay supported. It and
 the bottom of the "not verified" band go into assistant/chains/support.json with the coefficients
 (`GroundingConfig` reads them from there).
 """
@@ -44,6 +45,9 @@ TARGET_PRECISION = 0.97
 error of a precision measured on the ~70 dev pairs said supported (sqrt(0.95 x 0.05 / 70) = 0.026), so that a
 bar that just reaches it on dev is likely to reach 95% on pairs it was not fitted on. Claims under the bar
 are shown "not verified" (neutral), not flagged: the margin costs recall, not warnings."""
+POOLED_PRECISION = 0.95
+"""Mean out-of-fold precision the hand dev pairs and SciFact TRAIN claims must reach together at the bar (the
+issue's 95% on both genres; SciFact alone would need about 0.92 and halve the hand recall, see support_fit.md)."""
 GOLD_RECALL = 0.97
 """Share of the oracle's gold sentences (verbatim abstract sentences) that must stay supported. Not all: a
 background sentence presented as the paper's ("This paper addresses ...") is rightly not."""
@@ -144,12 +148,17 @@ def precision_recall(p: np.ndarray, y: np.ndarray, t: float) -> tuple[float, flo
     return float(precision.mean()), float((tp / max(1, int((y == 1).sum()))).mean()), float(n.mean())
 
 
-def pick_threshold(hand: np.ndarray, labels: np.ndarray, gold: np.ndarray) -> float | None:
+def pick_threshold(hand: np.ndarray, labels: np.ndarray, gold: np.ndarray,
+                   sci: np.ndarray | None = None, sci_labels: np.ndarray | None = None) -> float | None:
     """The lowest probability (0.01 steps) at which the hand pairs' out-of-fold probabilities (one row per
-    fold assignment, or one array) reach `TARGET_PRECISION` on average and `GOLD_RECALL` of the gold
-    sentences stay supported (None if none does)."""
+    fold assignment, or one array) reach `TARGET_PRECISION` on average, the hand and SciFact rows together
+    `POOLED_PRECISION`, and `GOLD_RECALL` of the gold sentences stay supported (None if none does)."""
+    both = np.concatenate([np.atleast_2d(hand), np.atleast_2d(sci)], axis=1) if sci is not None else None
+    both_labels = np.concatenate([labels, sci_labels]) if sci_labels is not None else None
     for t in np.round(np.arange(0.30, 0.99, 0.01), 2):
-        if precision_recall(hand, labels, t)[0] >= TARGET_PRECISION and (gold >= t).mean() >= GOLD_RECALL:
+        pooled = precision_recall(both, both_labels, t)[0] if both is not None else 1.0
+        if (precision_recall(hand, labels, t)[0] >= TARGET_PRECISION and pooled >= POOLED_PRECISION
+                and (gold >= t).mean() >= GOLD_RECALL):
             return float(t)
     return None
 
@@ -206,19 +215,20 @@ def main(argv: list[str] | None = None) -> int:
             oof[r, test] = predict(fit_signed(x[train], y[train], SUPPORT_FEATURES, weight[train]), x[test], 2)
     oof[:, source == "gold"] = predict(fit_signed(x[fitted], y[fitted], SUPPORT_FEATURES, weight[fitted]), x[source == "gold"], 2)
     hand_k, gold_k, sci_k = keep & (source == "hand"), keep & (source == "gold"), keep & (source == "scifact")
-    chosen = pick_threshold(oof[:, hand_k], y[hand_k], oof[0, gold_k])
+    chosen = pick_threshold(oof[:, hand_k], y[hand_k], oof[0, gold_k], oof[:, sci_k], y[sci_k])
     curve = [f"# Support model fit: precision/recall of `supported: true` on dev, out of fold (benchmarks/fit_support.py)", "",
              f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Features: {', '.join(SUPPORT_FEATURES)}. Each pair scored by "
              f"a model fitted without its paper (hand) or claim (SciFact), 5 folds; means over {REPEATS} fold assignments. "
              f"Hand dev pairs with every key term stated ({int(hand_k.sum())}; recall of those), SciFact TRAIN claims "
              f"({int(sci_k.sum())}), the oracle's gold sentences ({int(gold_k.sum())}, all supported). Chosen bar: {chosen}.", "",
-             "| probability ≥ | hand dev precision | hand dev recall | hand dev said supported | SciFact train precision | SciFact train recall | gold kept |",
-             "|---|---|---|---|---|---|---|"]
-    for t in sorted(set(np.round(np.arange(0.5, 0.96, 0.02), 2).tolist() + ([chosen] if chosen else []))):
+             "| probability ≥ | hand dev precision | hand dev recall | hand dev said supported | SciFact train precision | SciFact train recall | SciFact said supported | pooled precision | gold kept |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for t in sorted(set(np.round(np.arange(0.5, 0.8, 0.02), 2).tolist() + np.round(np.arange(0.8, 0.96, 0.01), 2).tolist() + ([chosen] if chosen else []))):
         hp, hr, hn = precision_recall(oof[:, hand_k], y[hand_k], t)
         sp, sr, sn = precision_recall(oof[:, sci_k], y[sci_k], t)
         gr = precision_recall(oof[0, gold_k], y[gold_k], t)[1]
-        curve.append(f"| {t:.2f} | {hp:.3f} | {hr:.3f} | {hn:.0f} | {sp:.3f} | {sr:.3f} | {gr:.3f} |")
+        pp = precision_recall(np.concatenate([oof[:, hand_k], oof[:, sci_k]], axis=1), np.concatenate([y[hand_k], y[sci_k]]), t)[0]
+        curve.append(f"| {t:.2f} | {hp:.3f} | {hr:.3f} | {hn:.0f} | {sp:.3f} | {sr:.3f} | {sn:.0f} | {pp:.3f} | {gr:.3f} |")
     print("\n".join(curve))
     low = pick_unverified(oof[:, hand_k], y[hand_k], chosen) if chosen else None
     if low is not None:
@@ -235,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     model = Logistic(tuple(SUPPORT_FEATURES), ("unsupported", "supported"), mean, scale, w, b, {"supported": chosen, "unverified": low or 0.0},
                      f"benchmarks/fit_support.py {when}: {int(hand_k.sum())} hand dev pairs (weight {HAND_WEIGHT}), "
                      f"{int(sci_k.sum())} SciFact train pairs, {int(gold_k.sum())} oracle gold sentences (threshold only); L2 {L2}; signs fixed; "
-                     f"bars on out-of-fold dev pairs, {REPEATS} fold assignments")
+                     f"bar: out-of-fold hand dev precision >= {TARGET_PRECISION}, with SciFact train pooled >= {POOLED_PRECISION}, gold kept >= {GOLD_RECALL}; "
+                     f"{REPEATS} fold assignments")
     OUT.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
     write_result("support_fit", curve)
     return 0

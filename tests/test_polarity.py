@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from assistant.chains.answerable import stem
 from assistant.chains.grounding import check_claim
-from assistant.chains.polarity import opposite_swaps, opposites
+from assistant.chains.polarity import direction_conflicts, opposite_swaps, opposites, unstated_restriction
 from assistant.papers import Paper
 from benchmarks.build_opposites import antonym_pairs, graded
 from tests.test_citations import fake_embed, probability_with
@@ -77,9 +79,37 @@ ROUTER = Paper(paper_id="2405.00007", title="SlimRoute: Small Routers for Mixtur
     "parameters by half and keeps the accuracy of dense routing."))
 
 
-def test_a_claim_that_says_the_opposite_is_less_supported() -> None:
-    faithful, opposite = (check_claim(f"SlimRoute {verb} the router's parameters by half [1].", ROUTER, fake_embed)
-                          for verb in ("decreases", "increases"))
-    assert (faithful.features["opposite"], opposite.features["opposite"]) == (0.0, 1.0)
-    assert opposite.probability < faithful.probability and not opposite.supported
-    assert opposite.probability < probability_with(opposite.features, opposite=0.0)  # the fit counts the swap against it
+def test_a_shared_word_going_the_other_way_is_a_direction_conflict() -> None:
+    """Up and down words near a word both texts say ("decreases the risk" / "the highest risk"), a negation
+    turning one around ("not associated with an increased risk"); words without a direction never conflict."""
+    assert direction_conflicts("Dexamethasone decreases risk of bleeding.", "Dexamethasone had the highest bleeding risk.") == 1.0
+    assert direction_conflicts("Pruned networks are less robust than dense counterparts.",
+                               "Pruned networks outperform dense counterparts in robustness.") == 1.0
+    assert direction_conflicts("The drug increases the risk of events.",
+                               "Use of the drug was not associated with an increased risk of events.") == 1.0
+    assert direction_conflicts("The method reduces memory usage.", "Our method lowers memory usage by 30%.") == 0.0
+    assert direction_conflicts("The method reduces memory usage.", "Our method needs memory for the cache.") == 0.0
+
+
+def test_a_restriction_the_sentence_does_not_say_is_marked() -> None:
+    sentence = "Superpipeline can be applied to large language models, vision-language models and vision models."
+    assert unstated_restriction("Superpipeline only works for vision models.", sentence) == 1.0
+    assert unstated_restriction("Superpipeline works for vision models.", sentence) == 0.0
+    assert unstated_restriction("MixLLM uses only 4 bits.", "MixLLM uses only 4 bits for most weights.") == 0.0
+
+
+TESTER = Paper(paper_id="2405.00008", title="Effects of RouteDrug on Bleeding", abstract=(
+    "We study RouteDrug in 500 patients. RouteDrug was associated with the highest bleeding risk after surgery."))
+
+
+@pytest.mark.parametrize(("feature", "paper", "claim", "faithful", "turned"), [
+    ("opposite", ROUTER, "SlimRoute {} the router's parameters by half [1].", "decreases", "increases"),
+    ("direction", TESTER, "RouteDrug {} the risk of bleeding after surgery [1].", "increases", "decreases"),
+])
+def test_a_claim_that_turns_the_abstract_around_is_less_supported(
+        feature: str, paper: Paper, claim: str, faithful: str, turned: str) -> None:
+    """An opposite word in place of the abstract's, or a word going the other way than the abstract says."""
+    kept, flipped = (check_claim(claim.format(verb), paper, fake_embed) for verb in (faithful, turned))
+    assert (kept.features[feature], flipped.features[feature]) == (0.0, 1.0)
+    assert flipped.probability < kept.probability and not flipped.supported
+    assert flipped.probability < probability_with(flipped.features, **{feature: 0.0})  # the fit counts the cue against it

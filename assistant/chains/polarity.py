@@ -71,3 +71,82 @@ def opposite_swaps(claim: str, sentence: str) -> float:
             return 1.0
     return 0.0
 
+
+
+_UP = frozenset(
+    """increase increases increased increasing increasingly higher highest more most greater greatest larger largest
+    improve improves improved improving improvement improvements better best outperform outperforms outperformed
+    outperforming exceed exceeds exceeded enhance enhances enhanced boost boosts boosted raise raises raised rise rises
+    gain gains stronger strongest faster fastest superior significant significantly important major elevated elevates
+    promote promotes promoted accelerate accelerates accelerated surpass surpasses surpassed encourage encourages
+    encouraged exacerbate exacerbates exacerbated worsen worsens worsened induce induces induced""".split()
+)
+_DOWN = frozenset(
+    """decrease decreases decreased decreasing lower lowest less least fewer fewest smaller smallest worse worst
+    underperform underperforms underperformed degrade degrades degraded decline declines declined drop drops dropped
+    weaker weakest slower slowest inferior minor negligible insignificant diminish diminishes diminished suppress
+    suppresses suppressed inhibit inhibits inhibited impair impairs impaired reduce reduces reduced reducing reduction
+    attenuate attenuates attenuated alleviate alleviates alleviated rescue rescues rescued prevent prevents prevented
+    delay delays delayed block blocks blocked""".split()
+)
+"""Words that say which way a quantity goes (up: more, higher, improves, outperforms; down: fewer, lower, reduces);
+a negation in the `NEGATION_SCOPE` words before one turns it around ("does not improve"). Set once from the
+words of comparisons and effects, not tuned per pair."""
+DIRECTION_WINDOW = 6
+"""Words between a content word and the direction word that says which way it goes ("less influential factors
+consist of dataset quality"); set once, not tuned."""
+
+
+def _directions(text: str) -> tuple[list[str], dict[int, int]]:
+    """A text's word stems and, by position, +1 / -1 for each up / down word (turned around after a negation)."""
+    tokens = words(text)
+    marks: dict[int, int] = {}
+    last = -NEGATION_SCOPE - 1
+    for k, w in enumerate(tokens):
+        if w in _NEGATIONS or w.endswith("n't"):
+            last = k
+        elif w in _UP or w in _DOWN:
+            sign = 1 if w in _UP else -1
+            marks[k] = -sign if k - last <= NEGATION_SCOPE else sign
+    return [stem(w) for w in tokens], marks
+
+
+def _ways(stems: list[str], marks: dict[int, int], anchor: str) -> set[int]:
+    """The directions of the nearest direction word (within `DIRECTION_WINDOW`) of each occurrence of `anchor`."""
+    out: set[int] = set()
+    for k, s in enumerate(stems):
+        if s != anchor or k in marks:
+            continue
+        near = [(abs(j - k), d) for j, d in marks.items() if abs(j - k) <= DIRECTION_WINDOW]
+        if near:
+            closest = min(d for d, _ in near)
+            out |= {d for gap, d in near if gap == closest}
+    return out
+
+
+def direction_conflicts(claim: str, sentence: str) -> float:
+    """Share of the content words claim and sentence share, each with a direction word near it in both, whose
+    directions disagree ("decreases the risk of bleeding" against "the highest bleeding risk"; "less robust than
+    dense counterparts" against "outperform dense counterparts in ... robustness")."""
+    c_stems, c_marks = _directions(claim)
+    s_stems, s_marks = _directions(sentence)
+    if not c_marks or not s_marks:
+        return 0.0
+    shared = content_stems(claim) & set(s_stems)
+    judged = conflicts = 0
+    for m in shared:
+        said, stated = _ways(c_stems, c_marks, m), _ways(s_stems, s_marks, m)
+        if said and stated:
+            judged += 1
+            conflicts += not (said & stated)
+    return conflicts / judged if judged else 0.0
+
+
+_RESTRICTIVE = frozenset("only solely exclusively always every same entirely purely sole never".split())
+"""Words that narrow a claim to all or nothing ("only works for inference", "the same bit-width to every feature")."""
+
+
+def unstated_restriction(claim: str, sentence: str) -> float:
+    """1.0 when the claim narrows itself with a `_RESTRICTIVE` word the sentence does not say, else 0.0."""
+    return float(bool((_RESTRICTIVE & set(words(claim))) - set(words(sentence))))
+
