@@ -255,7 +255,7 @@ def _measure(body: str, text: _PaperText, embed: EmbedFn, allowed: frozenset[Rol
         "negated_near": max(float(negation_flips(body, text.sentences[j]) > 0) for j in near),
         "restriction": min(unstated_restriction(body, text.sentences[j]) for j in {worded, best}),
     }
-    return feats, best, max(sims.values())
+    return feats, best, top
 
 
 def _allowed(claim: str, text: _PaperText, own_work: bool, phrase: bool) -> frozenset[Role]:
