@@ -183,6 +183,16 @@ was weighted down by its spread over the abstract (same measure, 154 pairs: quot
 model's window, now with the quotes, 90.3% -> 92.2%)."""
 
 
+def joined_names(question: str, term_weights: TermWeights) -> list[tuple[str, set[str]]]:
+    """Neighbouring question words that a paper may write as one name ("gist embed" for GISTEmbed, "simmatch v2"
+    for SimMatchV2): each pair's joined word (as the keyword index analyses it) with its two parts. A paper that
+    states the joined word states both parts (`signals`)."""
+    plain = re.findall(r"[^\W_]+", fold(question).lower())
+    pairs = list(zip(plain, plain[1:]))
+    analysed = term_weights([text for a, b in pairs for text in (a + b, f"{a} {b}")]) if pairs else []
+    return [(next(iter(joined)), set(parts)) for joined, parts in zip(analysed[::2], analysed[1::2]) if len(joined) == 1]
+
+
 def paper_texts(paper: Paper) -> list[str]:
     """What the judge embeds of a paper: its title, then its abstract's sentences (the abstract if it has none)."""
     return [paper.title, *(split_sentences(paper.abstract) or [paper.abstract])]
@@ -213,6 +223,7 @@ def signals(
     asked = {t: w for t, w in weights[0].items() if t not in _stop_stems() and (t in weights[1] or w < 1.0)}
     papers = weights[2:]
     names = key_terms(question)
+    joined = joined_names(question, term_weights)
     kinds = route.probabilities
     top = hits[0].score if hits else 0.0
     mass = sum(asked.values())
@@ -231,7 +242,8 @@ def signals(
         answer_mass = sum(answer_words.values())
         lexical = np.array([sum(w for t, w in answer_words.items() if t in sent) / answer_mass if answer_mass > 0 else 0.0 for sent in said])
         words = set(vocab)
-        stated = {w: _stated(w, words) for w in asked}
+        named = {part for whole, parts in joined if whole in words for part in parts}
+        stated = {w: w in named or _stated(w, words) for w in asked}
         beyond = {t: w for t, w in asked.items() if t not in title}  # what the question asks beyond naming the paper
         text = hit.paper.text.replace("\\%", "%")
         numbers = numbers_in(text)

@@ -215,6 +215,10 @@ class KeywordIndex:
         stemmer = self._stemmer()
         have = set(tokens)
         stop = _stop_words()
+        for joined in self._joined_names(query, stemmer):
+            if joined not in have:
+                tokens.append(joined)
+                have.add(joined)
         for word in _WORD.findall(fold(query)):
             if not word.islower() or word in stop:
                 continue
@@ -224,6 +228,23 @@ class KeywordIndex:
                 tokens.append(acronym)
                 have.add(acronym)
         return tokens
+
+    def _joined_names(self, query: str, stemmer: Any) -> list[str]:
+        """Two neighbouring query words written as one name by the papers ("easy ref" -> `easyref` for EasyRef,
+        "simmatch v2" -> `simmatchv2`): the joined word, when some paper contains it and the parts are not
+        both stop words. The papers' own spelling decides, so "model merging" adds nothing (no paper writes
+        "modelmerging")."""
+        stop = _stop_words()
+        found: list[str] = []
+        for phrase in _PHRASE_BREAK.split(fold(query)):
+            words = _PLAIN.findall(phrase.lower())  # one-letter parts too: "decoupled q", "sink d"
+            for a, b in zip(words, words[1:]):
+                if a in stop and b in stop:
+                    continue
+                joined = stemmer.stemWord(a + b)
+                if self._df(joined) > 0:
+                    found.append(joined)
+        return found
 
     def _scores(self, query: str) -> np.ndarray | None:
         """BM25 of every paper: its words, plus its acronyms and word pairs at their weights (None: no known term)."""
