@@ -48,7 +48,7 @@ def stage(app: Any, case: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]
     p = max((s.probability for s in mine), default=None)
     draft = row.get("draft") or ""
     top = ids[verdict.answering[0].n - 1] if verdict.answering else None
-    if row.get("route") == "compare" or not draft and not row.get("evidence_ids"):
+    if "nothing to compare" in (row.get("answer") or ""):  # `qa.compare_events`' refusal when an item matches no paper
         where = "compare route: a compared item matches no paper"
     elif not mine:
         where = "retrieval"

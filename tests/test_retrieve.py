@@ -113,6 +113,20 @@ def test_a_name_typed_without_its_diacritics_finds_the_paper_that_writes_them() 
     assert fold("Schrödinger, Tülu, naïve; ß and ø stay") == "Schrodinger, Tulu, naive; ß and ø stay"
 
 
+def test_a_name_typed_apart_finds_the_paper_that_writes_it_as_one_word() -> None:
+    papers = {
+        "easyref": "EasyRef: group image reference for diffusion models. EasyRef conditions on many images.",
+        "simmatch": "SimMatchV2: semi-supervised learning with graph consistency.",
+        "easy": "An easy reference point for diffusion model evaluation: easy cases, reference images.",
+        "merge": "Model merging of fine-tuned models without training data.",
+    }
+    kw = KeywordIndex.build(list(papers), list(papers.values()))
+    assert "easyref" in kw.query_tokens("easy ref diffusion benchmark")
+    assert kw.search("easy ref diffusion", 3)[0][0] == "easyref"
+    assert kw.search("simmatch v2 consistency", 3)[0][0] == "simmatch"
+    assert not {"modelmerg", "modelmerging"} & set(kw.query_tokens("model merging"))  # no paper writes it as one word
+
+
 def test_a_lower_case_word_reads_as_the_acronym_only_where_the_papers_mostly_capitalise_it() -> None:
     papers = {
         "dpo": "We align models with DPO, a preference objective; DPO needs no reward model.",
