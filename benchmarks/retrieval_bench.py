@@ -281,8 +281,7 @@ def render(result: dict[str, object]) -> str:
         "BM25: bm25s (k1=1.5, b=0.75), English stop words + Snowball stemmer, hyphenated names also indexed joined, "
         f"capitalised acronyms as their own tokens (weight {ACRONYM_WEIGHT} in the query) and neighbouring word pairs "
         f"within a phrase (weight {PAIR_WEIGHT}; both fitted on SciFact train and the answer cases' dev split); diacritics "
-        "folded; a lower-case query word also counts as the acronym where most papers containing it capitalise it; two "
-        "neighbouring query words also count as the one word some paper writes them as (\"easy ref\": EasyRef).",
+        "folded; a lower-case query word also counts as the acronym where most papers containing it capitalise it; two neighbouring query words also count as the one word some paper writes them as (\"easy ref\": EasyRef).",
         f"Hybrid score = {s.bm25_weight} x BM25 / best BM25 + {1 - s.bm25_weight:.1f} x cosine of the paper's best chunk, "
         f"over the union of each side's top {s.candidates} papers; dense-only candidates get their exact BM25 score (0 "
         "when no term matches), BM25-only candidates their best chunk's exact cosine (until 2026-12-06: the dense list's "
