@@ -9,7 +9,7 @@ shipped score + a x feature, applied to every question or to the "which papers" 
 (`routing.classify`). Reports recall@10 (uncapped / capped), paraphrase recall@5, the per-case best
 weight (an oracle bound), and how often a missed paper beats a top-10 paper that is not relevant
 (pairs within a case) on each feature. Never reads the test split. Writes
-benchmarks/results/which_papers_ownwork.md:
+benchmarks/results/which_papers_ownwork_grid.md (the write-up: which_papers_ownwork.md):
 
     python -m benchmarks.which_papers_ownwork [--answers-store DIR]
 """
@@ -35,7 +35,7 @@ from benchmarks.answers_bench import bench_settings, default_data_dir, load_case
 from benchmarks.answers_grade import recall_at
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "benchmarks" / "results" / "which_papers_ownwork.md"
+OUT = ROOT / "benchmarks" / "results" / "which_papers_ownwork_grid.md"
 DEPTH = 100  # candidates re-ranked: the shipped top 100 holds every dev miss
 WEIGHTS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 Row = dict[str, Any]
@@ -147,25 +147,32 @@ def main(argv: list[str] | None = None) -> int:
                 for c in load_cases("dev") if c["type"] in ("which_papers", "paraphrase")]
     finally:
         app.close()
-    fmt = lambda m: f"{m['which']:.3f} | {m['capped']:.3f} | {m['paraphrase']:.3f}"  # noqa: E731
+    lines = report(data, argv if argv is not None else sys.argv[1:])
+    OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(OUT.read_text())
+    return 0
+
+
+def report(data: list[dict[str, Any]], argv: list[str]) -> list[str]:
+    """The result file's lines for the collected candidates."""
     base, _ = evaluate(data, None, 0.0, False)
     not_which = [d["case"]["id"] for d in data if d["case"]["type"] == "which_papers" and d["route"] != "which"]
     lines = [
         "# \"Which papers\": an own-work representation (dev split)", "",
-        f"Written by `{' '.join(['python -m benchmarks.which_papers_ownwork', *(argv if argv is not None else sys.argv[1:])])}`. "
+        f"Written by `{' '.join(['python -m benchmarks.which_papers_ownwork', *argv])}`. "
         f"Each dev question's shipped top {DEPTH} re-ranked by shipped score + a x feature; `all` = every question, "
         "`route` = only questions the router sends to the \"which papers\" list "
-        f"({', '.join(not_which)} are routed elsewhere, so stay as shipped there). Cells: which R@10 | capped | "
-        "paraphrase R@5.", "",
-        f"Shipped: {fmt(base)}.", "",
-        "| feature | best a (all) | all at best a | route at best a | per-case best a (oracle, capped) |",
-        "|---|---|---|---|---|",
+        f"({', '.join(not_which)} are routed elsewhere, so stay as shipped there). Cells: capped which R@10, "
+        "all / route; the oracle column takes each case's best a (all questions).", "",
+        f"Shipped: which R@10 {base['which']:.3f}, capped {base['capped']:.3f}, paraphrase R@5 {base['paraphrase']:.3f}.", "",
+        "| feature | " + " | ".join(f"a = {a}" for a in WEIGHTS) + " | paraphrase R@5 (all), worst | per-case best a (oracle) |",
+        "|---|" + "---|" * (len(WEIGHTS) + 2),
     ]
     for name, feature in FEATURES.items():
         runs = {a: (evaluate(data, feature, a, False), evaluate(data, feature, a, True)) for a in WEIGHTS}
-        best = max(WEIGHTS, key=lambda a: (runs[a][0][0]["capped"], -a))
-        oracle = {cid: max(runs[a][0][1][cid] for a in WEIGHTS) for cid in runs[best][0][1]}
-        lines.append(f"| {name} | {best} | {fmt(runs[best][0][0])} | {fmt(runs[best][1][0])} "
+        oracle = {cid: max(runs[a][0][1][cid] for a in WEIGHTS) for cid in runs[WEIGHTS[0]][0][1]}
+        cells = [f"{runs[a][0][0]['capped']:.3f} / {runs[a][1][0]['capped']:.3f}" for a in WEIGHTS]
+        lines.append(f"| {name} | {' | '.join(cells)} | {min(runs[a][0][0]['paraphrase'] for a in WEIGHTS):.3f} "
                      f"| {statistics.mean(oracle.values()):.3f} |")
     lines += ["", "## Missed papers against the top-10 papers that are not relevant", "",
               "Pairs (a missed expected paper, a non-relevant paper in the shipped top 10) of one case; the share "
@@ -176,9 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         share, n = pairs_won(data, feature)
         g = group_means(data, feature)
         lines.append(f"| {name} | {share:.3f} | {n} | {g['hit']:.3f} | {g['missed']:.3f} | {g['displacer']:.3f} |")
-    OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(OUT.read_text())
-    return 0
+    return lines
 
 
 if __name__ == "__main__":
