@@ -90,6 +90,10 @@ def candidates(app: Assistant, question: str) -> list[Row]:
     return rows
 
 
+def _mean(values: list[float]) -> float:
+    return statistics.mean(values) if values else float("nan")
+
+
 def evaluate(data: list[dict[str, Any]], feature: Callable[[Row], float] | None, a: float, which_route: bool
              ) -> tuple[dict[str, float], dict[str, float]]:
     """Means of (which R@10, capped, paraphrase R@5) re-ranked by score + a x feature; per-case capped recall."""
@@ -104,7 +108,7 @@ def evaluate(data: list[dict[str, Any]], feature: Callable[[Row], float] | None,
             got["capped"].append(per.setdefault(case["id"], recall_at(case["expected"], ranked, 10, capped=True)))
         else:
             got["paraphrase"].append(recall_at(case["expected"], ranked, 5))
-    return {k: statistics.mean(v) for k, v in got.items()}, per
+    return {k: _mean(v) for k, v in got.items()}, per
 
 
 def pairs_won(data: list[dict[str, Any]], feature: Callable[[Row], float]) -> tuple[float, int]:
@@ -133,7 +137,7 @@ def group_means(data: list[dict[str, Any]], feature: Callable[[Row], float]) -> 
                 relevant = r["pid"] in d["case"]["expected"]
                 if relevant or i < 10:
                     groups["hit" if relevant and i < 10 else "missed" if relevant else "displacer"].append(feature(r))
-    return {g: statistics.mean(v) for g, v in groups.items()}
+    return {g: _mean(v) for g, v in groups.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
