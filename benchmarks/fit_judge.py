@@ -1,4 +1,4 @@
-"""Calibrate the model's yes/no check after a disowned draft, on the packaged model's DEV drafts.
+"""Calibrate the model's check of the best paper after a disowned draft, on the packaged model's DEV drafts.
 
     python -m benchmarks.answers_bench --split dev --backend embedded   # records every case's draft
     python -m benchmarks.fit_judge [--outcomes FILE] [--probabilities FILE] [--write]
@@ -7,15 +7,17 @@ When the packaged model declines (or writes only claims the papers do not state)
 the best answering paper (`answerable.Verdict.quotes`). Relevance alone separates the declines the app
 should overrule (paraphrased descriptions, name variants) from those it should keep (absent details,
 papers the store lacks) poorly; so the app asks the model one short question about that one paper
-(`prompts/judge.md`: title, abstract, question, "answer yes or no", one token) and reads P(yes) from its
-token probabilities (`confirmation.answers_probability`). This script measures that signal and fits its bar:
+(`prompts/judge.md`: title, abstract, the question quoted, and a statement about the abstract, "it contains the
+information that answers the question", to be judged true or false in one token) and reads P(true) from its
+token probabilities (`confirmation.answers_probability`). Not "answer yes or no": asked that, the model answered
+yes/no and "how do you" questions themselves instead of judging the abstract (results/judge_dev.md). This script measures that signal and fits its bar:
 
 1. Each recorded dev draft is replayed quoting and not quoting (`fit_overrule.outcomes`, cached with
    `--outcomes`); the rows where the model disowned the answer are the ones the check runs on.
-2. For each, the packaged model is asked the yes/no question about the best answering paper (cached with
+2. For each, the packaged model is asked that question about the best answering paper (cached with
    `--probabilities`): this is the only model call, ~5-8 s each on 2 cores.
-3. ROC AUC of relevance and of P(yes) for "answerable vs not" and for "quoting helps vs hurts" on those rows.
-4. The `judge` bar: the P(yes) that maximises the dev score (useful + unanswerable refused - wrong, as in
+3. ROC AUC of relevance and of P(true) for "answerable vs not" and for "quoting helps vs hurts" on those rows.
+4. The `judge` bar: the P(true) that maximises the dev score (useful + unanswerable refused - wrong, as in
    `fit_overrule`), the middle of the plateau; leave-one-out: each row decided by the bar fitted on the others.
    Dev figures are reported for the shipped `overrule` bar (no check) and the fitted `judge` bar.
 
@@ -41,7 +43,7 @@ Row = dict[str, Any]
 
 
 def probabilities(app: Any, cases: dict[str, dict[str, Any]], rows: list[Row]) -> dict[str, float | None]:
-    """Per disowned row: the packaged model's P(yes) that the best answering paper's abstract answers."""
+    """Per disowned row: the packaged model's P(true) that the best answering paper's abstract answers."""
     from assistant.chains.confirmation import answers_probability
 
     llm = app.chat_model
@@ -66,7 +68,7 @@ def auc(scores: np.ndarray, positive: np.ndarray) -> float:
 
 
 def decided(rows: list[Row], said: dict[str, float | None], shipped: dict[str, float], judge: float | None) -> list[dict[str, Any]]:
-    """Each row's outcome: a disowned row is quoted when P(yes) reaches `judge` (None: relevance reaches
+    """Each row's outcome: a disowned row is quoted when P(true) reaches `judge` (None: relevance reaches
     `overrule`, the app without the check); any other row as the shipped bars decide it."""
     out = []
     for row in rows:
@@ -98,15 +100,15 @@ def cross_validated(rows: list[Row], said: dict[str, float | None], shipped: dic
 def report(rows: list[Row], said: dict[str, float | None], shipped: dict[str, float]) -> dict[str, Any]:
     checked = [r for r in rows if r["disowned"] and said.get(r["id"]) is not None]
     best = np.array([r["best"] for r in checked])
-    p_yes = np.array([said[r["id"]] for r in checked], dtype=float)
+    said_true = np.array([said[r["id"]] for r in checked], dtype=float)
     answerable = np.array([r["type"] not in UNANSWERABLE for r in checked])
     changes = np.array([r["on"] != r["off"] for r in checked])
     helps = np.array([(r["on"]["verdict"] == "useful") if r["type"] not in UNANSWERABLE else False for r in checked])
     bar = fit_bar(rows, said, shipped)
     return {
         "disowned rows": len(checked), "answerable": int(answerable.sum()),
-        "auc answerable": {"relevance": round(auc(best, answerable), 3), "p_yes": round(auc(p_yes, answerable), 3)},
-        "auc quoting helps": {"relevance": round(auc(best[changes], helps[changes]), 3), "p_yes": round(auc(p_yes[changes], helps[changes]), 3)},
+        "auc answerable": {"relevance": round(auc(best, answerable), 3), "model": round(auc(said_true, answerable), 3)},
+        "auc quoting helps": {"relevance": round(auc(best[changes], helps[changes]), 3), "model": round(auc(said_true[changes], helps[changes]), 3)},
         "judge": bar,
         "dev before (overrule bar)": figures(rows, decided(rows, said, shipped, None)),
         "dev after": figures(rows, decided(rows, said, shipped, bar)),
@@ -118,22 +120,22 @@ def note(result: dict[str, Any]) -> str:
     after, cv = result["dev after"], result["dev after, leave-one-out"]
     return (
         f" `judge`: {datetime.now(timezone.utc):%Y-%m-%d} by benchmarks/fit_judge.py on the {result['disowned rows']} dev drafts the "
-        f"packaged model disowned (replayed), each with its P(yes) that the best answering paper's abstract answers (AUC "
-        f"{result['auc answerable']['p_yes']} vs relevance {result['auc answerable']['relevance']}); the bar maximises useful + "
+        f"packaged model disowned (replayed), each with its P(true) that the best answering paper's abstract answers (AUC "
+        f"{result['auc answerable']['model']} vs relevance {result['auc answerable']['relevance']}); the bar maximises useful + "
         f"unanswerable refused - wrong (dev: useful {after['useful']:.1%}, answerable refused {after['answerable_refused']:.1%}, "
         f"unanswerable refused {after['unanswerable_refused']:.1%}; leave-one-out: {cv['useful']:.1%} / {cv['answerable_refused']:.1%} / "
-        f"{cv['unanswerable_refused']:.1%}): after a disowned draft the best paper is quoted when P(yes) reaches it; without "
+        f"{cv['unanswerable_refused']:.1%}): after a disowned draft the best paper is quoted when P(true) reaches it; without "
         f"token probabilities, `overrule` decides."
     )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Fit the yes/no check's bar on the packaged model's dev declines.")
+    parser = argparse.ArgumentParser(description="Fit the best-paper check's bar on the packaged model's dev declines.")
     parser.add_argument("--data", type=Path, default=None, help="benchmark store dir (default: <data dir>-bench/answers)")
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--outcomes", type=Path, default=None, help="cache of fit_overrule's replayed outcomes (read if present, else written)")
-    parser.add_argument("--probabilities", type=Path, default=None, help="cache of the P(yes) per dev row (read if present, else written)")
+    parser.add_argument("--probabilities", type=Path, default=None, help="cache of the P(true) per dev row (read if present, else written)")
     parser.add_argument("--write", action="store_true", help="store the bar as `judge` in relevance.json")
     args = parser.parse_args(argv)
     data = args.data or default_data_dir()

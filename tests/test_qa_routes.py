@@ -154,7 +154,7 @@ def test_a_paraphrased_paper_the_model_declines_is_answered_from_its_own_sentenc
     verdict = app.evidence_for(question).verdict
     assert verdict is not None and verdict.best >= verdict.quote_bar(disowned=True)
     answer = app.ask(question)
-    assert len(model.seen) == 2, "the model was asked first, then the yes/no check (no probabilities: relevance decides)"
+    assert len(model.seen) == 2, "the model was asked first, then the check of the best paper (no probabilities: relevance decides)"
     assert not answer.refused and answer.extractive
     assert answer.citations[0].paper_id == SHRINK and answer.citations[0].supported
 
@@ -228,7 +228,7 @@ def test_a_disowned_answer_is_overruled_only_from_the_higher_bar_an_empty_draft_
     monkeypatch.setitem(bars, "overrule", verdict.best + 0.01)
     declined, model = with_model(shared, CANNOT_ANSWER)
     answer = declined.ask(question)
-    assert len(model.seen) == 2 and answer.refused and not answer.extractive  # the draft, the yes/no check (no probabilities)
+    assert len(model.seen) == 2 and answer.refused and not answer.extractive  # the draft, the check of the best paper (no probabilities)
     invented = with_model(shared, "ShrinkMatch trains on 4096 GPUs with a learning rate of 0.7 [1].")[0].ask(question)
     assert invented.refused and "4096" not in invented.answer
     bare, _ = with_model(shared, "[1]")
@@ -334,7 +334,7 @@ def test_a_paraphrase_the_check_cannot_confirm_is_shown_not_verified_rather_than
 
 
 class YesNoChat(RecordingChat):
-    """A fake chat model that also answers the yes/no check with token probabilities: P("Yes") = `p_yes`."""
+    """A fake chat model that also answers the check of the best paper with token probabilities: P("True") = `p_yes`."""
 
     p_yes: float = 0.5
 
@@ -347,15 +347,15 @@ class YesNoChat(RecordingChat):
         from langchain_core.outputs import ChatGeneration, ChatResult
 
         self.seen.append(list(messages))
-        top = [{"token": "Yes", "logprob": math.log(self.p_yes)}, {"token": " no", "logprob": math.log(1 - self.p_yes)},
-               {"token": "Maybe", "logprob": -9.0}]
-        message = AIMessage(content="Yes", response_metadata={"logprobs": {"content": [{"token": "Yes", "top_logprobs": top}]}})
+        top = [{"token": "True", "logprob": math.log(self.p_yes)}, {"token": " false", "logprob": math.log(1 - self.p_yes)},
+               {"token": "Yes", "logprob": -9.0}]
+        message = AIMessage(content="True", response_metadata={"logprobs": {"content": [{"token": "True", "top_logprobs": top}]}})
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
-def test_after_a_decline_the_models_yes_no_on_the_best_paper_decides_whether_it_is_quoted(shared: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With the best paper under the overrule bar, a declined draft is followed by one yes/no question about that
-    paper (its title, abstract and the question): P(yes) at the `judge` bar overrules the decline with a quote,
+def test_after_a_decline_the_models_true_false_on_the_best_paper_decides_whether_it_is_quoted(shared: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the best paper under the overrule bar, a declined draft is followed by one true/false question about that
+    paper (its title, abstract and the question): P(true) at the `judge` bar overrules the decline with a quote,
     below it the decline stands, whatever relevance says; a model without token probabilities (the plain fake)
     leaves it to the overrule bar."""
     from assistant.chains.calibration import load
@@ -369,7 +369,7 @@ def test_after_a_decline_the_models_yes_no_on_the_best_paper_decides_whether_it_
     answer = with_model(shared, model=yes)[0].ask(question)
     assert not answer.refused and answer.extractive and answer.citations[0].paper_id == SHRINK
     asked = human_text(yes.seen[-1])
-    assert len(yes.seen) == 2 and question in asked and "Shrinking Class Space" in asked and "yes or no" in asked
+    assert len(yes.seen) == 2 and question in asked and "Shrinking Class Space" in asked and "true or false" in asked
     no = YesNoChat(responses=[CANNOT_ANSWER], p_yes=bars["judge"] - 0.05)
     monkeypatch.setitem(bars, "overrule", verdict.best - 0.01)
     answer = with_model(shared, model=no)[0].ask(question)
@@ -378,9 +378,10 @@ def test_after_a_decline_the_models_yes_no_on_the_best_paper_decides_whether_it_
     assert not answer.refused and answer.extractive
 
 
-def test_answers_probability_reads_yes_over_yes_and_no_and_is_none_without_probabilities() -> None:
-    """P(yes) / (P(yes) + P(no)) over the reply's top tokens, whatever their case or leading space; None when
-    the model gives no token probabilities or the endpoint refuses the request (the caller then decides alone)."""
+def test_answers_probability_reads_true_over_true_and_false_and_is_none_without_probabilities() -> None:
+    """P(true) / (P(true) + P(false)) over the reply's top tokens, whatever their case or leading space (a "Yes"
+    among them is not read); None when the model gives no token probabilities or the endpoint refuses the request
+    (the caller then decides alone)."""
     from assistant.chains.confirmation import answers_probability
     from assistant.errors import LLMError
 

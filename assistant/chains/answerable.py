@@ -136,7 +136,7 @@ class Verdict:
 
     def quotes(self, disowned: bool, confirm: Callable[[], float | None]) -> bool:
         """Whether the app quotes the best answering paper in place of a failed draft. After a disowned draft
-        the model is asked once whether that paper's abstract answers (`confirm`: its probability of "yes",
+        the model is asked once whether that paper's abstract answers (`confirm`: its probability of "true",
         None when the endpoint gives no token probabilities): it overrules from the `judge` bar, separating
         wrong declines from absent details far better than relevance does; without it, the `quote_bar`."""
         bar = self.quote_bar(disowned)

@@ -1,4 +1,4 @@
-"""The model's own yes/no on one paper: does this abstract answer the question? One token, read as a probability.
+"""The model's own check of one paper: does this abstract answer the question? One token, read as a probability.
 
 Called by the QA pipeline (`chains/qa.py`) only after the model declined or wrote only claims the papers do
 not state, when the app may still quote the best paper (`answerable.Verdict.quotes`); the bar is fitted on the
@@ -20,28 +20,33 @@ log = logging.getLogger(__name__)
 
 JUDGE_VARS = frozenset({"abstract", "question", "title"})
 
+JUDGE_REPLIES = ("true", "false")
+"""The one-token replies `prompts/judge.md` asks for, the first meaning the abstract answers: a statement about the
+abstract judged true or false. Asked "yes or no", the packaged model answered yes/no and "how do you" questions
+itself ("does X need retraining?" -> "no") instead of judging the abstract (benchmarks/results/judge_dev.md)."""
+
 JUDGE_ABSTRACT_CHARS = 1920
-"""The abstract shown to the yes/no check at most (arXiv's own limit): an over-long abstract cannot slow the
+"""The abstract shown to the check at most (arXiv's own limit): an over-long abstract cannot slow the
 one-token call (reading the prompt is its whole cost) or fill the context."""
 
 
 def answers_probability(llm: BaseChatModel, question: str, paper: Paper) -> float | None:
-    """The model's probability that `paper`'s abstract answers `question`: one token asked for ("yes" or
-    "no", `prompts/judge.md`), P(yes) / (P(yes) + P(no)) from its top log-probabilities. None when the
-    endpoint gives none (a fake, a server without `logprobs`), neither word is among them, or it refuses
-    the request: then the caller decides without it."""
-    chain = load_prompt("judge", JUDGE_VARS) | llm.bind(max_tokens=1, logprobs=True, top_logprobs=5)
+    """The model's probability that `paper`'s abstract answers `question`: one token asked for (`JUDGE_REPLIES`,
+    `prompts/judge.md`), P(true) / (P(true) + P(false)) from its top log-probabilities. None when the endpoint
+    gives none (a fake, a server without `logprobs`), neither word is among them, or it refuses the request:
+    then the caller decides without it."""
+    chain = load_prompt("judge", JUDGE_VARS) | llm.bind(max_tokens=1, logprobs=True, top_logprobs=10)
     try:
         reply = chain.invoke({"title": paper.title, "abstract": paper.abstract[:JUDGE_ABSTRACT_CHARS], "question": question})
     except LLMError as exc:  # e.g. an endpoint that rejects `logprobs`; the draft is already in
-        log.warning("the yes/no check was not answered (%s); deciding from relevance", exc)
+        log.warning("the check of the best paper was not answered (%s); deciding from relevance", exc)
         return None
     content = (reply.response_metadata.get("logprobs") or {}).get("content") or []
     top = (content[0].get("top_logprobs") or []) if content else []
-    said = {"yes": 0.0, "no": 0.0}
+    said = dict.fromkeys(JUDGE_REPLIES, 0.0)
     for entry in top:
         word = str(entry.get("token", "")).strip().lower()
         if word in said:
             said[word] += math.exp(float(entry.get("logprob", -math.inf)))
-    total = said["yes"] + said["no"]
-    return said["yes"] / total if total > 0 else None
+    total = sum(said.values())
+    return said[JUDGE_REPLIES[0]] / total if total > 0 else None

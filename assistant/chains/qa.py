@@ -218,7 +218,7 @@ def finalize(
     to it does not hide it). When the model declined, answered a bare "[1]", restated the question or a
     title, or wrote nothing the papers support, the best answering paper is quoted if the verdict says so
     (`Verdict.quotes`: its probability reaches the calibrated `quote_bar`; after a decline or claims the papers
-    do not state, the model's yes/no on that one paper, `confirm`, decides when the endpoint gives one);
+    do not state, the model's own check of that one paper, `confirm`, decides when the endpoint gives one);
     a decline is overruled so only with `overrule_declines` (the packaged model's). Else a draft that did not
     decline and is *not verified* (every key term stated, a paraphrase the check cannot confirm, mostly right
     on the hand dev pairs) is shown as such, with the closest sentence quoted. Otherwise: a refusal.
