@@ -33,8 +33,8 @@ class Week:
     keywords: list[list[str]]  # HF's machine keywords per paper ([] when HF gave none)
 
 
-def load_weeks(path: Path = DATA) -> list[Week]:
-    """The ISO weeks of `path` with enough keyworded papers, papers deduplicated by arXiv id."""
+def load_weeks(path: Path = DATA, min_keyworded: int = MIN_KEYWORDED) -> list[Week]:
+    """The ISO weeks of `path` with at least `min_keyworded` keyworded papers, papers deduplicated by arXiv id."""
     if not path.exists():
         raise SystemExit(f"{path} not found: the topic benchmark reads the shared HF Daily Papers data there")
     rows: dict[str, dict[str, dict[str, object]]] = defaultdict(dict)
@@ -46,7 +46,7 @@ def load_weeks(path: Path = DATA) -> list[Week]:
     weeks = []
     for label in sorted(rows):
         items = sorted(rows[label].values(), key=lambda r: str(r["arxiv_id"]))
-        if sum(bool(r.get("hf_ai_keywords")) for r in items) < MIN_KEYWORDED:
+        if sum(bool(r.get("hf_ai_keywords")) for r in items) < min_keyworded:
             continue
         papers = [
             Paper(paper_id=str(r["arxiv_id"]), title=" ".join(str(r["title"]).split()),
