@@ -35,22 +35,24 @@ from assistant.papers import Paper
 from benchmarks.topics_data import CACHE, DATA, frozen_split
 from benchmarks.topics_fields import FIELDS, FieldModel, cross_validate, listing_vectors, load_listing
 
-CLASSES = (*FIELDS, "science", "structured data")
-# Fields a reader would not separate share one column of `probabilities`: robots and world models are vision's family.
+CLASSES = (*FIELDS, "science", "structured data", "audio")
+# Fields a reader would not separate share one column of `probabilities`: robots and world models are vision's
+# family, speech and audio language's (as the hand check counts them).
 COLUMNS = ("vision", "language", "machine learning", "science", "structured data")
-MERGED = {"robotics": "vision"}
+MERGED = {"robotics": "vision", "audio": "language"}
 # An HF paper is of an extra field when one of its machine keywords matches (first match wins); a paper
 # whose keywords also name images, video or robots is left out (a tool of the field, not the field).
 EXTRA = {
     "science": re.compile(r"\b(protein|molecul|drug|chemi|biolog|genom|single-cell|materials? (science|discovery|design)|enzyme|antibod|dna\b|rna\b|crystal)"),
     "structured data": re.compile(r"time[- ]series|forecast|recommend|tabular|graph neural|node classification|click-through"),
+    "audio": re.compile(r"\b(speech|audio|spoken|asr\b|text-to-speech|tts\b|voice|music|speaker|acoustic|sound)"),
 }
 NOT_EXTRA = re.compile(r"\b(image|video|vision|visual|robot|text-to)")
 L2 = 1.0
 
 
-def extra_papers() -> list[tuple[Paper, str]]:
-    """(paper, extra field) for the HF papers outside the frozen test weeks whose keywords name an extra field."""
+def extra_papers(fields: tuple[str, ...] = tuple(EXTRA)) -> list[tuple[Paper, str]]:
+    """(paper, extra field of `fields`) for the HF papers outside the frozen test weeks whose keywords name one."""
     test = set(frozen_split()["test"])
     out: dict[str, tuple[Paper, str]] = {}
     with gzip.open(DATA, "rt") as fh:
@@ -60,7 +62,7 @@ def extra_papers() -> list[tuple[Paper, str]]:
             kws = " ; ".join(row.get("hf_ai_keywords") or []).lower()
             if f"{y}-W{w:02d}" in test or not kws or NOT_EXTRA.search(kws):
                 continue
-            field = next((name for name, pat in EXTRA.items() if pat.search(kws)), None)
+            field = next((name for name, pat in EXTRA.items() if name in fields and pat.search(kws)), None)
             if field:
                 paper = Paper(paper_id=str(row["arxiv_id"]), title=" ".join(str(row["title"]).split()),
                               abstract=" ".join(str(row["abstract"]).split()))
@@ -80,14 +82,14 @@ def embed_cached(texts: list[str], embed) -> np.ndarray:  # noqa: ANN001 - any e
     return mat
 
 
-def training_rows() -> tuple[np.ndarray, np.ndarray, str]:
-    """(vectors, class indices into CLASSES, what they are)."""
+def training_rows(audio: bool = True) -> tuple[np.ndarray, np.ndarray, str]:
+    """(vectors, class indices into CLASSES, what they are); `audio=False`: no audio class (session 31's model)."""
     embed = make_embedder(Settings(_env_file=None)).embed
     listing = load_listing()
     with gzip.open(DATA, "rt") as fh:
         hf_ids = {str(json.loads(line)["arxiv_id"]) for line in fh}
     keep = np.array([i not in hf_ids for i in listing.ids])
-    extra = extra_papers()
+    extra = extra_papers(tuple(EXTRA) if audio else ("science", "structured data"))
     xe = embed_cached([p.text for p, _ in extra], embed)
     x = np.vstack([listing_vectors(listing, embed)[keep], xe])
     y = np.concatenate([listing.fields[keep], [CLASSES.index(f) for _, f in extra]])
@@ -97,22 +99,23 @@ def training_rows() -> tuple[np.ndarray, np.ndarray, str]:
     return x, y, what
 
 
-def fit() -> tuple[FieldModel, str]:
+def fit(audio: bool = True) -> tuple[FieldModel, str]:
     """(the model fitted on every training row, what it was fitted on and its 5-fold cross-validated figures)."""
-    x, y, what = training_rows()
-    proba = cross_validate(x, y, l2=L2, classes=len(CLASSES))
+    x, y, what = training_rows(audio)
+    k = len(CLASSES) - (not audio)  # audio is the last class
+    proba = cross_validate(x, y, l2=L2, classes=k)
     acc = float(np.mean(proba.argmax(axis=1) == y))
-    per = {c: round(float(np.mean(proba[y == k].argmax(axis=1) == k)), 3) for k, c in enumerate(CLASSES)}
+    per = {c: round(float(np.mean(proba[y == j].argmax(axis=1) == j)), 3) for j, c in enumerate(CLASSES[:k])}
     note = (f"softmax regression (L2 {L2}, classes balanced) on {what}; 5-fold cross-validated accuracy {acc:.3f}, "
             f"recall per class {per}")
-    return FieldModel(x, y, L2, classes=len(CLASSES)), note
+    return FieldModel(x, y, L2, classes=k), note
 
 
 def probabilities(model: FieldModel, x: np.ndarray) -> np.ndarray:
     """Per (unit) paper vector, the probability of each field of COLUMNS (merged fields summed)."""
     proba = model.proba(x)
     out = np.zeros((len(x), len(COLUMNS)))
-    for k, c in enumerate(CLASSES):
+    for k, c in enumerate(CLASSES[: proba.shape[1]]):
         out[:, COLUMNS.index(MERGED.get(c, c))] += proba[:, k]
     return out
 

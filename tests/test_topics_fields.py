@@ -86,3 +86,30 @@ def test_field_probabilities_joined_to_the_vectors_split_a_theme_worded_alike_ac
     joined = with_fields(rows / np.linalg.norm(rows, axis=1, keepdims=True), fields, 0.2)
     assert np.allclose(np.linalg.norm(joined, axis=1), 1.0)
     assert with_fields(rows, fields, 0.0) is rows
+
+
+def test_field_placement_sends_a_confident_paper_of_another_field_to_other_and_counts_cross_family_pairs() -> None:
+    """Two topics of six papers; paper 2 sits in the first but is confidently of the second's field."""
+    from benchmarks.topics_fieldsignal import family_pairs, field_outsiders, placed_by_field
+
+    labels = np.array([0] * 6 + [1] * 6)
+    fields = np.zeros((12, 2))
+    fields[:6, 0] = fields[6:, 1] = 0.9
+    fields[:6, 1] = fields[6:, 0] = 0.1
+    fields[2] = [0.05, 0.95]
+    fields[3] = [0.5, 0.5]  # unsure: never an outsider
+    assert np.flatnonzero(field_outsiders(labels, fields, 0.8)).tolist() == [2]
+    assert not field_outsiders(labels, fields, 0.96).any()  # nobody is that sure
+    # A topic whose confident papers split evenly has no majority field above a half: nobody leaves it.
+    even = np.array([0, 0, 0, 1, 1, 1])
+    assert not field_outsiders(even, np.eye(2)[[0, 0, 0, 1, 1, 0]], 0.8, majority=0.5)[:3].any()
+    assert field_outsiders(even, np.eye(2)[[0, 0, 0, 1, 1, 0]], 0.8)[5]
+    rng = np.random.default_rng(0)
+    rows = np.repeat(np.eye(2, 16), 6, axis=0) + 0.1 * rng.standard_normal((12, 16))
+    groups, other = placed_by_field(rows, fields, 0.8, labels=labels)
+    assert 2 in other and all(2 not in g for g in groups)
+    assert 2 in sum(placed_by_field(rows, fields, 2.0, labels=labels)[0], [])  # no placement: it stays
+    fams = np.array([0, 0, 1, -1, 0, 0] + [1] * 6)
+    # Topic 1: 5 known papers (4 of family 0, 1 of family 1) -> 10 pairs, 4 cross; topic 2: 15 pairs, 0 cross.
+    assert family_pairs([list(range(6)), list(range(6, 12))], [], fams).tolist() == [25, 4, 11, 0]
+    assert family_pairs([[0, 1, 4, 5], list(range(6, 12))], [2, 3], fams).tolist() == [21, 0, 11, 1]
