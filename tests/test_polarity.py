@@ -82,13 +82,21 @@ ROUTER = Paper(paper_id="2405.00007", title="SlimRoute: Small Routers for Mixtur
 def test_a_shared_word_going_the_other_way_is_a_direction_conflict() -> None:
     """Up and down words near a word both texts say ("decreases the risk" / "the highest risk"), a negation
     turning one around ("not associated with an increased risk"); words without a direction never conflict."""
-    assert direction_conflicts("Dexamethasone decreases risk of bleeding.", "Dexamethasone had the highest bleeding risk.") == 1.0
+    assert direction_conflicts("Dexamethasone decreases risk of bleeding.", ["Dexamethasone had the highest bleeding risk."]) == 1.0
     assert direction_conflicts("Pruned networks are less robust than dense counterparts.",
-                               "Pruned networks outperform dense counterparts in robustness.") == 1.0
+                               ["Pruned networks outperform dense counterparts in robustness."]) == 1.0
     assert direction_conflicts("The drug increases the risk of events.",
-                               "Use of the drug was not associated with an increased risk of events.") == 1.0
-    assert direction_conflicts("The method reduces memory usage.", "Our method lowers memory usage by 30%.") == 0.0
-    assert direction_conflicts("The method reduces memory usage.", "Our method needs memory for the cache.") == 0.0
+                               ["Use of the drug was not associated with an increased risk of events."]) == 1.0
+    assert direction_conflicts("The method reduces memory usage.", ["Our method lowers memory usage by 30%."]) == 0.0
+    assert direction_conflicts("The method reduces memory usage.", ["Our method needs memory for the cache."]) == 0.0
+
+
+def test_the_direction_conflict_of_several_sentences_is_their_highest() -> None:
+    claim = "The method reduces memory usage."
+    agree, disagree, neutral = "Our method lowers memory usage by 30%.", "The method increases memory usage.", "It needs memory."
+    assert direction_conflicts(claim, [agree, disagree, neutral]) == 1.0
+    assert direction_conflicts(claim, [agree, neutral]) == 0.0
+    assert direction_conflicts(claim, []) == 0.0
 
 
 def test_a_restriction_the_sentence_does_not_say_is_marked() -> None:

@@ -251,7 +251,7 @@ def _measure(body: str, text: _PaperText, embed: EmbedFn, allowed: frozenset[Rol
         "negation": negation_flips(body, text.sentences[worded]),
         "opposite": max(opposite_swaps(body, text.sentences[j]) for j in {worded, best}),
         "unattributed": float(not (text.marked[best] or text.marked[worded])),
-        "direction": max(direction_conflicts(body, text.sentences[j]) for j in near),
+        "direction": direction_conflicts(body, [text.sentences[j] for j in near]),
         "negated_near": max(float(negation_flips(body, text.sentences[j]) > 0) for j in near),
         "restriction": min(unstated_restriction(body, text.sentences[j]) for j in {worded, best}),
     }

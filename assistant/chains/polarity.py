@@ -11,6 +11,7 @@ cue counts is the support model's fit (`benchmarks/fit_support.py`), not decided
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -124,22 +125,28 @@ def _ways(stems: list[str], marks: dict[int, int], anchor: str) -> set[int]:
     return out
 
 
-def direction_conflicts(claim: str, sentence: str) -> float:
-    """Share of the content words claim and sentence share, each with a direction word near it in both, whose
-    directions disagree ("decreases the risk of bleeding" against "the highest bleeding risk"; "less robust than
-    dense counterparts" against "outperform dense counterparts in ... robustness")."""
+def direction_conflicts(claim: str, sentences: Sequence[str]) -> float:
+    """The highest share, over the sentences, of the content words claim and sentence share, each with a
+    direction word near it in both, whose directions disagree ("decreases the risk of bleeding" against "the
+    highest bleeding risk"; "less robust than dense counterparts" against "outperform dense counterparts in ...
+    robustness"). The claim's direction marks are read once for all the sentences."""
     c_stems, c_marks = _directions(claim)
-    s_stems, s_marks = _directions(sentence)
-    if not c_marks or not s_marks:
+    if not c_marks:
         return 0.0
-    shared = content_stems(claim) & set(s_stems)
-    judged = conflicts = 0
-    for m in shared:
-        said, stated = _ways(c_stems, c_marks, m), _ways(s_stems, s_marks, m)
-        if said and stated:
-            judged += 1
-            conflicts += not (said & stated)
-    return conflicts / judged if judged else 0.0
+    content = content_stems(claim)
+    worst = 0.0
+    for sentence in sentences:
+        s_stems, s_marks = _directions(sentence)
+        if not s_marks:
+            continue
+        judged = conflicts = 0
+        for m in content & set(s_stems):
+            said, stated = _ways(c_stems, c_marks, m), _ways(s_stems, s_marks, m)
+            if said and stated:
+                judged += 1
+                conflicts += not (said & stated)
+        worst = max(worst, conflicts / judged if judged else 0.0)
+    return worst
 
 
 _RESTRICTIVE = frozenset("only solely exclusively always every same entirely purely sole never".split())
