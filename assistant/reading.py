@@ -69,10 +69,29 @@ def start_reader(settings: Settings) -> subprocess.Popen[bytes]:
     return proc
 
 
+def read_until_done(store: Store, embedder: Embedder, texts_of: Callable[[Paper], list[str]]) -> int:
+    """Read every stored paper, then pass after pass only the papers ingested or changed (another content
+    hash) since the pass before, until a pass finds none; returns how many texts were embedded. A later
+    pass looks up only what is new, not every paper's texts again."""
+    seen: dict[str, str] = {}
+    embedded = 0
+    while fresh := _changed_since(store, seen):
+        embedded += read_papers(store, embedder, texts_of, fresh)
+    return embedded
+
+
+def _changed_since(store: Store, seen: dict[str, str]) -> list[str]:
+    """The stored papers (newest first) whose content hash is not the one `seen` records; records it."""
+    hashes = store.paper_hashes()
+    fresh = [pid for pid in store.ids_newest_first() if pid in hashes and seen.get(pid) != hashes[pid][0]]
+    seen.update({pid: hashes[pid][0] for pid in fresh})
+    return fresh
+
+
 def main() -> int:
-    """The background reader: read every unread paper, again while a pass found some (papers ingested
-    meanwhile), then exit. A second reader of the same data dir exits at once: the first one's next pass
-    reads what was ingested after it started."""
+    """The background reader: read every unread paper, then the papers ingested meanwhile (`read_until_done`),
+    then exit. A second reader of the same data dir exits at once: the first one's next pass reads what was
+    ingested after it started."""
     settings: Settings = pickle.load(sys.stdin.buffer)
     with contextlib.suppress(OSError):
         os.nice(NICENESS)
@@ -87,8 +106,7 @@ def main() -> int:
         except Timeout:
             return 0
         try:
-            while read_papers(store, embedder, paper_texts):
-                pass
+            read_until_done(store, embedder, paper_texts)
         finally:
             lock.release()
     finally:

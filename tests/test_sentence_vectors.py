@@ -194,6 +194,31 @@ def test_an_ingest_that_waits_reads_its_papers_newest_first(tmp_path: Path, monk
     app.close()
 
 
+def test_the_reader_reads_each_paper_once_and_then_the_ones_ingested_meanwhile(tmp_path: Path) -> None:
+    """A second pass looks only at papers new or changed since the first, not at every paper's texts again."""
+    app = Assistant(make_settings(tmp_path / "data", read_after_ingest="off"))
+    papers = _two_papers()
+    app.ingest_papers(papers, progress=False)
+    meanwhile = Paper(paper_id="2601.00003", title="Frobnicator pruning", abstract="We prune frobnicators.", dates=["2026-01-03"])
+    read: list[str] = []
+
+    def texts_of(paper: Paper) -> list[str]:
+        read.append(paper.paper_id)
+        if len(read) == 1:  # an ingest while the reader reads
+            app.ingest_papers([meanwhile], progress=False)
+        return paper_texts(paper)
+
+    from assistant.reading import read_until_done
+
+    embedded = read_until_done(app.store, app.embedder, texts_of)
+    assert sorted(read) == sorted([*(p.paper_id for p in papers), meanwhile.paper_id])
+    texts = [t for p in [*papers, meanwhile] for t in paper_texts(p)]
+    assert embedded == len(set(texts))
+    assert set(app.store.sentence_vectors(app.embedder.vector_space).get(texts)) == set(texts)
+    assert read_until_done(app.store, app.embedder, texts_of) == 0  # a new reader: every text is kept
+    app.close()
+
+
 def test_the_background_reader_keeps_the_same_vectors_and_exits(tmp_path: Path) -> None:
     """The default: ingest returns, a detached reader (another process, given these very settings) reads."""
     settings = make_settings(tmp_path / "data", read_after_ingest="background")
