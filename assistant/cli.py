@@ -184,6 +184,8 @@ def ask(ctx: click.Context, question: str, k: int | None, as_json: bool) -> None
             elif kind == "token" and not as_json:
                 err.write(value)
                 err.flush()
+            elif kind == "checking" and not as_json:
+                click.echo(f"\nAsking whether “{value}” answers the question ...", err=True)
             elif kind == "comparison":
                 comparison = value
             elif kind == "answer":

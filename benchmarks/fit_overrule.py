@@ -82,7 +82,7 @@ def replay(app: Any, case: dict[str, Any], draft: str, quote: float, overrule: f
 def outcomes(app: Any, cases: dict[str, dict[str, Any]], rows: list[Row]) -> list[Row]:
     """Per recorded dev row: its outcome when the app quotes in place of a failed draft (`on`) and when it
     does not (`off`), the best relevance probability, the router's detail probability and whether the
-    model disowned the answer (declined, or wrote only claims the papers do not state: `qa.finalize`
+    model disowned the answer (declined, or wrote only claims the papers do not state: `qa.finalize_events`
     decides, and a third replay, quoting only under the `quote` bar, tells which bar the row meets)."""
     out = []
     for row in rows:

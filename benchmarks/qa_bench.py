@@ -355,18 +355,18 @@ def serve_fake(responder: Any = lexical_responder) -> None:
 def replay(name: str, data: Path, out_dir: Path, finalize_fn: Any = None) -> dict[str, Any]:
     """Re-check the recorded drafts of entry `name` with the current evidence and checking code.
 
-    No model call: the evidence is retrieved again (deterministic), and `finalize` (or `finalize_fn`)
-    turns each recorded draft into an Answer. Latencies are those of the recorded run. For measuring
+    No model call: the evidence is retrieved again (deterministic), and `finalize_events` (or `finalize_fn`)
+    turns each recorded draft into an Answer (its last event). Latencies are those of the recorded run. For measuring
     changes to the citation check, the refusal rule or the extractive fallback on real model output.
     """
-    from assistant.chains.qa import finalize
+    from assistant.chains.qa import finalize_events
     from assistant.service import Assistant
 
     entries = json.loads((out_dir / "qa.json").read_text(encoding="utf-8"))["entries"]
     source = entries[name]
     cases = {c["id"]: c for c in load_cases()}
     app = Assistant(base_settings(data))
-    fin = finalize_fn or finalize
+    fin = finalize_fn or (lambda *args: list(finalize_events(*args))[-1][1])
     rows = []
     try:
         for old in source["rows"]:

@@ -197,6 +197,25 @@ def test_a_decline_stands_when_the_paper_states_nothing_the_question_asks_beyond
     assert not answer.refused and answer.extractive and answer.citations[0].paper_id == SHRINK
 
 
+def test_the_yes_no_check_after_a_decline_is_announced_before_it_runs(shared: Assistant) -> None:
+    """A ("checking", title) event comes just before the model is asked whether the best paper answers (the UI
+    shows it during those seconds), and only then: not when the paper states nothing asked beyond its title."""
+    stated = "a semi-supervised classifier that, for unsure pseudo-labels, drops the confusing classes and learns on the rest"
+    app, model = with_model(shared, CANNOT_ANSWER)
+    seen_before: list[int] = []
+    events = []
+    for kind, value in app.ask_stream(stated):
+        events.append((kind, value))
+        if kind == "checking":
+            seen_before.append(len(model.seen))
+    kinds = [k for k, _ in events]
+    assert kinds[-2:] == ["checking", "answer"] and "Shrinking Class Space" in events[-2][1]
+    assert seen_before == [1] and len(model.seen) == 2  # announced after the draft, before the yes/no call
+    title_only = "how many GPUs did the shrinking class space semi-supervised learning paper use"
+    app, model = with_model(shared, CANNOT_ANSWER)
+    assert "checking" not in [k for k, _ in app.ask_stream(title_only)] and len(model.seen) == 1
+
+
 def test_a_which_papers_question_no_paper_clearly_answers_is_refused_with_the_neighbours_as_evidence(shared: Assistant) -> None:
     """Out of corpus, asked as "which papers": a neighbour clears the per-paper bar, but the best paper is under
     the list bar, so the answer says the papers do not cover it (no list, no model call) and shows the closest

@@ -101,6 +101,8 @@ def answer_question(runtime: Runtime, turn: Exchange, history: list[Turn], key: 
                     wait_slot.caption(":material/edit_note: Draft: its citations are checked when it is complete.")
                     drafting = True
                 yield md_escape(value, strip=False)  # the raw draft is shown as text, never as markup
+            elif kind == "checking":  # the model declined: it is asked whether the best paper answers (seconds)
+                wait_slot.caption(f":material/fact_check: Asking the model whether “{md_escape(value)}” answers the question…")
             elif kind == "comparison":
                 turn.comparison = value
             elif kind == "answer":

@@ -57,7 +57,7 @@ a detail question than in a description).
 
 Beside them each paper's `asked_stated` signal (not a feature of the relevance model): the rarity-weighted
 share of the question's words beyond the paper's title that the paper states (1 when the question asks
-nothing beyond the title). The pipeline reads it after the model declined (`qa.finalize`)."""
+nothing beyond the title). The pipeline reads it after the model declined (`qa.finalize_events`)."""
 
 FUZZY_MATCH = 0.85
 """A question word absent from a paper still counts as stated when one of the paper's words is this
@@ -140,10 +140,14 @@ class Verdict:
         None when the endpoint gives no token probabilities): it overrules from the `judge` bar, separating
         wrong declines from absent details far better than relevance does; without it, the `quote_bar`."""
         bar = self.quote_bar(disowned)
-        if not self.answering or not disowned or bar == math.inf:
+        if not self.asks_model(disowned):
             return self.best >= bar
         says = confirm()
         return self.best >= bar if says is None else says >= self.judge_threshold
+
+    def asks_model(self, disowned: bool) -> bool:
+        """Whether `quotes` asks the model its yes/no (seconds with the packaged model, so the UI says so)."""
+        return bool(self.answering) and disowned and self.quote_bar(disowned) != math.inf
 
     @property
     def lists(self) -> bool:

@@ -207,13 +207,12 @@ def restates(draft: str, question: str, hits: Sequence[Hit]) -> bool:
     return not said - content_stems(known) - {n for n, _ in numbers_in(known)}
 
 
-def finalize(
+def finalize_events(
     question: str, raw: str, evidence: Evidence, embed: EmbedFn, model: str, overrule_declines: bool = True,
     confirm: Callable[[Hit], float | None] = lambda hit: None,
-) -> Answer:
-    """Check the model's draft and turn it into an `Answer` the user can trust.
-
-    The verdict decides, not the model: evidence that cannot answer gives a refusal naming the closest
+) -> Iterator[AskEvent]:
+    """Check the model's draft and turn it into an `Answer` the user can trust (the "answer" event; "checking" before
+    the model's yes/no on the best paper, seconds with the packaged model). The verdict decides, not the model: evidence that cannot answer gives a refusal naming the closest
     papers. Evidence that can answer gives the draft when a sentence is supported (a decline token next
     to it does not hide it). When the model declined, answered a bare "[1]", restated the question or a
     title, or wrote nothing the papers support, the best answering paper is quoted if the verdict says so
@@ -224,6 +223,7 @@ def finalize(
     on the hand dev pairs) is shown as such, with the closest sentence quoted. Otherwise: a refusal.
     """
     verdict = evidence.verdict
+    answer: Answer | None = None
     if verdict is not None and verdict.answerable:
         draft = raw.strip()
         claims = without_decline(draft)
@@ -234,13 +234,13 @@ def finalize(
         disowned = declined or (wrote and checked is None)  # it said the papers lack it, or claimed what they do not state
         if answer is None and (overrule_declines or not declined):
             best = evidence.hits[verdict.answering[0].n - 1]
+            if verdict.asks_model(disowned):
+                yield ("checking", best.paper.title)
             if verdict.quotes(disowned, lambda: confirm(best)):
                 answer = extractive_answer(evidence, model)
         if answer is None and not declined:  # only "not verified": shown so (the closest sentence quoted), not refused
             answer = checked
-        if answer is not None:
-            return answer
-    return refused_answer(refusal(question, evidence), evidence.hits, model)
+    yield ("answer", answer if answer is not None else refused_answer(refusal(question, evidence), evidence.hits, model))
 
 
 def refused_answer(msg: str, hits: Sequence[Hit], model: str) -> Answer:
@@ -351,8 +351,8 @@ def compare_events(query: str, vector: np.ndarray, k: int | None, qa: QA) -> Ite
 
 
 def answer_events(question: str, history: Sequence[Turn], k: int | None, qa: QA) -> Iterator[AskEvent]:
-    """The pipeline: ("query", str) if a follow-up was rewritten, ("evidence", Evidence) at once,
-    ("model", label) and ("token", str)... when the evidence answers, then ("answer", Answer).
+    """The pipeline: ("query", str) if a follow-up was rewritten, ("evidence", Evidence) at once, ("model", label),
+    ("token", str)... and ("checking", title) (`finalize_events`) when the evidence answers, then ("answer", Answer).
 
     The router (`routing.classify`) picks the flow: a comparison runs the comparison chain (plus a
     ("comparison", Comparison) event with its table); "which papers" lists every answering paper with
@@ -396,5 +396,5 @@ def answer_events(question: str, history: Sequence[Turn], k: int | None, qa: QA)
             if degenerated("".join(parts)):
                 stream.close()  # closes the HTTP stream: the model stops generating
                 break
-    yield ("answer", finalize(query, "".join(parts), evidence, qa.embed, qa.model_label, qa.overrule_declines,
-                              lambda hit: answers_probability(qa.chat_model(), query, hit.paper)))
+    yield from finalize_events(query, "".join(parts), evidence, qa.embed, qa.model_label, qa.overrule_declines,
+                               lambda hit: answers_probability(qa.chat_model(), query, hit.paper))
