@@ -211,16 +211,16 @@ def finalize_events(
     question: str, raw: str, evidence: Evidence, embed: EmbedFn, model: str, overrule_declines: bool = True,
     confirm: Callable[[Hit], float | None] = lambda hit: None,
 ) -> Iterator[AskEvent]:
-    """Check the model's draft and turn it into an `Answer` the user can trust (the "answer" event; "checking" before
-    the model's yes/no on the best paper, seconds with the packaged model). The verdict decides, not the model: evidence that cannot answer gives a refusal naming the closest
-    papers. Evidence that can answer gives the draft when a sentence is supported (a decline token next
-    to it does not hide it). When the model declined, answered a bare "[1]", restated the question or a
-    title, or wrote nothing the papers support, the best answering paper is quoted if the verdict says so
-    (`Verdict.quotes`: its probability reaches the calibrated `quote_bar`; after a decline or claims the papers
-    do not state, the model's own check of that one paper, `confirm`, decides when the endpoint gives one);
-    a decline is overruled so only with `overrule_declines` (the packaged model's). Else a draft that did not
-    decline and is *not verified* (every key term stated, a paraphrase the check cannot confirm, mostly right
-    on the hand dev pairs) is shown as such, with the closest sentence quoted. Otherwise: a refusal.
+    """Check the model's draft and turn it into an `Answer` the user can trust (the "answer" event; "checking" before the
+    model's own check of the best paper, seconds with the packaged model). The verdict decides, not the model:
+    evidence that cannot answer gives a refusal naming the closest papers. Evidence that can answer gives the draft
+    when a sentence is supported (a decline token next to it does not hide it). When the model declined, answered a
+    bare "[1]", restated the question or a title, or wrote nothing the papers support, the best answering paper is
+    quoted if the verdict says so (`Verdict.quotes`: its probability reaches the calibrated `quote_bar`; after a
+    decline or claims the papers do not state, the model's own check of that one paper, `confirm`, decides when the
+    endpoint gives one); a decline is overruled so only with `overrule_declines` (the packaged model's). Else a draft
+    that did not decline and is *not verified* (every key term stated, a paraphrase the check cannot confirm, mostly
+    right on the hand dev pairs) is shown as such, with the closest sentence quoted. Otherwise: a refusal.
     """
     verdict = evidence.verdict
     answer: Answer | None = None
