@@ -5,7 +5,7 @@
 
 For every refused answerable dev row the question is re-asked of the shipped engine's retrieval and judge
 (`Assistant.search`, `Assistant.evidence_for`; no model call) and its recorded draft read the way
-`qa.finalize` reads it, so each refusal gets one stage:
+`qa.finalize_events` reads it, so each refusal gets one stage:
 
 * `compare route`: the question was read as "compare X and Y" and one item matched no paper;
 * `retrieval`: the expected paper is not among the evidence papers (its rank in the top 20 is given);

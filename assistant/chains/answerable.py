@@ -146,7 +146,7 @@ class Verdict:
         return self.best >= bar if says is None else says >= self.judge_threshold
 
     def asks_model(self, disowned: bool) -> bool:
-        """Whether `quotes` asks the model its yes/no (seconds with the packaged model, so the UI says so)."""
+        """Whether `quotes` asks the model its own check of the best paper (seconds with the packaged model, so the UI says so)."""
         return bool(self.answering) and disowned and self.quote_bar(disowned) != math.inf
 
     @property
