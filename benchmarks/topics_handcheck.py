@@ -1,14 +1,15 @@
-"""A second frozen set of weeks for the topic hand check (issue #16, mixed topics), and its print-out.
+"""Frozen sets of weeks for the topic hand check (issue #16, mixed topics), and their print-out.
 
-    python -m benchmarks.topics_handcheck --draw      # once: draws the weeks, records them in topics_split.json
-    python -m benchmarks.topics_handcheck --show [WEEK...]   # their (or these weeks') topics with member titles
+    python -m benchmarks.topics_handcheck --draw [--set handcheck3]   # once per set: draws it, records it in topics_split.json
+    python -m benchmarks.topics_handcheck --show [WEEK...] [--set S]  # the set's (or these weeks') topics with member titles
 
 The six test weeks of the first hand check were read while a field signal was tried (session 31), so
 they no longer judge a change nobody tuned on. These weeks are drawn from the HF Daily Papers weeks in
-neither half of `topics_split.json` (most carry no HF keywords, so no benchmark measure reads them),
-with at least MIN_PAPERS papers (a full week), not the seed week (`examples/daily-papers`, read by earlier
-checks), with the fixed SEED; they are recorded as "handcheck2" before anyone looks at their topics, and
-`--draw` refuses to draw again.
+no set of `topics_split.json` (most carry no HF keywords, so no benchmark measure reads them), with at
+least MIN_PAPERS papers (a full week), not the seed week (`examples/daily-papers`, read by earlier
+checks), with the set's fixed seed (SEEDS); they are recorded under the set's name before anyone looks at
+their topics, and `--draw` refuses to draw a set again. "handcheck2" (session 32) was drawn when only dev
+and test were frozen; "handcheck3" (session 33) also leaves out handcheck2's weeks.
 """
 
 from __future__ import annotations
@@ -26,29 +27,28 @@ from benchmarks.topics_data import SPLIT, frozen_split, load_weeks, paper_vector
 from benchmarks.topics_fieldmodel import COLUMNS, fit, probabilities
 from benchmarks.topics_fieldsignal import placed_by_field
 
-SEED = 20261207  # the session's date; fixed before the draw
+SEEDS = {"handcheck2": 20261207, "handcheck3": 20261208}  # the sessions' dates; fixed before each draw
 WEEKS = 3
 MIN_PAPERS = 40
 SEED_WEEK = "2024-W23"  # the sample pages of examples/daily-papers
-KEY = "handcheck2"
 
 
-def draw() -> list[str]:
-    """WEEKS week labels drawn with SEED from the eligible weeks outside the dev and test halves."""
+def draw(key: str) -> list[str]:
+    """WEEKS week labels drawn with the set's seed from the eligible weeks in no frozen set."""
     split = frozen_split()
-    used = set(split["dev"]) | set(split["test"]) | {SEED_WEEK}
+    used = {w for name, weeks in split.items() if not name.startswith("note") for w in weeks} | {SEED_WEEK}
     pool = sorted(w.label for w in load_weeks(min_keyworded=0) if w.label not in used and len(w.papers) >= MIN_PAPERS)
-    picked = np.random.default_rng(SEED).choice(len(pool), WEEKS, replace=False)
+    picked = np.random.default_rng(SEEDS[key]).choice(len(pool), WEEKS, replace=False)
     return sorted(pool[i] for i in picked)
 
 
-def record(weeks: list[str]) -> None:
-    """Add the drawn weeks to topics_split.json under KEY (refuses when they are already there)."""
+def record(key: str, weeks: list[str]) -> None:
+    """Add the drawn weeks to topics_split.json under `key` (refuses when the set is already there)."""
     split = frozen_split()
-    if KEY in split:
-        raise SystemExit(f"{KEY} is already frozen: {split[KEY]}")
-    split[KEY] = weeks
-    split["note_" + KEY] = (f"Drawn by benchmarks/topics_handcheck.py (seed {SEED}) from the weeks outside dev and test "
+    if key in split:
+        raise SystemExit(f"{key} is already frozen: {split[key]}")
+    split[key] = weeks
+    split["note_" + key] = (f"Drawn by benchmarks/topics_handcheck.py (seed {SEEDS[key]}) from the weeks in no earlier set "
                             f"with >= {MIN_PAPERS} papers, not the seed week, before any clustering of them was read. "
                             "Hand check only, once, at the end of a change tuned on dev.")
     SPLIT.write_text(json.dumps(split, indent=1) + "\n")
@@ -84,15 +84,16 @@ def show(labels: list[str]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--draw", action="store_true", help="draw and record the weeks (once)")
+    parser.add_argument("--draw", action="store_true", help="draw and record the set's weeks (once)")
+    parser.add_argument("--set", default="handcheck3", choices=sorted(SEEDS), help="which frozen set (default: the newest)")
     parser.add_argument("--show", nargs="*", metavar="WEEK", help="print the frozen weeks' (or these weeks') topics for the hand check")
     args = parser.parse_args()
     if args.draw:
-        weeks = draw()
-        record(weeks)
-        print(f"{KEY}: {weeks}")
+        weeks = draw(args.set)
+        record(args.set, weeks)
+        print(f"{args.set}: {weeks}")
     if args.show is not None:
-        print("\n".join(show(args.show or frozen_split()[KEY])))
+        print("\n".join(show(args.show or frozen_split()[args.set])))
 
 
 if __name__ == "__main__":
