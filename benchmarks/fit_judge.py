@@ -134,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=None, help="benchmark store dir (default: <data dir>-bench/answers)")
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--rows", type=Path, default=None,
+                        help="recorded dev rows, one JSON object a line (default: the recorded dev entry of answers.json, else the store's progress file)")
     parser.add_argument("--outcomes", type=Path, default=None, help="cache of fit_overrule's replayed outcomes (read if present, else written)")
     parser.add_argument("--probabilities", type=Path, default=None, help="cache of the P(true) per dev row (read if present, else written)")
     parser.add_argument("--write", action="store_true", help="store the bar as `judge` in relevance.json")
@@ -148,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
 
         ensure_store(data, args.shared)
         app = Assistant(bench_settings(data))
-        rows = outcomes(app, cases, recorded_rows(args.results, data / "progress_embedded.jsonl"))
+        recorded = ([json.loads(line) for line in args.rows.read_text(encoding="utf-8").splitlines() if line.strip()]
+                    if args.rows is not None else recorded_rows(args.results, data / "progress_embedded.jsonl"))
+        rows = outcomes(app, cases, recorded)
         if args.outcomes is not None:
             args.outcomes.write_text(json.dumps(rows), encoding="utf-8")
     if args.probabilities is not None and args.probabilities.exists():
