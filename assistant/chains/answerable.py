@@ -37,6 +37,7 @@ from assistant.chains.calibration import load
 from assistant.chains.routing import Route
 from assistant.citations import split_sentences
 from assistant.papers import Hit, Paper
+from assistant.store.keywords import joined_names
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 """Texts -> one L2-normalised row per text (cosine similarity is a dot product)."""
@@ -185,16 +186,6 @@ and the model's window state the key facts (153 dev pairs: 83.7% / 76.5%; at the
 title's words counted and two quotes: 71.9% of the quotes). Not refit after 2026-12-07, when each word
 was weighted down by its spread over the abstract (same measure, 154 pairs: quotes 83.8% -> 85.7%; the
 model's window, now with the quotes, 90.3% -> 92.2%)."""
-
-
-def joined_names(question: str, term_weights: TermWeights) -> list[tuple[str, set[str]]]:
-    """Neighbouring question words that a paper may write as one name ("gist embed" for GISTEmbed, "simmatch v2"
-    for SimMatchV2): each pair's joined word (as the keyword index analyses it) with its two parts. A paper that
-    states the joined word states both parts (`signals`)."""
-    plain = re.findall(r"[^\W_]+", fold(question).lower())
-    pairs = list(zip(plain, plain[1:]))
-    analysed = term_weights([text for a, b in pairs for text in (a + b, f"{a} {b}")]) if pairs else []
-    return [(next(iter(joined)), set(parts)) for joined, parts in zip(analysed[::2], analysed[1::2]) if len(joined) == 1]
 
 
 def paper_texts(paper: Paper) -> list[str]:

@@ -14,7 +14,7 @@ import re
 import shutil
 import sqlite3
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,25 @@ def analyse(text: str, stemmer: Any, pairs: bool = True) -> list[str]:
     acronyms = ["^" + (w[:-1] if w.endswith("s") else w).lower() for w in _WORD.findall(text) if _ACRONYM.match(w)]
     neighbours = [f"{stems[i]}+{stems[i + 1]}" for i in range(len(words) - 1) if phrase_of[i] == phrase_of[i + 1]]
     return stems + acronyms + neighbours  # type: ignore[no-any-return]
+
+
+def joined_names(text: str, words: Callable[[list[str]], Sequence[Collection[str]]]) -> list[tuple[str, set[str]]]:
+    """Neighbouring words of a text that a paper may write as one name ("easy ref" for EasyRef, "simmatch v2" for
+    SimMatchV2, "sink d" for SinKD): each pair's joined word with its two parts, as the analyser `words` reads them
+    (`KeywordIndex.words`, or the keyword tokens of `KeywordIndex.term_weights`). Search adds the joined word when
+    some paper contains it, so the papers' own spelling decides ("model merging" adds nothing); the judge counts
+    both parts stated by a paper that states the joined word. Pairs stay within a phrase; two stop words ("of the"),
+    or a pair whose joined word is a stop word ("no t"), are no name."""
+    stop = _stop_words()
+    pairs = [
+        (a, b)
+        for phrase in _PHRASE_BREAK.split(fold(text))
+        for plain in [_PLAIN.findall(phrase.lower())]  # one-letter parts too: "decoupled q", "sink d"
+        for a, b in zip(plain, plain[1:])
+        if not (a in stop and b in stop)
+    ]
+    analysed = words([t for a, b in pairs for t in (a + b, f"{a} {b}")]) if pairs else []
+    return [(next(iter(joined)), set(parts)) for joined, parts in zip(analysed[::2], analysed[1::2]) if len(joined) == 1]
 
 
 def _is_word(token: str) -> bool:
@@ -215,8 +234,8 @@ class KeywordIndex:
         stemmer = self._stemmer()
         have = set(tokens)
         stop = _stop_words()
-        for joined in self._joined_names(query, stemmer):
-            if joined not in have:
+        for joined, _parts in joined_names(query, self.words):
+            if joined not in have and self._df(joined) > 0:
                 tokens.append(joined)
                 have.add(joined)
         for word in _WORD.findall(fold(query)):
@@ -228,23 +247,6 @@ class KeywordIndex:
                 tokens.append(acronym)
                 have.add(acronym)
         return tokens
-
-    def _joined_names(self, query: str, stemmer: Any) -> list[str]:
-        """Two neighbouring query words written as one name by the papers ("easy ref" -> `easyref` for EasyRef,
-        "simmatch v2" -> `simmatchv2`): the joined word, when some paper contains it and the parts are not
-        both stop words. The papers' own spelling decides, so "model merging" adds nothing (no paper writes
-        "modelmerging")."""
-        stop = _stop_words()
-        found: list[str] = []
-        for phrase in _PHRASE_BREAK.split(fold(query)):
-            words = _PLAIN.findall(phrase.lower())  # one-letter parts too: "decoupled q", "sink d"
-            for a, b in zip(words, words[1:]):
-                if a in stop and b in stop:
-                    continue
-                joined = stemmer.stemWord(a + b)
-                if self._df(joined) > 0:
-                    found.append(joined)
-        return found
 
     def _scores(self, query: str) -> np.ndarray | None:
         """BM25 of every paper: its words, plus its acronyms and word pairs at their weights (None: no known term)."""
