@@ -13,8 +13,6 @@ from assistant.foryou.service import HOW_TO_START
 from stars import PROFILE_KEY, foryou, paper_rows, profile_name
 from uikit import md_escape, paper_link, show_error, week_picker
 
-FEED_KEY = "foryou_feed"
-
 
 def choose_profile() -> None:
     names = sorted({DEFAULT_PROFILE, *foryou().profiles.names(), profile_name()})

@@ -227,11 +227,6 @@ def hit_line(n: int, hit: Hit, takeaway: str | None = None) -> str:
     return line + (f"   \n   → {md_escape(takeaway)}" if takeaway else "")
 
 
-def hit_lines(hits: Sequence[Hit], takeaways: dict[str, str] | None = None) -> str:
-    """A numbered Markdown list: linked title, list dates and fused score (and each paper's takeaway)."""
-    return "\n".join(hit_line(n, h, (takeaways or {}).get(h.paper.paper_id)) for n, h in enumerate(hits, start=1))
-
-
 def sources_md(citations: Sequence[Citation]) -> str:
     lines = []
     for c in sorted(citations, key=lambda c: c.n):
