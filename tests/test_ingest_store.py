@@ -96,10 +96,10 @@ def test_token_counts_are_exact(settings) -> None:  # type: ignore[no-untyped-de
     """The chunker's word-cached count equals the tokenizer's own count (the 256-piece window holds)."""
     from tokenizers import Tokenizer
 
-    from assistant.embeddings import _tokenizer_path
+    from assistant.embeddings import tokenizer_path
     from assistant.sources import parse_file
 
-    ref = Tokenizer.from_file(str(_tokenizer_path()))
+    ref = Tokenizer.from_file(str(tokenizer_path()))
     ref.no_truncation()
     ref.no_padding()
     count = Assistant(settings).embedder.count_tokens

@@ -47,7 +47,7 @@ KEYPHRASES = Path(__file__).with_name("keyphrases.json")
 VAGUE_SHARE = 0.18
 
 
-def _words(text: str) -> list[str | None]:
+def label_words(text: str) -> list[str | None]:
     """Lower-cased words; None marks a break (stop word, short word, number, punctuation)."""
     out: list[str | None] = []
     for chunk in re.split(r"[.,;:!?()\[\]{}\"]", text):
@@ -59,9 +59,9 @@ def _words(text: str) -> list[str | None]:
     return out
 
 
-def _terms(text: str) -> set[str]:
+def label_terms(text: str) -> set[str]:
     """Unigrams and bigrams of content words (a bigram never spans a stop word or punctuation)."""
-    words = _words(text)
+    words = label_words(text)
     terms = {w for w in words if w}
     terms |= {f"{a} {b}" for a, b in zip(words, words[1:]) if a and b and a != b}
     return terms
@@ -104,14 +104,14 @@ def ranked_terms(groups: Sequence[Sequence[Paper]], all_papers: Sequence[Paper])
     Score = share of the group's papers using the term x idf over the period's papers x
     (1 + share of the group's titles using it): title words name topics better than abstract words.
     """
-    doc_terms = {p.paper_id: _terms(f"{p.title}. {p.abstract}") for p in all_papers}
-    title_terms = {p.paper_id: _terms(p.title) for p in all_papers}
+    doc_terms = {p.paper_id: label_terms(f"{p.title}. {p.abstract}") for p in all_papers}
+    title_terms = {p.paper_id: label_terms(p.title) for p in all_papers}
     df_all = Counter(t for terms in doc_terms.values() for t in terms)
     n_all = len(all_papers)
     out: list[list[str]] = []
     for group in groups:
-        df = Counter(t for p in group for t in doc_terms.get(p.paper_id) or _terms(p.text))
-        tf_title = Counter(t for p in group for t in title_terms.get(p.paper_id) or _terms(p.title))
+        df = Counter(t for p in group for t in doc_terms.get(p.paper_id) or label_terms(p.text))
+        tf_title = Counter(t for p in group for t in title_terms.get(p.paper_id) or label_terms(p.title))
         need = 2 if len(group) >= 3 else 1
         scored = []
         for term, count in df.items():
