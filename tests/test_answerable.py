@@ -11,12 +11,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.chains.answerable import FEATURES, fold, judge, quote_sentences
+from assistant.chains.answerable import FEATURES, judge, quote_sentences
 from assistant.chains.calibration import load
 from assistant.chains.routing import classify
 from assistant.papers import make_paper_id
 from assistant.prompts import CANNOT_ANSWER
 from assistant.service import Assistant
+from assistant.store.keywords import fold
 from tests.conftest import make_settings
 from tests.test_qa import RecordingChat, with_model
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import difflib
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -37,7 +36,7 @@ from assistant.chains.calibration import load
 from assistant.chains.routing import Route
 from assistant.citations import split_sentences
 from assistant.papers import Hit, Paper
-from assistant.store.keywords import joined_names
+from assistant.store.keywords import fold, joined_names
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 """Texts -> one L2-normalised row per text (cosine similarity is a dot product)."""
@@ -66,11 +65,6 @@ close (difflib ratio): names typed with a typo ("shrinkmach") or without their d
 
 FUZZY_MIN_LENGTH = 5
 """Shorter words are matched exactly only (short words are too close to one another)."""
-
-
-def fold(text: str) -> str:
-    """The text without diacritics ("TÜLU" -> "TULU"), so a name typed without them matches."""
-    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
 
 
 @dataclass
