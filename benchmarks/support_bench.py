@@ -2,7 +2,7 @@
 
 Run from the repo root:
 
-    python -m benchmarks.support_bench [--split dev|test|heldout|heldout2|heldout3|all] [--skip-scifact] [--scifact DIR]
+    python -m benchmarks.support_bench [--split dev|test|heldout|heldout2|heldout3|heldout4|all] [--skip-scifact] [--scifact DIR]
 
 Two sets of (sentence, abstract, label) pairs, each sentence checked alone as "<sentence> [1]." with the
 paper as evidence [1], through the app's public check (`check_sentence` below is the only adapter):
@@ -18,6 +18,7 @@ paper as evidence [1], through the app's public check (`check_sentence` below is
           half (`scifact_half`): SciFact test labels are hidden, so the odd-id half stands in for it.
   heldout2 benchmarks/answers/support_heldout2.jsonl: 67 more pairs on 11 other seed papers, never fitted on.
   heldout3 benchmarks/answers/support_heldout3.jsonl: 142 pairs on 18 HF daily-papers abstracts, never fitted on.
+  heldout4 benchmarks/answers/support_heldout4.jsonl: 138 pairs on 16 answers-store abstracts (3 seed, 13 HF), never fitted on.
 The check's model is fitted on the hand DEV pairs and SciFact TRAIN claims (benchmarks/fit_support.py):
 the hand test pairs and SciFact dev claims are the figures that count.
 Reports precision and recall of `supported: true`, per kind and per label, to
@@ -48,7 +49,11 @@ the refit of 2026-12-07 evening, and run once after them: held out from every fi
 HELDOUT3 = ROOT / "benchmarks" / "answers" / "support_heldout3.jsonl"
 """142 pairs (split `heldout3`) on 18 HF daily-papers abstracts no other pair uses, many with a prior-work clause,
 written before the attribution change of 2026-12-07 night and run once before and once after it."""
-HAND_SPLITS = ("dev", "test", "heldout", "heldout2", "heldout3")
+HELDOUT4 = ROOT / "benchmarks" / "answers" / "support_heldout4.jsonl"
+"""138 pairs (split `heldout4`) on 16 abstracts of the answers store no other pair uses (3 seed papers, 13 HF
+distractors), many with another work named inside an own-work sentence or a number that belongs to another task,
+written and committed before the number-binding / attribution work of 2026-12-07 night, run once at its end."""
+HAND_SPLITS = ("dev", "test", "heldout", "heldout2", "heldout3", "heldout4")
 SHARED = ROOT.parent / "shared" / "data"
 SCIFACT = SHARED / "scifact_claims"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -81,10 +86,10 @@ def seed_abstracts() -> dict[str, tuple[str, str]]:
 
 
 def hand_pairs(split: str, shared: Path = SHARED) -> list[dict[str, Any]]:
-    """The hand-labelled pairs of one split (`dev`, `test`, `heldout`, `heldout2`, `all`) with their paper's title and abstract
+    """The hand-labelled pairs of one split (`dev`, `test`, `heldout`, ..., `heldout4`, `all`) with their paper's title and abstract
     (seed papers from the repo's examples; HF distractors, cited in the model's drafts, from the shared data)."""
     papers = seed_abstracts()
-    rows = [json.loads(line) for path in (PAIRS, HELDOUT, HELDOUT2, HELDOUT3) for line in path.read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for path in (PAIRS, HELDOUT, HELDOUT2, HELDOUT3, HELDOUT4) for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip()]
     rows = [r for r in rows if split == "all" or r["split"] == split]
     if any(r["paper_id"] not in papers for r in rows):
