@@ -6,7 +6,7 @@ Run from the repo root:
 
 Two sets of (sentence, abstract, label) pairs, each sentence checked alone as "<sentence> [1]." with the
 paper as evidence [1], through the app's public check (`check_sentence` below is the only adapter):
-  hand    benchmarks/answers/support_pairs.jsonl: 385 sentences about seed papers, labelled by hand
+  hand    benchmarks/answers/support_pairs.jsonl: 444 sentences about seed papers and HF distractors, labelled by hand
           (supported paraphrases and numbers; unsupported: prior work attributed to the paper, invented
           details, wrong numbers, contradictions with the same words, another paper's claim), with a
           frozen dev/test split (tune on dev only); and benchmarks/answers/support_heldout.jsonl: 84
