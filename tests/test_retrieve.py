@@ -14,7 +14,7 @@ from assistant.periods import parse_day, week_bounds
 from assistant.retrieve import convex_fuse, fuse, minmax, mmr, smooth
 from assistant.service import Assistant
 from assistant.store import KEYWORD_ANALYZER, KeywordIndex, keyword_text
-from assistant.store.keywords import fold, joined_names
+from assistant.store.keywords import fold, joined_names, pair_texts
 from tests.conftest import make_settings
 
 
@@ -126,9 +126,9 @@ def test_a_name_typed_apart_finds_the_paper_that_writes_it_as_one_word() -> None
     assert kw.search("simmatch v2 consistency", 3)[0][0] == "simmatch"
     assert not {"modelmerg", "modelmerging"} & set(kw.query_tokens("model merging"))  # no paper writes it as one word
     # One reading of the pairs for search and the judge: the analyser's, within a phrase, no stop-word pairs.
-    pairs = joined_names("simmatch v2, how many of the", KeywordIndex.words)
+    pairs = joined_names(KeywordIndex.words(pair_texts("simmatch v2, how many of the")))
     assert pairs[0] == ("simmatchv2", {"simmatch", "v2"}) and [w for w, _ in pairs] == ["simmatchv2", "howmani", "manyof"]
-    assert joined_names("easy ref", lambda texts: [dict.fromkeys(w, 1.0) for w in KeywordIndex.words(texts)]) == [("easyref", {"easi", "ref"})]
+    assert joined_names(kw.term_weights(pair_texts("easy ref"))) == [("easyref", {"easi", "ref"})]
 
 
 def test_a_lower_case_word_reads_as_the_acronym_only_where_the_papers_mostly_capitalise_it() -> None:

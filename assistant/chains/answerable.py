@@ -36,7 +36,7 @@ from assistant.chains.calibration import load
 from assistant.chains.routing import Route
 from assistant.citations import split_sentences
 from assistant.papers import Hit, Paper
-from assistant.store.keywords import fold, joined_names
+from assistant.store.keywords import fold, joined_names, pair_texts
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 """Texts -> one L2-normalised row per text (cosine similarity is a dot product)."""
@@ -212,7 +212,8 @@ def signals(
     asked = {t: w for t, w in weights[0].items() if t not in _stop_stems() and (t in weights[1] or w < 1.0)}
     papers = weights[2:]
     names = key_terms(question)
-    joined = joined_names(question, term_weights)
+    pairs = pair_texts(question)
+    joined = joined_names(term_weights(pairs)) if pairs else []
     kinds = route.probabilities
     top = hits[0].score if hits else 0.0
     mass = sum(asked.values())

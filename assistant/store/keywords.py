@@ -14,7 +14,7 @@ import re
 import shutil
 import sqlite3
 import unicodedata
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,22 +110,27 @@ def analyse(text: str, stemmer: Any, pairs: bool = True) -> list[str]:
     return stems + acronyms + neighbours  # type: ignore[no-any-return]
 
 
-def joined_names(text: str, words: Callable[[list[str]], Sequence[Collection[str]]]) -> list[tuple[str, set[str]]]:
+def pair_texts(text: str) -> list[str]:
     """Neighbouring words of a text that a paper may write as one name ("easy ref" for EasyRef, "simmatch v2" for
-    SimMatchV2, "sink d" for SinKD): each pair's joined word with its two parts, as the analyser `words` reads them
-    (`KeywordIndex.words`, or the keyword tokens of `KeywordIndex.term_weights`). Search adds the joined word when
-    some paper contains it, so the papers' own spelling decides ("model merging" adds nothing); the judge counts
-    both parts stated by a paper that states the joined word. Pairs stay within a phrase; two stop words ("of the"),
-    or a pair whose joined word is a stop word ("no t"), are no name."""
+    SimMatchV2, "sink d" for SinKD), for the analyser: each pair joined, then apart ("easyref", "easy ref", ...).
+    Pairs stay within a phrase; two stop words ("of the") are no name. `joined_names` reads the analysed texts."""
     stop = _stop_words()
-    pairs = [
-        (a, b)
+    return [
+        t
         for phrase in _PHRASE_BREAK.split(fold(text))
         for plain in [_PLAIN.findall(phrase.lower())]  # one-letter parts too: "decoupled q", "sink d"
         for a, b in zip(plain, plain[1:])
         if not (a in stop and b in stop)
+        for t in (a + b, f"{a} {b}")
     ]
-    analysed = words([t for a, b in pairs for t in (a + b, f"{a} {b}")]) if pairs else []
+
+
+def joined_names(analysed: Sequence[Collection[str]]) -> list[tuple[str, set[str]]]:
+    """Each pair's joined word with its two parts, from the `pair_texts` as the index's analyser read them
+    (`KeywordIndex.words`, or the keys of `KeywordIndex.term_weights`): one helper for search, which adds the joined
+    word when some paper contains it (the papers' own spelling decides: "model merging" adds nothing), and the
+    judge, which counts both parts stated by a paper that states it. A pair whose join is a stop word ("no t") is
+    no name."""
     return [(next(iter(joined)), set(parts)) for joined, parts in zip(analysed[::2], analysed[1::2]) if len(joined) == 1]
 
 
@@ -234,7 +239,7 @@ class KeywordIndex:
         stemmer = self._stemmer()
         have = set(tokens)
         stop = _stop_words()
-        for joined, _parts in joined_names(query, self.words):
+        for joined, _parts in joined_names(self.words(pair_texts(query))):
             if joined not in have and self._df(joined) > 0:
                 tokens.append(joined)
                 have.add(joined)
