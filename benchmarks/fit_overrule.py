@@ -212,14 +212,14 @@ def choose(rows: list[Row], shipped: Bars) -> tuple[str, Bars, dict[str, Any]]:
 
 def list_outcomes(app: Any, cases: list[dict[str, Any]]) -> list[Row]:
     """Per dev question the router sends to a list: its outcome listed (`on`) and refused (`off`), its best probability."""
-    from assistant.chains.qa import LIST_SIZE
+    from assistant.chains.grounding_config import GROUNDING
     from assistant.chains.routing import classify
 
     out = []
     for case in cases:
         if classify(app.embed_sentences([case["question"]])[0]).kind != "which":
             continue
-        verdict = app.evidence_for(case["question"], LIST_SIZE).verdict
+        verdict = app.evidence_for(case["question"], GROUNDING.list_size).verdict
         on, off = (_listed(app, case, bar) for bar in (0.0, 1.01))
         out.append({"id": case["id"], "type": case["type"], "on": on, "off": off, "disowned": False,
                     "best": verdict.best if verdict is not None else 0.0})

@@ -1,15 +1,15 @@
-"""Calibrate `answerable.LEXICAL_WEIGHT` on the DEV cases: which sentence of a paper answers the question.
+"""Calibrate `GroundingConfig.lexical_weight` on the DEV cases: which sentence of a paper answers the question.
 
     python -m benchmarks.fit_quotes
 
 A paper's answering sentence (the centre of what the model is shown, and the app's quote when the
 model gives nothing usable) is the own-work sentence with the highest cosine with the question plus
-`LEXICAL_WEIGHT` x the rarity-weighted share of the question's words it states. For each weight on a
+`lexical_weight` x the rarity-weighted share of the question's words it states. For each weight on a
 grid, over the answerable dev cases whose expected paper is retrieved (top 3, as the app), this counts
-how often the app's quotes (`Support.quotes`: the first one, two and all `QUOTED_SENTENCES`) and the
+how often the app's quotes (`Support.quotes`: the first one, two and all `quoted_sentences`) and the
 model's window (the sentences `qa.focus_evidence` shows) state every key-fact group that the paper's
 abstract states. It prints the
-table and the best weight (ties: the smaller one); the constant is then set by hand with the date.
+table and the best weight (ties: the smaller one); the field's default (`chains/grounding_config.py`) is then set by hand with the date.
 The test split is never read.
 """
 
@@ -31,7 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--shared", type=Path, default=SHARED)
     args = parser.parse_args(argv)
+    from dataclasses import replace
+
     from assistant.chains import answerable
+    from assistant.chains.grounding_config import GROUNDING
     from assistant.chains.qa import focus_evidence
     from assistant.chains.routing import classify
     from assistant.service import Assistant
@@ -44,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         searched = [(c, app.search(c["question"], k=app.settings.top_k)) for c in cases]
         for weight in GRID:
-            answerable.LEXICAL_WEIGHT = weight
-            quoted, shown, n = [0] * answerable.QUOTED_SENTENCES, 0, 0
+            answerable.GROUNDING = replace(GROUNDING, lexical_weight=weight)  # the judge reads its module's config
+            quoted, shown, n = [0] * GROUNDING.quoted_sentences, 0, 0
             for case, hits in searched:
                 evidence = focus_evidence(case["question"], hits, app.embed_sentences, app.settings.evidence_sentences,
                                           app.retriever.term_weights, classify(app.embed_sentences([case["question"]])[0]))

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from assistant.chains.qa import LIST_SIZE
+from assistant.chains.grounding_config import GROUNDING
 from assistant.chains.routing import classify, compared_items
 from assistant.citations import split_sentences
 from assistant.cli import cli
@@ -222,7 +222,7 @@ def test_a_which_papers_question_no_paper_clearly_answers_is_refused_with_the_ne
     papers as evidence, none cited as supporting; a topic the store covers is still listed."""
     question = "which papers benchmark furniture assembly with vision-language models"
     assert classify(shared.embed_sentences([question])[0]).kind == "which"
-    verdict = shared.evidence_for(question, LIST_SIZE).verdict
+    verdict = shared.evidence_for(question, GROUNDING.list_size).verdict
     assert verdict is not None and verdict.answerable and not verdict.lists
     app, model = with_model(shared, "unused")
     answer = app.ask(question)

@@ -33,6 +33,7 @@ from typing import Literal
 import numpy as np
 
 from assistant.chains.calibration import load
+from assistant.chains.grounding_config import GROUNDING
 from assistant.chains.routing import Route
 from assistant.citations import split_sentences
 from assistant.papers import Hit, Paper
@@ -59,13 +60,6 @@ Beside them each paper's `asked_stated` signal (not a feature of the relevance m
 share of the question's words beyond the paper's title that the paper states (1 when the question asks
 nothing beyond the title). The pipeline reads it after the model declined (`qa.finalize_events`)."""
 
-FUZZY_MATCH = 0.85
-"""A question word absent from a paper still counts as stated when one of the paper's words is this
-close (difflib ratio): names typed with a typo ("shrinkmach") or without their diacritics."""
-
-FUZZY_MIN_LENGTH = 5
-"""Shorter words are matched exactly only (short words are too close to one another)."""
-
 
 @dataclass
 class Support:
@@ -78,7 +72,7 @@ class Support:
     signals: dict[str, float] = field(default_factory=dict)
     quotes: list[str] = field(default_factory=list)
     """The paper's own-work sentences to quote, closest to the question first (`sentence` is the first;
-    `quote_sentences`, at most `QUOTED_SENTENCES`)."""
+    `quote_sentences`, at most `GroundingConfig.quoted_sentences`)."""
 
 
 @dataclass
@@ -165,21 +159,9 @@ def _spread(term: str, sentences: Sequence[Container[str]]) -> float:
 def _stated(word: str, vocabulary: set[str]) -> bool:
     if word in vocabulary:
         return True
-    if len(word) < FUZZY_MIN_LENGTH:
+    if len(word) < GROUNDING.fuzzy_min_length:
         return False
-    return bool(difflib.get_close_matches(word, vocabulary, n=1, cutoff=FUZZY_MATCH))
-
-
-LEXICAL_WEIGHT = 1.5
-"""Weight of the rarity-weighted share of the question's words a sentence states (leaving out the words
-the paper's title states), added to its cosine with the question, when picking a paper's answering
-sentence: MiniLM's cosines of one abstract's sentences are often within a few hundredths of each
-other, and the sentence that states the asked words ("random labels") is the answer. Calibrated on the
-dev cases with `benchmarks/fit_quotes.py` (2026-12-06): the best of its grid for how often the quotes
-and the model's window state the key facts (153 dev pairs: 83.7% / 76.5%; at the former 0.8 with the
-title's words counted and two quotes: 71.9% of the quotes). Not refit after 2026-12-07, when each word
-was weighted down by its spread over the abstract (same measure, 154 pairs: quotes 83.8% -> 85.7%; the
-model's window, now with the quotes, 90.3% -> 92.2%)."""
+    return bool(difflib.get_close_matches(word, vocabulary, n=1, cutoff=GROUNDING.fuzzy_match))
 
 
 def paper_texts(paper: Paper) -> list[str]:
@@ -191,7 +173,7 @@ def signals(
     question: str, hits: Sequence[Hit], embed: EmbedFn, term_weights: TermWeights, route: Route
 ) -> tuple[list[dict[str, float]], list[list[str]], list[np.ndarray]]:
     """The evidence signals of each paper for `question` (see `FEATURES`), its sentences and each
-    sentence's closeness to the question (cosine plus `LEXICAL_WEIGHT` x the question's words it states).
+    sentence's closeness to the question (cosine plus `GroundingConfig.lexical_weight` x the question's words it states).
 
     One embedding call for the question, every title and every abstract sentence (the process's
     sentence cache makes papers seen before free).
@@ -250,18 +232,11 @@ def signals(
             "asked_stated": sum(w for t, w in beyond.items() if stated[t]) / sum(beyond.values()) if sum(beyond.values()) > 0 else 1.0,
         })
         out[-1]["detail_missing"] = out[-1]["detail"] * out[-1]["missing_rarity"]
-        closeness.append(sims[1:] + LEXICAL_WEIGHT * lexical)
+        closeness.append(sims[1:] + GROUNDING.lexical_weight * lexical)
     return out, sentences, closeness
 
 
-QUOTED_SENTENCES = 3
-"""Sentences of a paper the app quotes when it answers in the model's place: the closest own-work
-sentences. `benchmarks/fit_quotes.py` on the dev cases (2026-12-06, 153 pairs): the quotes state every
-key fact the expected paper's abstract states for 59.5% of the pairs with one sentence, 76.5% with two,
-83.7% with three (the model's 3-sentence window: 76.5%)."""
-
-
-def quote_sentences(sentences: list[str], cosines: np.ndarray, name: str = "", n: int = QUOTED_SENTENCES) -> list[str]:
+def quote_sentences(sentences: list[str], cosines: np.ndarray, name: str = "", n: int = GROUNDING.quoted_sentences) -> list[str]:
     """The `n` sentences to quote from a paper, closest to the question first, among those stating the
     paper's own work (its contribution or a finding), never its background or its account of prior work."""
     roles = sentence_roles(sentences, name)

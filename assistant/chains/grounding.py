@@ -24,6 +24,7 @@ from assistant.chains.answerable import (
     Role, content_stems, key_terms, method_name, numbers_in, own_work_marks, sentence_roles, term_in,
 )
 from assistant.chains.calibration import load
+from assistant.chains.grounding_config import GROUNDING, GroundingConfig
 from assistant.chains.polarity import direction_conflicts, negation_flips, opposite_swaps, unstated_restriction
 from assistant.citations import claim_body, keep_citations, parse_citations, split_sentences
 from assistant.papers import Citation, Hit, Paper, Sentence
@@ -33,47 +34,6 @@ log = logging.getLogger(__name__)
 EmbedFn = Callable[[list[str]], np.ndarray]
 """Texts -> one L2-normalised row per text (cosine similarity is a dot product)."""
 
-
-@dataclass(frozen=True)
-class GroundingConfig:
-    """Every threshold of the support check and the answerability decision, with how it was set."""
-
-    support_probability: float = field(default_factory=lambda: load("support").thresholds["supported"])
-    """Probability of the `support` model a claim needs to be labelled supported, from support.json
-    (`benchmarks/fit_support.py`, 2026-12-07 evening: 0.88): the lowest at which, each pair scored by a model
-    fitted without its paper or claim (5 folds, 10 fold assignments), the hand DEV pairs reach 97% mean
-    precision (the issue's 95% plus about one standard error on ~65 pairs), the hand dev pairs and SciFact
-    TRAIN claims together 95%, with 97% of the oracle's gold sentences kept (0.973 / 0.951, hand recall 0.484;
-    SciFact alone reaches 95% only at 0.91, hand recall 0.327). Fitted on hand dev pairs and SciFact TRAIN;
-    the hand test, held-out and held-out-2 pairs and SciFact dev are only reported (`benchmarks/support_bench.py`)."""
-
-    unverified_probability: float = field(default_factory=lambda: load("support").thresholds["unverified"])
-    """From it a claim below `support_probability` is *not verified* (neutral, quoting the closest sentence),
-    not unsupported (⚠); support.json, same fit (0.53): the highest below which ≥ 85% of the out-of-fold
-    hand dev pairs are truly unsupported (first assignment: 56 of 66; the band: 74, 55 truly supported)."""
-
-    support_similarity: float = 0.69
-    """Cosine (all-MiniLM-L6-v2) at which a claim "matches" a sentence: a phrase (table cell) needs it
-    with its closest own-work sentence unless it states `phrase_coverage` of its words, and a claim
-    closer than it to a background or prior-work sentence only is `attributed_elsewhere`.
-    `benchmarks/calibrate_support.py`: best F0.5 on SciFact dev claims vs topically close
-    non-supporting abstracts (support recall 0.73, close negatives passed 0.16; with the key-term
-    check 0.56 / 0.12). Details in benchmarks/results/support_calibration.md."""
-
-    near_sentences: int = 3
-    """How many sentences closest to a claim (any role) the cues `direction` and `negated_near` also read (set once,
-    not tuned): a conclusion often contradicts a claim copying the title ("not associated with an increased risk")."""
-
-    near_margin: float = 0.1
-    """How much less close than the closest sentence those may be (a verbatim copy's neighbours do not count); set once."""
-
-    phrase_coverage: float = 0.75
-    """Share of a short phrase's content words the abstract must state when its cosine is low
-    (short phrases score low cosines against long sentences even when copied from them); the
-    cut-off the comparison table's cells were checked with since they were introduced."""
-
-
-GROUNDING = GroundingConfig()
 
 # ---------------------------------------------------------------------------- what of a claim a text states
 

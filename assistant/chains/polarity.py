@@ -16,24 +16,23 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.chains.answerable import content_stems, stem, words
+from assistant.chains.grounding_config import GROUNDING
 from assistant.errors import ConfigError
 
 OPPOSITES = Path(__file__).with_name("opposites.json")
 _NEGATIONS = frozenset("not no never without cannot none neither nor lack lacks lacking fail fails failed unable non".split())
-NEGATION_SCOPE = 4
-"""Words after a negation that it turns around ("does not require large batches"); set once, not tuned."""
 
 
 def negated_stems(text: str) -> dict[str, bool]:
-    """Each word's stem and whether a negation comes at most `NEGATION_SCOPE` words before it."""
+    """Each word's stem and whether a negation comes at most `GroundingConfig.negation_scope` words before it."""
     out: dict[str, bool] = {}
-    last = -NEGATION_SCOPE - 1
+    last = -GROUNDING.negation_scope - 1
     for k, w in enumerate(words(text)):
         if w in _NEGATIONS or w.endswith("n't"):
             last = k
             continue
         s = stem(w)
-        out[s] = out.get(s, False) or k - last <= NEGATION_SCOPE
+        out[s] = out.get(s, False) or k - last <= GROUNDING.negation_scope
     return out
 
 
@@ -73,7 +72,6 @@ def opposite_swaps(claim: str, sentence: str) -> float:
     return 0.0
 
 
-
 _UP = frozenset(
     """increase increases increased increasing increasingly higher highest more most greater greatest larger largest
     improve improves improved improving improvement improvements better best outperform outperforms outperformed
@@ -91,34 +89,31 @@ _DOWN = frozenset(
     delay delays delayed block blocks blocked""".split()
 )
 """Words that say which way a quantity goes (up: more, higher, improves, outperforms; down: fewer, lower, reduces);
-a negation in the `NEGATION_SCOPE` words before one turns it around ("does not improve"). Set once from the
+a negation in the `GroundingConfig.negation_scope` words before one turns it around ("does not improve"). Set once from the
 words of comparisons and effects, not tuned per pair."""
-DIRECTION_WINDOW = 6
-"""Words between a content word and the direction word that says which way it goes ("less influential factors
-consist of dataset quality"); set once, not tuned."""
 
 
 def _directions(text: str) -> tuple[list[str], dict[int, int]]:
     """A text's word stems and, by position, +1 / -1 for each up / down word (turned around after a negation)."""
     tokens = words(text)
     marks: dict[int, int] = {}
-    last = -NEGATION_SCOPE - 1
+    last = -GROUNDING.negation_scope - 1
     for k, w in enumerate(tokens):
         if w in _NEGATIONS or w.endswith("n't"):
             last = k
         elif w in _UP or w in _DOWN:
             sign = 1 if w in _UP else -1
-            marks[k] = -sign if k - last <= NEGATION_SCOPE else sign
+            marks[k] = -sign if k - last <= GROUNDING.negation_scope else sign
     return [stem(w) for w in tokens], marks
 
 
 def _ways(stems: list[str], marks: dict[int, int], anchor: str) -> set[int]:
-    """The directions of the nearest direction word (within `DIRECTION_WINDOW`) of each occurrence of `anchor`."""
+    """The directions of the nearest direction word (within `GroundingConfig.direction_window`) of each occurrence of `anchor`."""
     out: set[int] = set()
     for k, s in enumerate(stems):
         if s != anchor or k in marks:
             continue
-        near = [(abs(j - k), d) for j, d in marks.items() if abs(j - k) <= DIRECTION_WINDOW]
+        near = [(abs(j - k), d) for j, d in marks.items() if abs(j - k) <= GROUNDING.direction_window]
         if near:
             closest = min(d for d, _ in near)
             out |= {d for gap, d in near if gap == closest}

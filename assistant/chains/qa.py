@@ -25,6 +25,7 @@ from assistant.chains.answerable import TermWeights, Verdict, content_stems, jud
 from assistant.chains.confirmation import answers_probability
 from assistant.chains.evidence import Evidence, attach_citations
 from assistant.chains.grounding import check_answer, check_claim
+from assistant.chains.grounding_config import GROUNDING
 from assistant.chains.one_line import compress
 from assistant.chains.routing import Route, classify, compared_items
 from assistant.chains.support import short_title
@@ -81,25 +82,16 @@ def condense_chain(llm: BaseChatModel) -> Runnable:
     return load_prompt("condense", CONDENSE_VARS) | llm | StrOutputParser()
 
 
-ANSWER_MAX_TOKENS = 160
-"""An answer is 1-3 short sentences (~100 tokens); the cap bounds a rambling draft at ~15 s on 2 cores."""
-
-REPEATED_CITATIONS = 4
-"""The same citation marker this many times in a row with no word between them: the draft has
-degenerated (the small model's "Title [1]. [1]. [1]. ..." until the token cap), so the app stops reading
-it (closing the stream stops the model) and judges what came before, as it would have judged the whole
-draft. A list of different markers ("[1][2][3][4]") is not a repetition and is read on."""
-
-_CITATION_RUN = re.compile(r"(\[\d+\])(?:[\s.,;:]*\1){%d,}[\s.,;:]*$" % (REPEATED_CITATIONS - 1))
+_CITATION_RUN = re.compile(r"(\[\d+\])(?:[\s.,;:]*\1){%d,}[\s.,;:]*$" % (GROUNDING.repeated_citations - 1))
 
 
 def degenerated(draft: str) -> bool:
-    """True when the draft ends in the same citation marker `REPEATED_CITATIONS` or more times in a row."""
+    """True when the draft ends in the same citation marker `GroundingConfig.repeated_citations` or more times in a row."""
     return _CITATION_RUN.search(draft) is not None
 
 
 def answer_chain(llm: BaseChatModel) -> Runnable:
-    return load_prompt("qa", QA_VARS) | llm.bind(max_tokens=ANSWER_MAX_TOKENS) | StrOutputParser()
+    return load_prompt("qa", QA_VARS) | llm.bind(max_tokens=GROUNDING.answer_max_tokens) | StrOutputParser()
 
 
 def standalone_question(question: str, history: Sequence[Turn], llm: BaseChatModel) -> str:
@@ -141,9 +133,6 @@ def extractive_answer(evidence: Evidence, model: str) -> Answer | None:
 # clause like a takeaway and kept only if the support check passes (else quoted as is). A comparison is
 # the comparison chain's result turned into an `Answer` whose `[n]` are the compared papers.
 
-LIST_SIZE = 6
-"""Papers retrieved for a "which papers" question and listed at most."""
-
 
 def paper_line(hit: Hit, n: int, sentence: str, embed: EmbedFn) -> Sentence:
     """`Title: what it does [n].` — the compressed sentence when the abstract supports it, else the sentence itself."""
@@ -155,7 +144,7 @@ def paper_line(hit: Hit, n: int, sentence: str, embed: EmbedFn) -> Sentence:
 
 def paper_list(verdict: Verdict, hits: Sequence[Hit], embed: EmbedFn, model: str) -> Answer:
     """One line per answering paper, in retrieval order (the caller checked that the verdict answers)."""
-    picks = sorted(verdict.answering[:LIST_SIZE], key=lambda s: s.n)
+    picks = sorted(verdict.answering[:GROUNDING.list_size], key=lambda s: s.n)
     sentences = [paper_line(hits[s.n - 1], s.n, s.sentence, embed) for s in picks]
     return Answer(answer="\n".join(f"- {s.text}" for s in sentences), refused=False,
                   citations=[citation(s.n, hits[s.n - 1], True) for s in picks], model=model, sentences=sentences,
@@ -378,7 +367,7 @@ def answer_events(question: str, history: Sequence[Turn], k: int | None, qa: QA)
             yield first
             yield from compared
             return
-    hits = qa.find(query, max(k or 0, LIST_SIZE) if kind == "which" else k, vector)
+    hits = qa.find(query, max(k or 0, GROUNDING.list_size) if kind == "which" else k, vector)
     yield ("evidence", Evidence(hits, [[] for _ in hits]))  # shown at once; sentences picked next
     qa.read(hits)
     evidence = focus_evidence(query, hits, qa.embed, qa.per_paper, qa.term_weights, route, qa.judged_by_model(route))
