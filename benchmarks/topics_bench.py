@@ -104,14 +104,16 @@ def keyword_modularity(groups: Sequence[Sequence[int]], other: Sequence[int], kw
     return float(sum(adj[np.ix_(g, g)].sum() / total - (degree[g].sum() / total) ** 2 for g in parts))
 
 
-def _labels(n: int, groups: Sequence[Sequence[int]]) -> np.ndarray:
+def group_labels(n: int, groups: Sequence[Sequence[int]]) -> np.ndarray:
+    """Each of `n` papers' topic index, from the topics as lists of paper indices (the topic scripts' common input)."""
     labels = np.zeros(n, dtype=int)
     for j, g in enumerate(groups):
         labels[list(g)] = j
     return labels
 
 
-def _zero_crossing(xs: Sequence[float], ys: Sequence[float]) -> float:
+def zero_crossing(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """Where the least-squares line through (`xs`, `ys`) crosses zero: the cut-off the topic scripts refit."""
     slope, intercept = np.polyfit(np.array(xs), np.array(ys), 1)
     return float(-intercept / slope)
 
@@ -138,7 +140,7 @@ def calibrate(weeks: Sequence[Week], vectors: dict[str, np.ndarray], fields: dic
     for w in weeks:
         raw = normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers]))
         groups, _ = cluster(raw, other_below=None)
-        near = relative_closeness(centred(raw), _labels(len(raw), groups))
+        near = relative_closeness(centred(raw), group_labels(len(raw), groups))
         on_field += on_off_field(near, groups, np.array([fields[p.paper_id] for p in w.papers]))[0]
     return float(np.quantile(on_field, ON_FIELD_SENT_AWAY)), len(on_field)
 

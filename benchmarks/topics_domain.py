@@ -29,7 +29,7 @@ from assistant.embeddings import make_embedder
 from assistant.papers import Paper
 from assistant.chains.answerable import method_name, sentence_roles
 from assistant.citations import split_sentences
-from benchmarks.topics_bench import _labels, _zero_crossing, baseline, paper_silhouettes
+from benchmarks.topics_bench import baseline, group_labels, paper_silhouettes, zero_crossing
 from benchmarks.topics_data import keyword_matrix
 from benchmarks.topics_data import CACHE, Week
 from benchmarks.topics_former import PREVIOUS_MAX_SHARE, PREVIOUS_OTHER
@@ -81,7 +81,7 @@ def placed_by_both(weeks: list[Week], abstract: dict[str, np.ndarray], domain: d
             return sa + weight * C.placement_scores(d, labels, C.ASSIGN_POWER)[0], ks
 
         groups, _ = C.cluster(abstract[w.label], other_below=None)
-        labels = C.settle(a, _labels(len(a), groups), C.ASSIGN_POWER, scores_fn=both)
+        labels = C.settle(a, group_labels(len(a), groups), C.ASSIGN_POWER, scores_fn=both)
         sc, ks = both(a, labels)
         near = sc[np.arange(len(a)), np.searchsorted(ks, labels)]
         settled[w.label] = (labels, near)
@@ -89,7 +89,7 @@ def placed_by_both(weeks: list[Week], abstract: dict[str, np.ndarray], domain: d
         for i, score in paper_silhouettes(groups, kw[w.label])[0].items():
             xs.append(float(near[i]))
             ys.append(score)
-    cut = _zero_crossing(xs, ys)
+    cut = zero_crossing(xs, ys)
     print(f"   (refitted other {cut:.3f})", flush=True)
     out = {}
     for w in weeks:
@@ -121,7 +121,7 @@ def field_outliers(weeks: list[Week], abstract: dict[str, np.ndarray], groupings
         field = np.where(top[:, -1] - top[:, -2] >= margin, np.argmax(sims, axis=1), -1)
         main = [np.bincount(field[g][field[g] >= 0], minlength=len(names)).argmax() if (field[g] >= 0).any() else -1
                 for g in groups]
-        labels = _labels(len(x), groups)
+        labels = group_labels(len(x), groups)
         scores, ks = C.placement_scores(C.centred(x), labels, C.ASSIGN_POWER)
         moves: dict[int, int | None] = {}
         for j, g in enumerate(groups):
@@ -153,7 +153,7 @@ def outliers_first(weeks: list[Week], abstract: dict[str, np.ndarray], names: np
     out = {}
     for w in weeks:
         x = C.centred(abstract[w.label])
-        labels = _labels(len(x), every[w.label][0])
+        labels = group_labels(len(x), every[w.label][0])
         near = C.closeness(x, labels)
         first = sorted(marked[w.label][1], key=lambda i: near[i])
         rest = [int(i) for i in np.argsort(near, kind="stable") if near[i] < PREVIOUS_OTHER and i not in first]

@@ -38,7 +38,7 @@ from assistant.chains.clustering import (
 from assistant.chains.topic_labels import group_titles
 from assistant.config import Settings
 from assistant.embeddings import make_embedder
-from benchmarks.topics_bench import ON_FIELD_SENT_AWAY, _labels, baseline, field_predictions, keyword_modularity, keyword_silhouette, on_off_field
+from benchmarks.topics_bench import ON_FIELD_SENT_AWAY, baseline, field_predictions, group_labels, keyword_modularity, keyword_silhouette, on_off_field
 from benchmarks.topics_data import frozen_split, keyword_matrix, load_weeks, paper_vectors
 from benchmarks.topics_fieldmodel import fit, probabilities
 from benchmarks.topics_fields import ARXIV, CATEGORY_FIELD, topic_fields
@@ -227,7 +227,7 @@ def main() -> None:
             raw, probs = data[w.label]
             groups, _ = cluster_with_fields(raw, probs, weight, other_below=None, other_by_text=False)
             x = with_fields(centred(raw), probs, weight)
-            on_field += on_off_field(relative_closeness(x, _labels(len(raw), groups)), groups, known[w.label])[0]
+            on_field += on_off_field(relative_closeness(x, group_labels(len(raw), groups)), groups, known[w.label])[0]
         cut = float(np.quantile(on_field, ON_FIELD_SENT_AWAY)) if on_field else OTHER_BELOW
         rows, counts = [], np.zeros(4, dtype=int)
         for w in chosen:

@@ -22,7 +22,7 @@ import sys
 import numpy as np
 
 from assistant.chains import clustering as C
-from benchmarks.topics_bench import _labels
+from benchmarks.topics_bench import group_labels
 from benchmarks.topics_fields import topic_fields
 from benchmarks.topics_repr import Grouping, print_rows
 from benchmarks.topics_variants import dev_setup
@@ -96,7 +96,7 @@ def main() -> None:
     mixed_stab: list[float] = []
     for w in dev:
         raw = C.normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers]))
-        labels = _labels(len(raw), C.cluster(raw, other_below=None)[0])
+        labels = group_labels(len(raw), C.cluster(raw, other_below=None)[0])
         known = np.array([fields[p.paper_id] for p in w.papers])
         weeks[w.label] = (raw, labels, known)
         for k, sil, _ in split_silhouettes(C.centred(raw), labels):

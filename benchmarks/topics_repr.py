@@ -88,18 +88,18 @@ def louvain(x: np.ndarray, neighbours: int, resolution: float, seed: int = 0) ->
 
 def refit_other(weeks: list[Week], rows: dict[str, np.ndarray], dissolve: float | None) -> float:
     """The "Other" cut refitted as `topics_bench.calibrate` fits it, topics dissolved at `dissolve`."""
-    from benchmarks.topics_bench import _labels, _zero_crossing, paper_silhouettes
+    from benchmarks.topics_bench import group_labels, paper_silhouettes, zero_crossing
 
     kw = keyword_matrix(weeks)
     xs, ys = [], []
     for w in weeks:
         groups, _ = cluster_before(rows[w.label], other_below=None, dissolve_below=dissolve)
-        x, labels = C.centred(C.normalize_rows(rows[w.label])), _labels(len(w.papers), groups)
+        x, labels = C.centred(C.normalize_rows(rows[w.label])), group_labels(len(w.papers), groups)
         near = C.closeness(x, labels)
         for i, sc in paper_silhouettes(groups, kw[w.label])[0].items():
             xs.append(float(near[i]))
             ys.append(sc)
-    return _zero_crossing(xs, ys)
+    return zero_crossing(xs, ys)
 
 
 def stable_variant(rows: dict[str, np.ndarray], weeks: list[Week], dissolve: float | None) -> dict[str, Grouping]:

@@ -25,7 +25,7 @@ import numpy as np
 from assistant.chains import clustering as C
 from assistant.config import Settings
 from assistant.embeddings import make_embedder
-from benchmarks.topics_bench import _labels, on_off_field
+from benchmarks.topics_bench import group_labels, on_off_field
 from benchmarks.topics_domain import FIELD_NAMES
 from benchmarks.topics_former import PREVIOUS_MAX_SHARE, PREVIOUS_OTHER
 from benchmarks.topics_repr import Grouping, print_rows
@@ -113,7 +113,7 @@ def zero_shot_lowered(names: np.ndarray, drop: float) -> Rule:
 def rehomed(raw: np.ndarray, x: np.ndarray, labels: np.ndarray) -> Grouping:
     """The relative rule, then each paper in "Other" joins the topic it is relatively closest to if it passes the cut there."""
     groups, other = C.split_off(x, labels, C.relative_closeness(x, labels), C.OTHER_BELOW, C.OTHER_MAX_SHARE)
-    kept = _labels(len(x), groups)
+    kept = group_labels(len(x), groups)
     inside = np.ones(len(x), dtype=bool)
     inside[other] = False
     near = C.closeness(x[inside], kept[inside])
@@ -170,7 +170,7 @@ def main() -> None:
     weeks = {}
     for w in dev:
         raw = C.normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers]))
-        weeks[w.label] = (raw, _labels(len(raw), C.cluster(raw, other_below=None)[0]), np.array([fields[p.paper_id] for p in w.papers]))
+        weeks[w.label] = (raw, group_labels(len(raw), C.cluster(raw, other_below=None)[0]), np.array([fields[p.paper_id] for p in w.papers]))
     names = C.normalize_rows(np.asarray(make_embedder(Settings(_env_file=None)).embed(list(FIELD_NAMES)), dtype=np.float32))
     print(separation(weeks), flush=True)
     abs5, abs10 = (on_field_quantile(weeks, C.closeness, q) for q in (0.05, 0.10))

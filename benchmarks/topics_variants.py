@@ -24,7 +24,7 @@ import numpy as np
 from assistant.chains import clustering as C
 from assistant.config import Settings
 from assistant.embeddings import make_embedder
-from benchmarks.topics_bench import _labels, _zero_crossing, keyword_modularity, keyword_silhouette, paper_silhouettes
+from benchmarks.topics_bench import group_labels, keyword_modularity, keyword_silhouette, paper_silhouettes, zero_crossing
 from benchmarks.topics_data import Week, frozen_split, keyword_matrix, load_weeks, paper_vectors
 from benchmarks.topics_fields import dev_fields, topic_fields
 from benchmarks.topics_former import FORMER_DISSOLVE, FORMER_OTHER, PREVIOUS_MAX_SHARE, cluster_before, silhouette_k, topic_silhouettes
@@ -143,7 +143,7 @@ Variant = tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], Measure, float |
 
 def base_labels(dissolve: float | None = FORMER_DISSOLVE) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """The former digest's topics of a week (raw unit vectors in; every paper in a topic)."""
-    return lambda raw, x: _labels(len(x), cluster_before(raw, k=silhouette_k(x), other_below=None, dissolve_below=dissolve)[0])
+    return lambda raw, x: group_labels(len(x), cluster_before(raw, k=silhouette_k(x), other_below=None, dissolve_below=dissolve)[0])
 
 
 CAP = PREVIOUS_MAX_SHARE
@@ -184,7 +184,7 @@ def evaluate(weeks: list[Week], vectors: dict[str, np.ndarray], variant: Variant
         for i, s in paper_silhouettes(groups, kw[w.label])[0].items():
             xs.append(float(near[i]))
             ys.append(s)
-    cut = _zero_crossing(xs, ys) if refit else FORMER_OTHER
+    cut = zero_crossing(xs, ys) if refit else FORMER_OTHER
     rows = []
     for w, labels, near in runs:
         n = len(labels)
