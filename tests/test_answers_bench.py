@@ -182,7 +182,8 @@ def test_every_key_fact_is_stated_by_an_expected_abstract_and_absent_details_are
     checked = 0
     for c in load_cases("all") + load_cases("fresh"):
         if c["type"] == "absent_detail":
-            assert not contains(texts[c["about"][0]], c["absent"]), c["id"]
+            if c["about"][0] in texts:  # else an HF paper and the shared data is absent
+                assert not contains(texts[c["about"][0]], c["absent"]), c["id"]
             continue
         papers = [texts[p] for p in c["expected"] if p in texts]
         if len(papers) < len(c["expected"]):
