@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
 import time
@@ -28,6 +27,7 @@ import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.prompts import ChatPromptTemplate
 
+from assistant.chains.confirmation import true_probability
 from assistant.chains.routing import classify
 from assistant.chains.takeaway import contribution_sentence
 from assistant.errors import LLMError
@@ -57,21 +57,13 @@ def paper_text(paper: Paper, contribution: str = "") -> str:
     return f"Title: {paper.title}" + (f"\nWhat the paper does: {contribution}" if contribution else "")
 
 
-def p_true(top: list[dict[str, Any]]) -> float | None:
-    """P(true) / (P(true) + P(false)) over one token's top log-probabilities, any case or spacing."""
-    mass = {w: sum(math.exp(float(e.get("logprob", -math.inf))) for e in top if str(e.get("token", "")).strip().lower() == w)
-            for w in ("true", "false")}
-    return mass["true"] / (mass["true"] + mass["false"]) if mass["true"] + mass["false"] > 0 else None
-
-
 def own_work_probability(llm: BaseChatModel, question: str, text: str) -> float | None:
     """The model's P(true) that the paper described by `text` is what `question` asks for; None without log-probabilities."""
     try:
         reply = (PROMPT | llm.bind(max_tokens=1, logprobs=True, top_logprobs=10)).invoke({"question": question, "paper": text})
     except LLMError:
         return None
-    content = (reply.response_metadata.get("logprobs") or {}).get("content") or [{}]
-    return p_true(content[0].get("top_logprobs") or [])
+    return true_probability(reply)
 
 
 def collect(app: Assistant) -> list[dict[str, Any]]:

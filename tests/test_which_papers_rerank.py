@@ -9,8 +9,9 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
+from assistant.chains.confirmation import true_probability
 from assistant.papers import Paper
-from benchmarks.which_papers_rerank import auc_of, loo_weights, own_work_probability, p_true, paper_text, recalls
+from benchmarks.which_papers_rerank import auc_of, loo_weights, own_work_probability, paper_text, recalls
 
 
 class TrueFalseChat(FakeListChatModel):
@@ -25,6 +26,10 @@ class TrueFalseChat(FakeListChatModel):
                {"token": "To", "logprob": -3.0}]
         message = AIMessage(content="True", response_metadata={"logprobs": {"content": [{"token": "True", "top_logprobs": top}]}})
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def p_true(top: list[dict[str, Any]]) -> float | None:
+    return true_probability(AIMessage(content="", response_metadata={"logprobs": {"content": [{"top_logprobs": top}]}}))
 
 
 def test_p_true_sums_cases_and_spacings_and_ignores_other_tokens() -> None:

@@ -11,6 +11,7 @@ import logging
 import math
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
 
 from assistant.errors import LLMError
 from assistant.papers import Paper
@@ -41,6 +42,12 @@ def answers_probability(llm: BaseChatModel, question: str, paper: Paper) -> floa
     except LLMError as exc:  # e.g. an endpoint that rejects `logprobs`; the draft is already in
         log.warning("the check of the best paper was not answered (%s); deciding from relevance", exc)
         return None
+    return true_probability(reply)
+
+
+def true_probability(reply: BaseMessage) -> float | None:
+    """P(true) / (P(true) + P(false)) over the top log-probabilities of a one-token reply's token (`JUDGE_REPLIES`,
+    any case or spacing); None when the reply carries none or neither word is among them."""
     content = (reply.response_metadata.get("logprobs") or {}).get("content") or []
     top = (content[0].get("top_logprobs") or []) if content else []
     said = dict.fromkeys(JUDGE_REPLIES, 0.0)
