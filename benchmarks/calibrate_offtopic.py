@@ -1,4 +1,4 @@
-"""Calibrate `chains.evidence_text.OFF_TOPIC_FLOOR`: how far from its paper an abstract sentence may be.
+"""Calibrate `GroundingConfig.off_topic_floor` (chains/grounding_config.py): how far from its paper an abstract sentence may be.
 
 Normal sentences: a seeded sample of the HF Daily Papers abstracts (shared data, written by nobody
 here). Payloads: the injection sentences of tests/test_injection.py (team-written) appended to
@@ -52,6 +52,6 @@ print('payload n', len(b), 'pct 50/75/90/100', [round(float(np.percentile(b,q)),
 lines += ["", f"payloads: {len(b)} (10 injection sentences x 40 abstracts)", "", "| floor | normal sentences dropped | payloads caught |", "|---|---|---|"]
 for th in (0.15,0.2,0.25,0.3):
     lines.append(f"| {th} | {float((a<th).mean()):.1%} | {float((b<th).mean()):.1%} |")
-lines += ["", "Chosen: 0.2 (`OFF_TOPIC_FLOOR`). Payloads that pass (they name papers, benchmarks or accuracy) are left to the support check."]
+lines += ["", "Chosen: 0.2 (`GroundingConfig.off_topic_floor`). Payloads that pass (they name papers, benchmarks or accuracy) are left to the support check."]
 Path("benchmarks/results/offtopic_calibration.md").write_text("\n".join(lines) + "\n")
 print("\n".join(lines))

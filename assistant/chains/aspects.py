@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from assistant.citations import split_sentences
 from assistant.chains.answerable import method_name, sentence_roles
+from assistant.chains.grounding_config import GROUNDING
 from assistant.papers import Paper
 
 ASPECTS: tuple[str, ...] = ("problem", "method", "data", "result")
@@ -59,10 +60,9 @@ _CUES: dict[str, list[str]] = {
     ],
 }
 _CUE_RE = {a: [re.compile(p, re.IGNORECASE) for p in ps] for a, ps in _CUES.items()}
-MAX_QUICK_CHARS = 300
 
 
-def _shorten(sentence: str, limit: int = MAX_QUICK_CHARS) -> str:
+def _shorten(sentence: str, limit: int = GROUNDING.quick_sentence_chars) -> str:
     sentence = " ".join(sentence.split())
     if len(sentence) <= limit:
         return sentence
@@ -75,7 +75,7 @@ def quick_extraction(paper: Paper) -> Extraction:
     and result only from the sentences about the paper's own work when it has any (not its background
     or its account of prior work).
 
-    Sentences are quoted verbatim (shortened past 300 characters), so they are supported by
+    Sentences are quoted verbatim (shortened past `GroundingConfig.quick_sentence_chars`), so they are supported by
     construction. `data` stays empty when no sentence mentions data, benchmarks or evaluation.
     """
     sents = split_sentences(paper.abstract) or ([paper.abstract] if paper.abstract.strip() else [])

@@ -33,6 +33,7 @@ from assistant.chains.extract import (
     prompt_version,
 )
 from assistant.chains.evidence import Evidence, attach_citations
+from assistant.chains.grounding_config import GROUNDING
 from assistant.chains.support import Dropped, Edited, reader_sentences, short_title
 from assistant.chains.takeaway import takeaways
 from assistant.chains.topic_match import TopicMatch, match_topic
@@ -44,8 +45,6 @@ from assistant.store import Store
 
 COMPARE_VARS = frozenset({"focus", "papers"})
 MIN_PAPERS, MAX_PAPERS = 2, 6
-MAX_SUMMARY_SENTENCES = 6
-MAX_CELL_CHARS = 240
 COMPOSE_CACHE_KIND = "compare"
 
 SearchFn = Callable[..., list[Hit]]
@@ -195,7 +194,7 @@ def too_few_message(query: str, qualified: Sequence[TopicMatch], found: Sequence
 # ---------------------------------------------------------------------------- the table
 
 
-def _cap(text: str, limit: int = MAX_CELL_CHARS) -> str:
+def _cap(text: str, limit: int = GROUNDING.cell_chars) -> str:
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
@@ -311,7 +310,7 @@ def compare(
         store.cache_put(COMPOSE_CACHE_KIND, key, raw)
     edited = Edited([], [], [])
     if raw and not declines(raw):
-        drafted = " ".join(split_sentences(attach_citations(raw, evidence, embed))[:MAX_SUMMARY_SENTENCES])
+        drafted = " ".join(split_sentences(attach_citations(raw, evidence, embed))[:GROUNDING.summary_sentences])
         edited = checked_summary(drafted, papers, embed)
     fallback = not edited.sentences
     if not any(is_contrast(s) for s in edited.sentences):

@@ -13,6 +13,7 @@ import math
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
+from assistant.chains.grounding_config import GROUNDING
 from assistant.errors import LLMError
 from assistant.papers import Paper
 from assistant.prompts import load_prompt
@@ -26,10 +27,6 @@ JUDGE_REPLIES = ("true", "false")
 abstract judged true or false. Asked "yes or no", the packaged model answered yes/no and "how do you" questions
 itself ("does X need retraining?" -> "no") instead of judging the abstract (benchmarks/results/judge_dev.md)."""
 
-JUDGE_ABSTRACT_CHARS = 1920
-"""The abstract shown to the check at most (arXiv's own limit): an over-long abstract cannot slow the
-one-token call (reading the prompt is its whole cost) or fill the context."""
-
 
 def answers_probability(llm: BaseChatModel, question: str, paper: Paper) -> float | None:
     """The model's probability that `paper`'s abstract answers `question`: one token asked for (`JUDGE_REPLIES`,
@@ -38,7 +35,7 @@ def answers_probability(llm: BaseChatModel, question: str, paper: Paper) -> floa
     then the caller decides without it."""
     chain = load_prompt("judge", JUDGE_VARS) | llm.bind(max_tokens=1, logprobs=True, top_logprobs=10)
     try:
-        reply = chain.invoke({"title": paper.title, "abstract": paper.abstract[:JUDGE_ABSTRACT_CHARS], "question": question})
+        reply = chain.invoke({"title": paper.title, "abstract": paper.abstract[:GROUNDING.judge_abstract_chars], "question": question})
     except LLMError as exc:  # e.g. an endpoint that rejects `logprobs`; the draft is already in
         log.warning("the check of the best paper was not answered (%s); deciding from relevance", exc)
         return None

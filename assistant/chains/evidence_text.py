@@ -4,7 +4,7 @@ Abstracts are untrusted input: one can be a megabyte long, carry instructions ai
 ("ignore previous instructions ...") or Markdown images and links. Each paper is replaced by a
 copy whose abstract is (1) flattened to plain text (images and links keep only their text),
 (2) stripped of sentences that are not about the paper (cosine with the paper's core below
-`OFF_TOPIC_FLOOR`, the core being the title plus the half of the sentences closest to it; calibrated on the HF Daily Papers abstracts by
+`GroundingConfig.off_topic_floor`, the core being the title plus the half of the sentences closest to it; calibrated on the HF Daily Papers abstracts by
 `benchmarks/calibrate_offtopic.py`), and (3) sentence-selected to a character budget (the
 opening sentences, then the closing one, where results usually are). Prompts and support checks
 both see this copy, so an instruction dropped here can neither be followed nor support a claim.
@@ -19,19 +19,16 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from assistant.chains.grounding_config import GROUNDING
 from assistant.citations import split_sentences
 from assistant.errors import StoreError
-from assistant.papers import Paper
+from assistant.papers import MAX_TITLE_CHARS, Paper
 from assistant.store import Store
 
 log = logging.getLogger(__name__)
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 
-MAX_TITLE_CHARS = 300
-MAX_ABSTRACT_CHARS = 3000  # about 750 tokens: six papers fit a 4,096-token context with room to answer
-OFF_TOPIC_FLOOR = 0.2  # see benchmarks/results/offtopic_calibration.md
-MIN_SENTENCES_TO_FILTER = 3  # "the rest of the abstract" needs a few sentences to mean anything
 CACHE_KIND = "evidence_text"
 VERSION = "1"
 
@@ -80,14 +77,14 @@ def topic_scores(vectors: np.ndarray) -> np.ndarray:
 
 def on_topic(title: str, sentences: Sequence[str], embed: EmbedFn) -> list[bool]:
     """Per sentence: is it about the paper (see `topic_scores`)? Short abstracts are kept whole."""
-    if len(sentences) < MIN_SENTENCES_TO_FILTER:
+    if len(sentences) < GROUNDING.min_sentences_to_filter:
         return [True] * len(sentences)
     vecs = np.asarray(embed([title, *sentences]), dtype=np.float32)
     vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
-    return [bool(x >= OFF_TOPIC_FLOOR) for x in topic_scores(vecs)]
+    return [bool(x >= GROUNDING.off_topic_floor) for x in topic_scores(vecs)]
 
 
-def clean_abstract(paper: Paper, embed: EmbedFn, max_chars: int = MAX_ABSTRACT_CHARS) -> str:
+def clean_abstract(paper: Paper, embed: EmbedFn, max_chars: int = GROUNDING.evidence_abstract_chars) -> str:
     """The abstract as the chains may use it (see the module docstring)."""
     raw = flatten_markup(paper.abstract[: 20 * max_chars])
     sentences = split_sentences(raw) or ([raw] if raw else [])
@@ -102,7 +99,7 @@ def evidence_papers(papers: Sequence[Paper], embed: EmbedFn, store: Store | None
     """Copies of `papers` with cleaned abstracts (and capped titles), cached per content hash."""
     out = []
     for paper in papers:
-        key = f"{paper.content_hash}|{VERSION}|{MAX_ABSTRACT_CHARS}"
+        key = f"{paper.content_hash}|{VERSION}|{GROUNDING.evidence_abstract_chars}"
         cached = store.cache_get(CACHE_KIND, key) if store is not None else None
         if isinstance(cached, str):
             abstract = cached

@@ -1,7 +1,9 @@
 """Every threshold of the support check, the answerability decision and the answer path, in one object.
 
 Read by `chains/answerable.py` (the judge's word matching, the quotes), `chains/polarity.py` (the
-contradiction cues), `chains/grounding.py` (the support check) and `chains/qa.py` (the draft, the lists).
+contradiction cues), `chains/grounding.py` (the support check), `chains/qa.py` (the draft, the lists),
+`chains/confirmation.py` (the model's check), `chains/evidence_text.py` (what of an abstract the chains
+show and check against), `chains/aspects.py` and `chains/compare.py` (the comparison's cells and summary).
 A module of its own below all of them because `grounding.py` reads texts with `answerable.py`'s words:
 the config cannot live in either without a circular import. Each field says how it was set.
 """
@@ -94,6 +96,41 @@ class GroundingConfig:
     list_size: int = 6
     """Papers retrieved for a "which papers" question and listed at most; set once with the router
     (9b5cd90, 2026-12-05), not tuned (recall@10 of the list is measured by benchmarks/answers_bench.py)."""
+
+    judge_abstract_chars: int = 1920
+    """The abstract shown to the model's own check of the best paper at most (`chains.confirmation`): arXiv's own
+    limit, so an over-long abstract cannot slow the one-token call (reading the prompt is its whole cost) or fill
+    the context. Set once with the check (cf19530, 2026-12-07), not tuned."""
+
+    # --- what of an abstract the compare, digest and takeaway chains show and check against (`chains.evidence_text`)
+
+    off_topic_floor: float = 0.2
+    """Cosine with the paper's core below which an abstract sentence is not about the paper (an injected
+    instruction) and is dropped before prompts and checks. `benchmarks/calibrate_offtopic.py` on 250 HF abstracts
+    (2026-12-05, benchmarks/results/offtopic_calibration.md): 2.9% of normal sentences dropped, 88.8% of 400
+    injected payloads caught (0.15: 1.3% / 79.2%; 0.25: 4.6% / 94.5%)."""
+
+    min_sentences_to_filter: int = 3
+    """Abstracts with fewer sentences are kept whole: "the rest of the abstract" needs a few sentences to mean
+    anything. Set once with the floor (346a423, 2026-12-05), not tuned."""
+
+    evidence_abstract_chars: int = 3000
+    """Characters of a cleaned abstract the chains show a model and check claims against: about 750 tokens, so six
+    papers fit the packaged model's 4,096-token context with room to answer. Set once from that budget (346a423,
+    2026-12-05), not tuned."""
+
+    # --- the comparison (`chains.aspects`, `chains.compare`)
+
+    quick_sentence_chars: int = 300
+    """A sentence quoted as a paper's aspect without a model (`aspects.quick_extraction`) is shortened past this
+    many characters. Set once (dad6cef, 2026-11-23), not tuned."""
+
+    cell_chars: int = 240
+    """Characters of a comparison table cell at most (longer ones end in "…"); set once (dad6cef, 2026-11-23), not tuned."""
+
+    summary_sentences: int = 6
+    """Sentences of the model's comparison kept at most before they are checked (as many as the papers compared at
+    most); set once (dad6cef, 2026-11-23), not tuned."""
 
     # --- the support check's polarity cues (`chains.polarity`)
 
