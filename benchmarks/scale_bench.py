@@ -43,7 +43,6 @@ import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path

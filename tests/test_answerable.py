@@ -7,9 +7,7 @@ work) when the model declines clear evidence, a refusal when it declines doubtfu
 
 from __future__ import annotations
 
-
 import numpy as np
-import pytest
 
 from assistant.chains.answerable import FEATURES, judge, quote_sentences
 from assistant.chains.calibration import load
@@ -18,7 +16,6 @@ from assistant.papers import make_paper_id
 from assistant.prompts import CANNOT_ANSWER
 from assistant.service import Assistant
 from assistant.store.keywords import fold
-from tests.conftest import make_settings
 from tests.test_qa import RecordingChat, with_model
 
 NASH = make_paper_id("Accelerating Nash Learning from Human Feedback via Mirror Prox")

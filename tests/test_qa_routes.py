@@ -21,7 +21,7 @@ from assistant.cli import cli
 from assistant.papers import Paper, make_paper_id
 from assistant.service import Assistant
 from assistant.prompts import CANNOT_ANSWER
-from tests.conftest import cli_env, make_settings
+from tests.conftest import cli_env
 from tests.fake_openai import FakeOpenAI
 from tests.test_qa import RecordingChat, human_text, with_model
 

@@ -20,11 +20,9 @@ from typing import TypeVar
 import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
-from pydantic import BaseModel
 from tqdm import tqdm
 
 from assistant.chains.aspects import ASPECTS, Extraction
-from assistant.citations import split_sentences
 from assistant.chains.grounding import Support, check_claim
 from assistant.papers import Paper
 from assistant.prompts import PROMPTS_DIR, load_prompt
