@@ -57,6 +57,16 @@ def test_a_name_typed_without_diacritics_or_with_a_typo_still_matches(shared: As
     assert typo.signals["coverage"] > 0.5
 
 
+def test_a_typo_counts_as_typed_not_as_the_stemmer_cuts_it(shared: Assistant) -> None:
+    """"evopres" stems to "evopr", EvoPress to "evopress" (too far apart); as typed they are one letter apart, and so
+    are the 4-letter "totl" and Total-Text's "total" (issue #18: both refused before, d390 and d429 on dev)."""
+    for question, title in (("evopres - does error monotonicity hold for llm compression", "EvoPress"),
+                            ("semiets totl-text h-mean with 0.5% labels", "SemiETS")):
+        hits, v = _verdict(shared, question)
+        best = next(s for s in v.supports if hits[s.n - 1].paper.title.startswith(title))
+        assert best.answers and best.signals["missing_rarity"] < 1.0, (question, best.signals)
+
+
 def test_a_name_typed_apart_counts_as_stated_by_the_paper_that_writes_it_as_one_word(shared: Assistant) -> None:
     """"simmatch v2" is SimMatchV2, "easy ref" EasyRef: the joined word states both parts (issue #18 name variants)."""
     for question in ("simmatch v2 how many kinds of consistency", "easy ref diffusion - which benchmark do they introduce"):

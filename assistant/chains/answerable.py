@@ -156,12 +156,16 @@ def _spread(term: str, sentences: Sequence[Container[str]]) -> float:
     return math.log((n + 1) / (sum(term in s for s in sentences) + 1)) / math.log(n + 1)
 
 
-def _stated(word: str, vocabulary: set[str]) -> bool:
-    if word in vocabulary:
-        return True
-    if len(word) < GROUNDING.fuzzy_min_length:
-        return False
-    return bool(difflib.get_close_matches(word, vocabulary, n=1, cutoff=GROUNDING.fuzzy_match))
+def _close(word: str, words: Collection[str]) -> bool:
+    """Whether `word` is typed within `GroundingConfig.fuzzy_match` of one of `words` (a typo, missing diacritics)."""
+    return len(word) >= GROUNDING.fuzzy_min_length and bool(difflib.get_close_matches(word, words, n=1, cutoff=GROUNDING.fuzzy_match))
+
+
+def _stated(word: str, typed: Collection[str], vocabulary: set[str], written: set[str]) -> bool:
+    """Whether a paper states a question word (stem `word`, typed as `typed`): exactly, or one of its words is
+    close (`_close`), stem to stem or as typed to as written (`written`): the stemmer cuts a typo elsewhere than
+    the word it misspells ("evopres" -> "evopr", EvoPress -> "evopress")."""
+    return word in vocabulary or _close(word, vocabulary) or any(_close(w, written) for w in typed if w not in written)
 
 
 def paper_texts(paper: Paper) -> list[str]:
@@ -194,6 +198,9 @@ def signals(
     asked = {t: w for t, w in weights[0].items() if t not in _stop_stems() and (t in weights[1] or w < 1.0)}
     papers = weights[2:]
     names = key_terms(question)
+    typed: dict[str, set[str]] = {}  # each asked stem's words as the reader typed them
+    for w in words(q):
+        typed.setdefault(stem(w), set()).add(w)
     pairs = pair_texts(question)
     joined = joined_names(term_weights(pairs)) if pairs else []
     kinds = route.probabilities
@@ -213,9 +220,10 @@ def signals(
         answer_words = {t: w * _spread(t, said) for t, w in asked.items() if t not in title}
         answer_mass = sum(answer_words.values())
         lexical = np.array([sum(w for t, w in answer_words.items() if t in sent) / answer_mass if answer_mass > 0 else 0.0 for sent in said])
-        words = set(vocab)
-        named = {part for whole, parts in joined if whole in words for part in parts}
-        stated = {w: w in named or _stated(w, words) for w in asked}
+        stems = set(vocab)
+        named = {part for whole, parts in joined if whole in stems for part in parts}
+        written = set(words(fold(hit.paper.text)))
+        stated = {w: w in named or _stated(w, typed.get(w, ()), stems, written) for w in asked}
         beyond = {t: w for t, w in asked.items() if t not in title}  # what the question asks beyond naming the paper
         text = hit.paper.text.replace("\\%", "%")
         numbers = numbers_in(text)

@@ -58,12 +58,18 @@ class GroundingConfig:
 
     fuzzy_match: float = 0.85
     """A question word absent from a paper still counts as stated when one of the paper's words is this
-    close (difflib ratio): names typed with a typo ("shrinkmach") or without their diacritics. Set once with
-    the relevance model (b14b8fd, 2026-12-05), not tuned; the model's coefficients were fitted with it."""
+    close (difflib ratio), stem to stem or as typed to as written (`answerable._stated`): names typed with a
+    typo ("shrinkmach", "evopres" for EvoPress, whose stems the stemmer cuts apart: "evopr" / "evopress") or
+    without their diacritics. Set once with the relevance model (b14b8fd, 2026-12-05), not tuned; the model's
+    coefficients were fitted with it (stem to stem only; the typed forms were added 2026-12-08, see below)."""
 
-    fuzzy_min_length: int = 5
-    """Shorter question words are matched exactly only (short words are too close to one another); set once
-    with `fuzzy_match` (b14b8fd), not tuned."""
+    fuzzy_min_length: int = 4
+    """Shorter question words are matched exactly only (short words are too close to one another). Set to 5
+    with `fuzzy_match` (b14b8fd); 4 since 2026-12-08 (issue #18, `benchmarks/results/refusals_unseen.md`), when
+    typed forms were compared too: replaying the relevance verdict of all 452 dev questions (no model call),
+    5 -> 4 changes the answering papers of one case (d429, "semietts totl-text": "totl" is one letter short of
+    Total-Text's "total"), 4 letters still match only a word one insertion or deletion away, and no unanswerable
+    case gains or loses an answering paper or crosses a bar; 3 was not tried (one edit is a third of the word)."""
 
     lexical_weight: float = 1.5
     """Weight of the rarity-weighted share of the question's words a sentence states (leaving out the words
