@@ -4,6 +4,7 @@ Run from the repo root:
 
     python -m benchmarks.compare_bench --split dev                          # paper choice only (no model)
     python -m benchmarks.compare_bench --split test --backend embedded      # + full comparisons, packaged model
+    python -m benchmarks.compare_bench --split heldout                      # the frozen held-out queries (run once)
 
 The store is the 5 seed pages (`examples/daily-papers`, `--year 2024`), built once under `--data`
 (default: <ASSISTANT_DATA_DIR>-bench/compare, never in the repo). Cases are the frozen topic queries of
@@ -44,7 +45,7 @@ log = logging.getLogger("compare_bench")
 
 
 def load_cases(split: str, cases_dir: Path = CASES_DIR) -> list[dict[str, Any]]:
-    """The frozen queries of one split (`dev`, `test` or `all`), each tagged with its split."""
+    """The frozen queries of one split (`dev`, `test`, `heldout` or `all` = dev + test), each tagged with its split."""
     return [{**case, "split": name} for name, case in read_split(split, cases_dir, "query", "expected")]
 
 
@@ -230,7 +231,7 @@ def render(entries: dict[str, dict[str, Any]]) -> list[str]:
         "",
         "Topic queries of `benchmarks/compare/` (written before tuning; test frozen) over the seed store",
         "(`examples/daily-papers --year 2024`, 310 papers); papers chosen exactly as `assistant compare QUERY`",
-        f"chooses them (n = {N_PAPERS}). `python -m benchmarks.compare_bench --split dev|test [--backend embedded]`.",
+        f"chooses them (n = {N_PAPERS}). `python -m benchmarks.compare_bench --split dev|test|heldout [--backend embedded]`.",
         "",
         "| split / back end | queries | precision of chosen papers | off-topic chosen | queries all on topic | false refusals | correct refusals | expected found | compares | p50 / max s (max of 4-paper compares) | sentences with another paper's terms | background method/data/result cells | load |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -265,7 +266,7 @@ def render(entries: dict[str, dict[str, Any]]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--split", choices=["dev", "test", "all"], default="dev")
+    parser.add_argument("--split", choices=["dev", "test", "heldout", "all"], default="dev")
     parser.add_argument("--backend", choices=["none", "embedded"], default="none",
                         help="none: paper choice only; embedded: also full comparisons with the packaged model")
     parser.add_argument("--limit", type=int, default=None, help="compare at most this many queries (embedded)")
