@@ -6,7 +6,8 @@ One row per (dev query, retrieved paper whose own work states every part of the 
 of `own_work_text`), with
 the signals of `topic_match.FEATURES`; label 1 when the paper is in the query's `expected` or `acceptable`
 list (benchmarks/compare/dev.jsonl, written before any tuning). A logistic regression (L2) is fitted;
-its `qualify` threshold is chosen on 5-fold cross-validated probabilities (folds by query) by simulating
+its `qualify` threshold is chosen on leave-one-query-out probabilities (each query's papers scored by a model
+fitted on the other queries) by simulating
 the paper choice of `choose_papers` (qualifying papers, most probable first, diversified by MMR, up to 4): among
 the thresholds whose chosen papers are at least `MIN_PRECISION` on topic, the one with the fewest refusal
 mistakes (queries with two expected papers refused, queries with fewer not refused), then the most chosen
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         app.close()
     cv = np.zeros(len(y))
-    for test in folds(groups):
+    for test in folds(groups, n_folds=len(cases)):
         cv[test] = predict(fit_logistic(x[~test], y[~test], 2, L2), x[test], 2)
     grid = [round(t, 2) for t in np.arange(0.05, 0.96, 0.01)]
     results = {t: simulate(cv, y, groups, ids, vectors, cases, t) for t in grid}
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     note = (
         f"{datetime.now(timezone.utc):%Y-%m-%d} by benchmarks/fit_compare_topic.py: logistic regression (L2 {L2}) on "
         f"{len(y)} (dev query, paper stating every part) pairs of {len(cases)} dev queries ({int(y.sum())} on topic); "
-        f"threshold {threshold} on 5-fold cross-validated probabilities: chosen papers on topic {r['precision']:.3f} "
+        f"threshold {threshold} on leave-one-query-out probabilities: chosen papers on topic {r['precision']:.3f} "
         f"({r['chosen']} chosen), {r['false_refusals']} dev queries wrongly refused, {r['correct_refusals']} correctly refused"
     )
     doc = {"features": list(FEATURES), "classes": ["no", "yes"], "mean": mean.round(6).tolist(),

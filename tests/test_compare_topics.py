@@ -16,6 +16,7 @@ from assistant.chains.support import reader_sentences
 from assistant.chains.takeaway import Takeaway
 from assistant.chains.topic_match import (
     FEATURES,
+    about,
     acronym_definitions,
     match_topic,
     own_work_text,
@@ -80,6 +81,17 @@ def test_acronyms_in_own_work_count_with_the_long_form_the_abstract_defines() ->
                 "with a classification loss on preference pairs.")
     assert "human feedback" in own_work_text(dpo)  # "RLHF" in the own-work sentence
     assert "post-training quantization" not in own_work_text(PTQ[3]).lower()  # named only as background
+
+
+def test_a_method_the_paper_only_compares_itself_with_is_not_its_own_work() -> None:
+    """An own-work sentence that measures the paper against another method ("faster than the
+    quantization-aware training method") does not make that method the paper's topic."""
+    ptq = paper("2401.00002", "PointPTQ: Post-Training Quantization for 3D Detection",
+                "Detectors are costly on edge devices. We propose PointPTQ, a post-training quantization method. "
+                "Our PointPTQ is 30 times faster than the quantization-aware training method.")
+    text = own_work_text(ptq)
+    assert "30 times faster" in text and "aware" not in text
+    assert not about("quantization-aware training", text) and about("post-training quantization", text)
 
 
 def test_topic_signals_measure_each_paper_against_the_topics_best_match() -> None:
