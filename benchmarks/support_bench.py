@@ -2,7 +2,7 @@
 
 Run from the repo root:
 
-    python -m benchmarks.support_bench [--split dev|test|heldout|heldout2|heldout3|heldout4|all] [--skip-scifact] [--scifact DIR]
+    python -m benchmarks.support_bench [--split dev|test|heldout|heldout2|heldout3|heldout4|heldout5|all] [--skip-scifact] [--scifact DIR]
 
 Two sets of (sentence, abstract, label) pairs, each sentence checked alone as "<sentence> [1]." with the
 paper as evidence [1], through the app's public check (`check_sentence` below is the only adapter):
@@ -19,6 +19,7 @@ paper as evidence [1], through the app's public check (`check_sentence` below is
   heldout2 benchmarks/answers/support_heldout2.jsonl: 67 more pairs on 11 other seed papers, never fitted on.
   heldout3 benchmarks/answers/support_heldout3.jsonl: 142 pairs on 18 HF daily-papers abstracts, never fitted on.
   heldout4 benchmarks/answers/support_heldout4.jsonl: 138 pairs on 16 answers-store abstracts (3 seed, 13 HF), never fitted on.
+  heldout5 benchmarks/answers/support_heldout5.jsonl: 131 pairs on 16 other HF abstracts of the answers store, never fitted on.
 The check's model is fitted on the hand DEV pairs and SciFact TRAIN claims (benchmarks/fit_support.py):
 the hand test pairs and SciFact dev claims are the figures that count.
 Reports precision and recall of `supported: true`, per kind and per label, to
@@ -52,7 +53,11 @@ HELDOUT4 = ROOT / "benchmarks" / "answers" / "support_heldout4.jsonl"
 """138 pairs (split `heldout4`) on 16 abstracts of the answers store no other pair uses (3 seed papers, 13 HF
 distractors), many with another work named inside an own-work sentence or a number that belongs to another task,
 written and committed before the number-binding / attribution work of 2026-12-07 night, run once at its end."""
-HAND_SPLITS = ("dev", "test", "heldout", "heldout2", "heldout3", "heldout4")
+HELDOUT5 = ROOT / "benchmarks" / "answers" / "support_heldout5.jsonl"
+"""131 pairs (split `heldout5`) on 16 HF abstracts of the answers store no other pair uses, 23 of them a number moved
+to another task / dataset / model, written and committed before the `number_elsewhere` work of 2026-12-08 (session 34),
+run once after it landed: the first four held-out sets had all been read by then."""
+HAND_SPLITS = ("dev", "test", "heldout", "heldout2", "heldout3", "heldout4", "heldout5")
 SHARED = ROOT.parent / "shared" / "data"
 SCIFACT = SHARED / "scifact_claims"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -85,10 +90,10 @@ def seed_abstracts() -> dict[str, tuple[str, str]]:
 
 
 def hand_pairs(split: str, shared: Path = SHARED) -> list[dict[str, Any]]:
-    """The hand-labelled pairs of one split (`dev`, `test`, `heldout`, ..., `heldout4`, `all`) with their paper's title and abstract
+    """The hand-labelled pairs of one split (`dev`, `test`, `heldout`, ..., `heldout5`, `all`) with their paper's title and abstract
     (seed papers from the repo's examples; HF distractors, cited in the model's drafts, from the shared data)."""
     papers = seed_abstracts()
-    rows = [json.loads(line) for path in (PAIRS, HELDOUT, HELDOUT2, HELDOUT3, HELDOUT4) for line in path.read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for path in (PAIRS, HELDOUT, HELDOUT2, HELDOUT3, HELDOUT4, HELDOUT5) for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip()]
     rows = [r for r in rows if split == "all" or r["split"] == split]
     if any(r["paper_id"] not in papers for r in rows):
