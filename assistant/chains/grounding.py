@@ -218,23 +218,11 @@ def _measure(body: str, text: _PaperText, embed: EmbedFn, allowed: frozenset[Rol
     return feats, best, top
 
 
-def _words(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.lower()))
-
-
-def copies_sentence(claim: str, sentences: list[str]) -> bool:
-    """Whether a claim's body is one of `sentences` word for word (case and punctuation aside)."""
-    body = _words(claim_body(claim))
-    return bool(body) and any(_words(s) == body for s in sentences)
-
-
 def _allowed(claim: str, text: _PaperText, own_work: bool, phrase: bool) -> frozenset[Role]:
     """The sentence roles that may support a claim: own work for a claim about the paper (and for a
     phrase, when `own_work`); also the background for a claim about the field; anything without `own_work`.
-    Never the abstract's account of prior work for a claim checked with `own_work`, unless the claim copies
-    one of the abstract's sentences: a copy says what the abstract says, of whom it says it ("Their
-    effectiveness may be compromised ..." speaks of the methods the abstract's "their" does, not of the paper)."""
-    if not own_work or copies_sentence(claim, text.sentences[1:]):
+    Never the abstract's account of prior work for a claim checked with `own_work`."""
+    if not own_work:
         return _ALL
     return _OWN if phrase or about_paper(claim, text) else _STATED
 
