@@ -37,7 +37,7 @@ from assistant.chains.grounding_config import GROUNDING
 from assistant.chains.routing import Route
 from assistant.citations import split_sentences
 from assistant.papers import Hit, Paper
-from assistant.store.keywords import fold, joined_names, pair_texts
+from assistant.store.keywords import english_stemmer, fold, joined_names, pair_texts
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 """Texts -> one L2-normalised row per text (cosine similarity is a dot product)."""
@@ -306,11 +306,8 @@ that only say how to answer, "explain briefly", "tl;dr", "compare", "what does X
 _WORD = re.compile(r"[^\W_]+(?:[-'\u2019][^\W_]+)*")
 
 
-@lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
-    import Stemmer  # PyStemmer, the stemmer of the keyword index
-
-    return Stemmer.Stemmer("english")
+_stemmer = lru_cache(maxsize=1)(english_stemmer)
+"""The keyword index's stemmer, one kept for the words of questions, claims and abstracts."""
 
 
 def words(text: str) -> list[str]:

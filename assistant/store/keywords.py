@@ -77,6 +77,14 @@ PAIR_WEIGHT = 0.5
 ACRONYM_SHARE = 0.5
 
 
+def english_stemmer() -> Any:
+    """A new Snowball English stemmer (PyStemmer): the one stemmer of the keyword index and of the words the judge
+    and the support check read (`chains.answerable`, which keeps one for `stem` and `content_stems`)."""
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
 @functools.cache
 def _stop_words() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN
@@ -154,22 +162,16 @@ class KeywordIndex:
         self.ids = ids
         self._pos = {pid: i for i, pid in enumerate(ids)}
 
-    @staticmethod
-    def _stemmer() -> object:
-        import Stemmer
-
-        return Stemmer.Stemmer("english")
-
     @classmethod
     def tokenize(cls, texts: list[str]) -> list[list[str]]:
         """The analysed tokens of each text, as indexed and queried (`analyse`)."""
-        stemmer = cls._stemmer()
+        stemmer = english_stemmer()
         return [analyse(t, stemmer) for t in texts]
 
     @classmethod
     def words(cls, texts: list[str]) -> list[list[str]]:
         """The stemmed words of each text, without acronyms and word pairs (for `term_weights`)."""
-        stemmer = cls._stemmer()
+        stemmer = english_stemmer()
         return [analyse(t, stemmer, pairs=False) for t in texts]
 
     @classmethod
@@ -236,7 +238,7 @@ class KeywordIndex:
         papers that contain it mostly write it in capitals (`ACRONYM_SHARE`): what the corpus calls an
         acronym is read as one, while "clip" in a corpus of gradient-clipping papers stays a word."""
         tokens = self.tokenize([query])[0]
-        stemmer = self._stemmer()
+        stemmer = english_stemmer()
         have = set(tokens)
         stop = _stop_words()
         for joined, _parts in joined_names(self.words(pair_texts(query))):
