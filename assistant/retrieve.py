@@ -237,7 +237,8 @@ class Retriever:
 
         `diverse=True` (comparisons): MMR over paper vectors among the best candidates, so that
         near-duplicate papers do not crowd out different ones. `vector`: the query's embedding when
-        the caller has it already (the QA chain reuses it to judge the evidence).
+        the caller has it already (the QA chain reuses it to judge the evidence). Steps: candidates from
+        both retrievers, their own scores (`_fused`), their final order and scores (`_reranked`), the papers.
         """
         query = query.strip()
         if not query:
@@ -251,23 +252,43 @@ class Retriever:
         n = max(s.candidates, k * 3 if diverse else k)
         bm25 = self.keyword(query, n, allowed) if mode != "dense" else {}
         dense = self.dense(query, n, allowed, vector) if mode != "bm25" else DenseResult()
+        own = self._fused(query, mode, bm25, dense)
+        ranked, scores = self._reranked(own, mode, k, diverse)
+        best = ranked[:k]
+        papers = self.store.get_papers(best)
+        passages = self.passages(best, dense.vector) if dense.vector is not None else {}
+        return [
+            Hit(paper=papers[pid], score=round(float(scores[pid]), 6), passages=passages.get(pid, []),
+                own_score=round(float(own[pid]), 6))
+            for pid in best
+            if pid in papers
+        ]
+
+    def _fused(self, query: str, mode: Mode, bm25: dict[str, float], dense: DenseResult) -> dict[str, float]:
+        """Each candidate's own score: BM25 or cosine alone, or the two fused (`convex_fuse` with exact scores on
+        both sides: keyword-only candidates' chunks and dense-only candidates' BM25 are scored too; or `fuse`)."""
+        s = self.settings
         if mode == "bm25":
-            scores = bm25
-        elif mode == "dense":
-            scores = dense.scores
-        elif s.fusion == "rrf":
+            return bm25
+        if mode == "dense":
+            return dense.scores
+        if s.fusion == "rrf":
             ranking = sorted(bm25, key=lambda p: -bm25[p])
-            scores = fuse([ranking, dense.ranking], [s.bm25_weight, 1 - s.bm25_weight], s.rrf_k)
-        else:
-            missing = [p for p in dense.scores if p not in bm25]
-            bm25 = {**bm25, **self.store.keyword_index().scores_for(query, missing)}
-            keyword_only = [p for p in bm25 if p not in dense.scores]
-            known = {p: dense.computed[p] for p in keyword_only if p in dense.computed}
-            unread = [p for p in keyword_only if p not in known]
-            cosines = {**dense.scores, **known, **self.cosines(dense.vector, unread)}
-            scores = convex_fuse(bm25, cosines, s.bm25_weight)
+            return fuse([ranking, dense.ranking], [s.bm25_weight, 1 - s.bm25_weight], s.rrf_k)
+        missing = [p for p in dense.scores if p not in bm25]
+        bm25 = {**bm25, **self.store.keyword_index().scores_for(query, missing)}
+        keyword_only = [p for p in bm25 if p not in dense.scores]
+        known = {p: dense.computed[p] for p in keyword_only if p in dense.computed}
+        unread = [p for p in keyword_only if p not in known]
+        cosines = {**dense.scores, **known, **self.cosines(dense.vector, unread)}
+        return convex_fuse(bm25, cosines, s.bm25_weight)
+
+    def _reranked(self, own: dict[str, float], mode: Mode, k: int, diverse: bool) -> tuple[list[str], dict[str, float]]:
+        """The candidates in their final order with their final scores: the best lifted by their neighbours
+        (`smooth`, hybrid only), then, for `diverse`, picked by MMR so near-duplicates do not crowd out others."""
+        s = self.settings
+        scores = own
         ranked = sorted(scores, key=lambda p: (-scores[p], p))
-        own = scores
         vectors: dict[str, np.ndarray] = {}
         if mode == "hybrid" and s.smooth_weight > 0 and len(ranked) > 1:
             head = ranked[: s.smooth_pool]
@@ -278,12 +299,4 @@ class Retriever:
             pool = ranked[: max(k * 3, k + 5)]
             vectors = {**vectors, **self.paper_vectors([p for p in pool if p not in vectors])}
             ranked = mmr(pool, scores, vectors, k, s.mmr_lambda)
-        best = ranked[:k]
-        papers = self.store.get_papers(best)
-        passages = self.passages(best, dense.vector) if dense.vector is not None else {}
-        return [
-            Hit(paper=papers[pid], score=round(float(scores[pid]), 6), passages=passages.get(pid, []),
-                own_score=round(float(own[pid]), 6))
-            for pid in best
-            if pid in papers
-        ]
+        return ranked, scores
