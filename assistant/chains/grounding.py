@@ -329,32 +329,44 @@ def check_answer(raw: str, evidence: list[Hit], embed: EmbedFn, config: Groundin
     pairs: list[PairCheck] = []
     dropped: list[tuple[int, int]] = []
     for i, text in enumerate(cleaned):
-        cites = parse_citations(text)
-        supporting: list[int] = []
-        for n in cites if claim_body(text) else []:
-            support = check_claim(text, evidence[n - 1].paper, embed, config=config)
-            pairs.append(PairCheck(i, n, support))
-            if support.supported:
-                supporting.append(n)
-        unsure = [p.support for p in pairs if p.sentence == i and p.support.unverified]
-        if supporting:
-            dropped += [(i, n) for n in cites if n not in supporting]
-            sentences.append(Sentence(text=keep_citations(text, lambda n: n in supporting), cites=supporting, supported=True))
-        elif unsure:
-            quote = max(unsure, key=lambda s: s.probability).best_sentence
-            sentences.append(Sentence(text=text, cites=cites, supported=False, unverified=True, quote=quote))
-        else:
-            sentences.append(Sentence(text=text, cites=cites, supported=False))
+        sentence, checks, unsupporting = _checked_sentence(i, text, evidence, embed, config)
+        sentences.append(sentence)
+        pairs += checks
+        dropped += unsupporting
+    if removed or dropped:
+        log.info("citations: removed out-of-range %s, dropped unsupporting %s", removed, dropped)
+    return AnswerCheck(sentences, _citations(cleaned, evidence, pairs), removed, dropped, pairs)
+
+
+def _checked_sentence(
+    i: int, text: str, evidence: list[Hit], embed: EmbedFn, config: GroundingConfig
+) -> tuple[Sentence, list[PairCheck], list[tuple[int, int]]]:
+    """Sentence `i` of a draft (valid citations only) checked against each paper it cites: supported with only the
+    supporting citations (the others returned as dropped), else not verified (quoting the closest sentence of the
+    most probable paper) when a cited paper's check is in the middle band, else unsupported."""
+    cites = parse_citations(text)
+    pairs = [PairCheck(i, n, check_claim(text, evidence[n - 1].paper, embed, config=config)) for n in (cites if claim_body(text) else [])]
+    supporting = [p.n for p in pairs if p.support.supported]
+    unsure = [p.support for p in pairs if p.support.unverified]
+    if supporting:
+        sentence = Sentence(text=keep_citations(text, lambda n: n in supporting), cites=supporting, supported=True)
+        return sentence, pairs, [(i, n) for n in cites if n not in supporting]
+    if unsure:
+        quote = max(unsure, key=lambda s: s.probability).best_sentence
+        return Sentence(text=text, cites=cites, supported=False, unverified=True, quote=quote), pairs, []
+    return Sentence(text=text, cites=cites, supported=False), pairs, []
+
+
+def _citations(cleaned: list[str], evidence: list[Hit], pairs: list[PairCheck]) -> list[Citation]:
+    """One citation per distinct valid number, in order of first appearance; `supported` when the paper supports
+    a sentence that cites it, `unverified` when it supports none but a check of it is in the middle band."""
     supported_papers = {p.n for p in pairs if p.support.supported}
     unverified_papers = {p.n for p in pairs if p.support.unverified} - supported_papers
     cited = list(dict.fromkeys(n for t in cleaned for n in parse_citations(t)))
-    citations = [
+    return [
         Citation(
             n=n, paper_id=evidence[n - 1].paper.paper_id, title=evidence[n - 1].paper.title,
             url=evidence[n - 1].paper.link, supported=n in supported_papers, unverified=n in unverified_papers,
         )
         for n in cited
     ]
-    if removed or dropped:
-        log.info("citations: removed out-of-range %s, dropped unsupporting %s", removed, dropped)
-    return AnswerCheck(sentences, citations, removed, dropped, pairs)
