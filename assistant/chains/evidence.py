@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.chains.answerable import Verdict
+from assistant.chains.grounding_config import GROUNDING
 from assistant.citations import keep_citations, parse_citations, split_sentences
 from assistant.papers import Hit
 
@@ -33,7 +34,7 @@ class Evidence:
         """The numbers `[n]` of the papers the prompt shows: the answering ones once a verdict is known."""
         if self.verdict is None:
             return set(range(1, len(self.hits) + 1))
-        return {s.n for s in self.verdict.answering[:MAX_SHOWN]}
+        return {s.n for s in self.verdict.answering[:GROUNDING.shown_papers]}
 
     def render(self) -> str:
         """The numbered evidence for the prompt: only the answering papers once a verdict is known."""
@@ -45,10 +46,6 @@ class Evidence:
             date = hit.paper.dates[-1] if hit.paper.dates else "undated"
             lines.append(f"[{n}] {hit.paper.title} ({date}): {' '.join(sents)}")
         return "\n".join(lines)
-
-
-MAX_SHOWN = 3
-"""Answering papers shown to the model at most (the most probable first): a small prompt is a fast first token."""
 
 
 def attach_citations(raw: str, evidence: Evidence, embed: EmbedFn) -> str:

@@ -2,8 +2,9 @@
 
 Read by `chains/answerable.py` (the judge's word matching, the quotes), `chains/polarity.py` (the
 contradiction cues), `chains/grounding.py` (the support check), `chains/qa.py` (the draft, the lists),
-`chains/confirmation.py` (the model's check), `chains/evidence_text.py` (what of an abstract the chains
-show and check against), `chains/aspects.py` and `chains/compare.py` (the comparison's cells and summary).
+`chains/evidence.py` (the papers shown to the model), `chains/confirmation.py` (the model's check),
+`chains/evidence_text.py` (what of an abstract the chains show and check against), `chains/aspects.py` and
+`chains/compare.py` (the comparison's cells and summary).
 A module of its own below all of them because `grounding.py` reads texts with `answerable.py`'s words:
 the config cannot live in either without a circular import. Each field says how it was set.
 """
@@ -98,6 +99,11 @@ class GroundingConfig:
     it (closing the stream stops the model) and judges what came before, as it would have judged the whole
     draft. A list of different markers ("[1][2][3][4]") is not a repetition and is read on. Set once from the
     degenerate drafts seen (2d6c2c9, 2026-12-06), not tuned."""
+
+    shown_papers: int = 3
+    """Answering papers shown to the model at most, the most probable first (`chains.evidence`): a small prompt is
+    a fast first token (DESIGN's measure on 2 cores: the 3 best papers x their 3 closest sentences, first token
+    ~5-6 s; 5 whole abstracts ~25 s). Set once with the relevance model (b14b8fd, 2026-12-05), not tuned."""
 
     list_size: int = 6
     """Papers retrieved for a "which papers" question and listed at most; set once with the router
