@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.chains.answerable import FEATURES, judge, quote_sentences
+from assistant.chains.answerable import FEATURES, Closeness, judge, quote_sentences
 from assistant.chains.calibration import load
 from assistant.chains.routing import classify
 from assistant.papers import make_paper_id
@@ -96,7 +96,7 @@ def test_the_quote_is_the_papers_own_work_not_its_background() -> None:
         "We propose a tiled softmax that trains with vocabularies of ten million words.",
     ]
     cosines = np.array([0.9, 0.8, 0.5])  # the background sentence is the closest to the question
-    assert quote_sentences(sentences, cosines)[0] == sentences[2]
+    assert quote_sentences(sentences, closeness(cosines))[0] == sentences[2]
 
 
 def test_a_second_quote_adds_an_answer_not_a_pointer() -> None:
@@ -108,9 +108,39 @@ def test_a_second_quote_adds_an_answer_not_a_pointer() -> None:
         "Code is available at https://example.org/tiled.",
     ]
     cosines = np.array([0.9, 0.7, 0.6, 0.1, 0.65])
-    assert quote_sentences(sentences, cosines) == [sentences[1], sentences[2]]
-    assert quote_sentences(sentences, np.array([0.9, 0.7, 0.1, 0.1, 0.65])) == [sentences[1]]
-    assert quote_sentences(sentences, np.array([0.1, 0.5, 0.4, 0.1, 0.9]))[0] == sentences[1]  # the closest is a pointer
+    assert quote_sentences(sentences, closeness(cosines)) == [sentences[1], sentences[2]]
+    assert quote_sentences(sentences, closeness(np.array([0.9, 0.7, 0.1, 0.1, 0.65]))) == [sentences[1]]
+    assert quote_sentences(sentences, closeness(np.array([0.1, 0.5, 0.4, 0.1, 0.9])))[0] == sentences[1]  # the closest is a pointer
+
+
+def test_a_pointer_is_quoted_when_its_words_state_what_is_asked() -> None:
+    sentences = [
+        "We propose a tiled softmax that trains with vocabularies of ten million words.",
+        "It reaches 2.1 times the throughput of sampled softmax on one GPU.",
+        "Code is available at https://example.org/tiled.",
+    ]
+    # "is there code for tiled softmax": the pointer states "code", an asked word beyond the title
+    asked_code = Closeness(np.array([0.5, 0.3, 0.4]), np.array([0.0, 0.0, 1.0]))
+    assert quote_sentences(sentences, asked_code)[0] == sentences[2]
+    # "how fast is tiled softmax": the pointer is the closest by cosine but states nothing asked
+    asked_speed = Closeness(np.array([0.3, 0.35, 0.4]), np.array([0.0, 0.0, 0.0]))
+    assert sentences[2] not in quote_sentences(sentences, asked_speed)
+
+
+def test_the_code_pointer_answers_a_question_about_code_and_nothing_else(shared: Assistant) -> None:
+    hits, v = _verdict(shared, "is the lidar-ptq code released")
+    best = v.answering[0]
+    assert hits[best.n - 1].paper.title.startswith("LiDAR-PTQ")
+    assert best.quotes[0] == "Code will be released at https://github.com/StiphyJay/LiDAR-PTQ."
+    hits, v = _verdict(shared, "how much faster is lidar-ptq than quantization-aware training")
+    best = v.answering[0]  # the address repeats the name asked ("LiDAR-PTQ"): not words the pointer states
+    assert hits[best.n - 1].paper.title.startswith("LiDAR-PTQ")
+    assert "30times faster" in best.quotes[0] and not any("://" in q for q in best.quotes)
+
+
+def closeness(cosines: np.ndarray) -> Closeness:
+    """Sentences ranked by their cosines alone (no asked word stated)."""
+    return Closeness(cosines, np.zeros_like(cosines))
 
 
 def test_unanswerable_question_is_refused_without_calling_the_model(shared: Assistant) -> None:

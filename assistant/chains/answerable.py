@@ -173,11 +173,29 @@ def paper_texts(paper: Paper) -> list[str]:
     return [paper.title, *(split_sentences(paper.abstract) or [paper.abstract])]
 
 
+_ADDRESS = re.compile(r"\S+://\S+")
+"""A web address: not words a sentence states (its path often repeats the paper's name)."""
+
+
+@dataclass(frozen=True)
+class Closeness:
+    """How close each sentence of one paper is to a question (`signals`): its cosine with the question and
+    the rarity-weighted share of the question's asked words it states, its web addresses aside."""
+
+    cosines: np.ndarray
+    lexical: np.ndarray
+
+    @property
+    def scores(self) -> np.ndarray:
+        """Cosine plus `GroundingConfig.lexical_weight` x the share of asked words: what ranks the quotes."""
+        return self.cosines + GROUNDING.lexical_weight * self.lexical
+
+
 def signals(
     question: str, hits: Sequence[Hit], embed: EmbedFn, term_weights: TermWeights, route: Route
-) -> tuple[list[dict[str, float]], list[list[str]], list[np.ndarray]]:
+) -> tuple[list[dict[str, float]], list[list[str]], list[Closeness]]:
     """The evidence signals of each paper for `question` (see `FEATURES`), its sentences and each
-    sentence's closeness to the question (cosine plus `GroundingConfig.lexical_weight` x the question's words it states).
+    sentence's closeness to the question (`Closeness`: cosine plus `GroundingConfig.lexical_weight` x the question's words it states).
 
     One embedding call for the question, every title and every abstract sentence (the process's
     sentence cache makes papers seen before free).
@@ -188,7 +206,7 @@ def signals(
     vectors = np.asarray(embed(texts), dtype=np.float32)
     qvec = vectors[0]
     q = fold(question)
-    flat = [fold(t) for sents in sentences for t in sents]
+    flat = [_ADDRESS.sub(" ", fold(t)) for sents in sentences for t in sents]
     weights = term_weights(
         [q, q.replace("-", " ").replace("/", " ")] + [fold(h.paper.text) for h in hits] + [fold(h.paper.title) for h in hits] + flat
     )
@@ -207,7 +225,7 @@ def signals(
     top = hits[0].score if hits else 0.0
     mass = sum(asked.values())
     out: list[dict[str, float]] = []
-    closeness: list[np.ndarray] = []
+    closeness: list[Closeness] = []
     offset = 1
     for hit, sents, vocab, title in zip(hits, sentences, papers, titles):
         sims = vectors[offset : offset + 1 + len(sents)] @ qvec
@@ -240,22 +258,25 @@ def signals(
             "asked_stated": sum(w for t, w in beyond.items() if stated[t]) / sum(beyond.values()) if sum(beyond.values()) > 0 else 1.0,
         })
         out[-1]["detail_missing"] = out[-1]["detail"] * out[-1]["missing_rarity"]
-        closeness.append(sims[1:] + GROUNDING.lexical_weight * lexical)
+        closeness.append(Closeness(sims[1:], lexical))
     return out, sentences, closeness
 
 
-def quote_sentences(sentences: list[str], cosines: np.ndarray, name: str = "", n: int = GROUNDING.quoted_sentences) -> list[str]:
+def quote_sentences(sentences: list[str], closeness: Closeness, name: str = "", n: int = GROUNDING.quoted_sentences) -> list[str]:
     """The `n` sentences to quote from a paper, closest to the question first, among those stating the
     paper's own work (its contribution or a finding), never its background or its account of prior work."""
     roles = sentence_roles(sentences, name)
     own = [i for i, r in enumerate(roles) if r == "own"] or list(range(len(sentences)))
-    # No pointers ("code is available at https://..."): a quote must state an answer (unless nothing else is left).
-    own = [i for i in own if "://" not in sentences[i]] or own
-    ranked = sorted(own, key=lambda i: -float(cosines[i]))
+    # A pointer ("code is available at https://...") answers only a question about what it points to: it is
+    # quoted when its words, the address aside, state an asked word ("does X release code"), else never
+    # (unless nothing else is left).
+    own = [i for i in own if "://" not in sentences[i] or closeness.lexical[i] > 0] or own
+    scores = closeness.scores
+    ranked = sorted(own, key=lambda i: -float(scores[i]))
     # Past the closest, only sentences closer to the question than the paper's average: a further quote
     # must add an answer, not length.
-    mean = float(np.mean(cosines)) if len(cosines) else 0.0
-    rest = [i for i in ranked[1:] if float(cosines[i]) >= mean]
+    mean = float(np.mean(scores)) if len(scores) else 0.0
+    rest = [i for i in ranked[1:] if float(scores[i]) >= mean]
     return [sentences[i] for i in (ranked[:1] + rest)[:n]]
 
 
