@@ -120,11 +120,14 @@ def test_a_pointer_is_quoted_when_its_words_state_what_is_asked() -> None:
         "Code is available at https://example.org/tiled.",
     ]
     # "is there code for tiled softmax": the pointer states "code", an asked word beyond the title
-    asked_code = Closeness(np.array([0.5, 0.3, 0.4]), np.array([0.0, 0.0, 1.0]))
+    asked_code = Closeness(np.array([0.5, 0.3, 0.4]), np.array([0.0, 0.0, 1.0]), [frozenset(), frozenset(), frozenset({"code"})])
     assert quote_sentences(sentences, asked_code)[0] == sentences[2]
     # "how fast is tiled softmax": the pointer is the closest by cosine but states nothing asked
-    asked_speed = Closeness(np.array([0.3, 0.35, 0.4]), np.array([0.0, 0.0, 0.0]))
+    asked_speed = Closeness(np.array([0.3, 0.35, 0.4]), np.array([0.0, 0.0, 0.0]), [frozenset()] * 3)
     assert sentences[2] not in quote_sentences(sentences, asked_speed)
+    # an asked word the pointer states (its words, as in "our code and vocabulary files are at") another sentence states too
+    also_said = Closeness(np.array([0.5, 0.3, 0.45]), np.array([0.5, 0.0, 0.5]), [frozenset({"vocabulari"}), frozenset(), frozenset({"vocabulari"})])
+    assert sentences[2] not in quote_sentences(sentences, also_said)
 
 
 def test_the_code_pointer_answers_a_question_about_code_and_nothing_else(shared: Assistant) -> None:
@@ -140,7 +143,7 @@ def test_the_code_pointer_answers_a_question_about_code_and_nothing_else(shared:
 
 def closeness(cosines: np.ndarray) -> Closeness:
     """Sentences ranked by their cosines alone (no asked word stated)."""
-    return Closeness(cosines, np.zeros_like(cosines))
+    return Closeness(cosines, np.zeros_like(cosines), [frozenset()] * len(cosines))
 
 
 def test_unanswerable_question_is_refused_without_calling_the_model(shared: Assistant) -> None:

@@ -184,6 +184,8 @@ class Closeness:
 
     cosines: np.ndarray
     lexical: np.ndarray
+    stated: list[frozenset[str]]
+    """Per sentence: the asked words it states (beyond the title's)."""
 
     @property
     def scores(self) -> np.ndarray:
@@ -237,7 +239,8 @@ def signals(
         # down by its spread over the abstract (`_spread`).
         answer_words = {t: w * _spread(t, said) for t, w in asked.items() if t not in title}
         answer_mass = sum(answer_words.values())
-        lexical = np.array([sum(w for t, w in answer_words.items() if t in sent) / answer_mass if answer_mass > 0 else 0.0 for sent in said])
+        stated_words = [frozenset(t for t, w in answer_words.items() if t in sent and w > 0) for sent in said]
+        lexical = np.array([sum(answer_words[t] for t in ws) / answer_mass if answer_mass > 0 else 0.0 for ws in stated_words])
         stems = set(vocab)
         named = {part for whole, parts in joined if whole in stems for part in parts}
         written = set(words(fold(hit.paper.text)))
@@ -258,7 +261,7 @@ def signals(
             "asked_stated": sum(w for t, w in beyond.items() if stated[t]) / sum(beyond.values()) if sum(beyond.values()) > 0 else 1.0,
         })
         out[-1]["detail_missing"] = out[-1]["detail"] * out[-1]["missing_rarity"]
-        closeness.append(Closeness(sims[1:], lexical))
+        closeness.append(Closeness(sims[1:], lexical, stated_words))
     return out, sentences, closeness
 
 
@@ -268,9 +271,10 @@ def quote_sentences(sentences: list[str], closeness: Closeness, name: str = "", 
     roles = sentence_roles(sentences, name)
     own = [i for i, r in enumerate(roles) if r == "own"] or list(range(len(sentences)))
     # A pointer ("code is available at https://...") answers only a question about what it points to: it is
-    # quoted when its words, the address aside, state an asked word ("does X release code"), else never
+    # quoted for an asked word that it alone states, the address aside ("does X release code"), else never
     # (unless nothing else is left).
-    own = [i for i in own if "://" not in sentences[i] or closeness.lexical[i] > 0] or own
+    told = set().union(*(closeness.stated[i] for i in own if "://" not in sentences[i]))
+    own = [i for i in own if "://" not in sentences[i] or closeness.stated[i] - told] or own
     scores = closeness.scores
     ranked = sorted(own, key=lambda i: -float(scores[i]))
     # Past the closest, only sentences closer to the question than the paper's average: a further quote
