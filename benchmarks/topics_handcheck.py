@@ -1,6 +1,6 @@
 """Frozen sets of weeks for the topic hand check (issue #16, mixed topics), and their print-out.
 
-    python -m benchmarks.topics_handcheck --draw [--set handcheck3]   # once per set: draws it, records it in topics_split.json
+    python -m benchmarks.topics_handcheck --draw [--set handcheck4]   # once per set: draws it, records it in topics_split.json
     python -m benchmarks.topics_handcheck --show [WEEK...] [--set S]  # the set's (or these weeks') topics with member titles
 
 The six test weeks of the first hand check were read while a field signal was tried (session 31), so
@@ -9,7 +9,8 @@ no set of `topics_split.json` (most carry no HF keywords, so no benchmark measur
 least MIN_PAPERS papers (a full week), not the seed week (`examples/daily-papers`, read by earlier
 checks), with the set's fixed seed (SEEDS); they are recorded under the set's name before anyone looks at
 their topics, and `--draw` refuses to draw a set again. "handcheck2" (session 32) was drawn when only dev
-and test were frozen; "handcheck3" (session 33) also leaves out handcheck2's weeks.
+and test were frozen; "handcheck3" (session 33) also leaves out handcheck2's weeks, "handcheck4" (session 34)
+handcheck2's and handcheck3's.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from benchmarks.topics_data import SPLIT, frozen_split, load_weeks, paper_vector
 from benchmarks.topics_fieldmodel import COLUMNS, fit, probabilities
 from benchmarks.topics_fieldsignal import placed_by_field
 
-SEEDS = {"handcheck2": 20261207, "handcheck3": 20261208}  # the sessions' dates; fixed before each draw
+SEEDS = {"handcheck2": 20261207, "handcheck3": 20261208, "handcheck4": 20261209}  # one per session, fixed before each draw
 WEEKS = 3
 MIN_PAPERS = 40
 SEED_WEEK = "2024-W23"  # the sample pages of examples/daily-papers
@@ -85,7 +86,7 @@ def show(labels: list[str]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draw", action="store_true", help="draw and record the set's weeks (once)")
-    parser.add_argument("--set", default="handcheck3", choices=sorted(SEEDS), help="which frozen set (default: the newest)")
+    parser.add_argument("--set", default="handcheck4", choices=sorted(SEEDS), help="which frozen set (default: the newest)")
     parser.add_argument("--show", nargs="*", metavar="WEEK", help="print the frozen weeks' (or these weeks') topics for the hand check")
     args = parser.parse_args()
     if args.draw:
