@@ -23,9 +23,10 @@ from collections.abc import Callable
 import numpy as np
 
 from assistant.chains import clustering as C
-from benchmarks.topics_bench import group_labels, on_off_field
+from benchmarks.topics_bench import on_off_field
 from benchmarks.topics_fields import MIXED_MIN, MIXED_SHARE
 from benchmarks.topics_repr import Grouping, print_rows
+from benchmarks.topics_tight import dev_weeks
 from benchmarks.topics_variants import dev_setup
 
 Weeks = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # label -> (raw rows, labels, confident fields)
@@ -166,10 +167,7 @@ def dissolve_unmodular(raw: np.ndarray, x: np.ndarray, labels: np.ndarray) -> Gr
 
 def main() -> None:
     dev, vectors, fields = dev_setup()
-    weeks: Weeks = {}
-    for w in dev:
-        raw = C.normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers]))
-        weeks[w.label] = (raw, group_labels(len(raw), C.cluster(raw, other_below=None)[0]), np.array([fields[p.paper_id] for p in w.papers]))
+    weeks: Weeks = dev_weeks(dev, vectors, fields)
     found, clean = signals(weeks)
     for name, (mixed, one) in found.items():
         print(f"{name}: {len(mixed)} mixed topics (median {np.median(mixed):.3f}), {len(one)} one-field (median {np.median(one):.3f}, "

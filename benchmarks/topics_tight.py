@@ -26,6 +26,7 @@ from assistant.chains import clustering as C
 from assistant.config import Settings
 from assistant.embeddings import make_embedder
 from benchmarks.topics_bench import group_labels, on_off_field
+from benchmarks.topics_data import Week
 from benchmarks.topics_domain import FIELD_NAMES
 from benchmarks.topics_former import PREVIOUS_MAX_SHARE, PREVIOUS_OTHER
 from benchmarks.topics_repr import Grouping, print_rows
@@ -40,6 +41,15 @@ def by(measure: Callable[[np.ndarray, np.ndarray], np.ndarray], cut: float, cap:
 
 
 Weeks = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # label -> (raw rows, labels with every paper in a topic, confident fields)
+
+
+def dev_weeks(dev: list[Week], vectors: dict[str, np.ndarray], fields: dict[str, int]) -> Weeks:
+    """Per dev week its unit rows, the digest's topic labels with every paper in a topic, and its papers' confident fields."""
+    weeks: Weeks = {}
+    for w in dev:
+        raw = C.normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers]))
+        weeks[w.label] = (raw, group_labels(len(raw), C.cluster(raw, other_below=None)[0]), np.array([fields[p.paper_id] for p in w.papers]))
+    return weeks
 
 
 def field_split(weeks: Weeks, measure: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[list[float], list[float]]:
@@ -167,10 +177,7 @@ def separation(weeks: Weeks) -> str:
 
 def main() -> None:
     dev, vectors, fields = dev_setup()
-    weeks = {}
-    for w in dev:
-        raw = C.normalize_rows(np.stack([vectors[p.paper_id] for p in w.papers]))
-        weeks[w.label] = (raw, group_labels(len(raw), C.cluster(raw, other_below=None)[0]), np.array([fields[p.paper_id] for p in w.papers]))
+    weeks = dev_weeks(dev, vectors, fields)
     names = C.normalize_rows(np.asarray(make_embedder(Settings(_env_file=None)).embed(list(FIELD_NAMES)), dtype=np.float32))
     print(separation(weeks), flush=True)
     abs5, abs10 = (on_field_quantile(weeks, C.closeness, q) for q in (0.05, 0.10))
